@@ -1,0 +1,1 @@
+"""Maximum-likelihood learning: gradient = E_data[stats] - E_model[stats]."""
