@@ -1,0 +1,114 @@
+"""Shared helpers for the benchmark scripts: machine description, timing, reports.
+
+Kept small and general: every ``benchmarks/bench_*.py`` imports it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["machine_info", "machine_markdown", "timeit", "run_isolated", "write_report", "fmt_ms"]
+
+DOCS = Path(__file__).resolve().parent.parent / "docs" / "benchmarks"
+
+
+def machine_info() -> dict:
+    """CPU model, core count, OS, Python, numpy and numba versions, and thread setting."""
+    cpu = platform.processor() or "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        import numba
+
+        numba_version, threads = numba.__version__, numba.config.NUMBA_NUM_THREADS
+    except ImportError:  # pragma: no cover
+        numba_version, threads = "not installed", 0
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "numba_threads": threads,
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "numba": numba_version,
+        "load average (1 min) at start": round(os.getloadavg()[0], 2),
+        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+    }
+
+
+def machine_markdown(info: dict | None = None) -> str:
+    """The machine as a short markdown list."""
+    info = machine_info() if info is None else info
+    return "\n".join(f"- {key}: {value}" for key, value in info.items())
+
+
+def timeit(fn, *, repeats: int = 7, warmup: int = 1) -> dict:
+    """Call ``fn()`` ``warmup`` times untimed (JIT), then ``repeats`` times.
+
+    Returns ``{"median": s, "min": s, "times": [...], "result": last result}``
+    with times in seconds (``time.perf_counter``).
+    """
+    result = None
+    for _ in range(warmup):
+        result = fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - start)
+    return {
+        "median": float(np.median(times)),
+        "min": float(np.min(times)),
+        "times": times,
+        "result": result,
+    }
+
+
+def run_isolated(code: str, *, timeout: float, args: tuple = ()) -> dict | None:
+    """Run ``code`` in a fresh interpreter; it must print one JSON object last.
+
+    Returns the decoded object, or ``None`` when it exceeded ``timeout``
+    seconds (the process is killed) or failed (``{"error": stderr tail}``).
+    """
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-c", code, *map(str, args)],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+    except subprocess.TimeoutExpired:
+        return None
+    if proc.returncode != 0:
+        return {"error": proc.stderr.strip().splitlines()[-1:] or [f"exit {proc.returncode}"]}
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def fmt_ms(seconds: float | None, limit: float | None = None) -> str:
+    """Seconds as milliseconds text; ``None`` means it ran past ``limit``."""
+    if seconds is None:
+        return f"> {limit:g} s (killed)" if limit is not None else "n/a"
+    return f"{seconds * 1e3:.1f} ms" if seconds < 10 else f"{seconds:.1f} s"
+
+
+def write_report(name: str, title: str, body: str, info: dict | None = None) -> Path:
+    """Write ``docs/benchmarks/<name>.md``: title, the machine, then ``body``."""
+    DOCS.mkdir(parents=True, exist_ok=True)
+    path = DOCS / f"{name}.md"
+    text = f"# {title}\n\n## Machine\n\n{machine_markdown(info)}\n\n{body.strip()}\n"
+    path.write_text(text)
+    return path
