@@ -1,0 +1,611 @@
+"""Numba kernels for Gibbs sampling on a compiled graph (see ``pgm.inference.gibbs``).
+
+Pure functions on flat arrays: no validation, no Python objects beyond the
+:class:`pgm.compiled.KernelGraph` namedtuple. A chain's state is kept twice,
+as state indices ``x`` (int64, read by the shared
+:func:`pgm.inference._kernels.conditional_energies`) and as values ``v``
+(float64, read by the binary/spin fast path); every update writes both.
+
+Randomness: a counter-based generator
+-------------------------------------
+Each site update consumes one uniform ``u(key, chain, sweep, i)``, a pure
+function of a 64-bit key (drawn once from the caller's
+``numpy.random.Generator``), the chain index, the global sweep number and the
+variable id. It is SplitMix64 (Steele, Lea & Flood, "Fast splittable
+pseudorandom number generators", OOPSLA 2014) applied at three levels::
+
+    chain_key = mix64(key       + (chain + 1) * GOLDEN)
+    sweep_key = mix64(chain_key + (sweep + 1) * GOLDEN)
+    u         = (mix64(sweep_key + (i + 1) * GOLDEN) >> 11) * 2**-53
+
+so the draws of one sweep of one chain are consecutive outputs of a SplitMix64
+stream seeded with ``sweep_key``. Because no stream is shared, the samples do
+not depend on the number of threads, on how a sweep is split between them
+(across chains or across the variables of one colour), nor on how many
+sweeps a call performs (``run(10); run(10)`` equals ``run(20)``), and the
+hot loop needs no generator state. ``u`` lies in [0, 1) on the 2**-53 grid.
+
+Speed
+-----
+- A sweep follows a :data:`SweepPlan`: the positions in update order with the
+  fast variables' neighbour lists copied in that order, so memory is read
+  sequentially (apart from the neighbours' values).
+- Binary/spin variables in no table factor take a fast path: the logit
+  ``bias + sum_t weight[t] * v[nbr[t]]`` (``theta`` and ``beta`` folded in
+  once per parameter change by :func:`fast_parameters`) and the decision
+  ``u < sigmoid(logit)``, taken by :func:`bernoulli_high` with a cheap
+  polynomial ``exp`` and an exact fallback whenever the cheap value could
+  decide differently, so that the result is bitwise that of ``np.exp``.
+- Inside a colour class (whose variables do not interact)
+  :func:`update_independent` works in blocks: logits, then all decisions in
+  one branch-free loop (:func:`decide_block`), then the stores.
+- Other variables (categorical, or in table factors) draw from the softmax of
+  the shared :func:`pgm.inference._kernels.conditional_energies`, inlined.
+"""
+
+from __future__ import annotations
+
+from collections import namedtuple
+
+import numba
+import numpy as np
+from numba import njit, prange
+
+from pgm.inference._kernels import conditional_energies
+
+# The shared primitive, compiled to be inlined into the sweep loops: a call that
+# passes the KernelGraph namedtuple (16 arrays) costs more than the work itself
+# (each array's reference count is touched on the way in and out).
+_conditional_energies = njit(inline="always")(
+    getattr(conditional_energies, "py_func", conditional_energies)  # no py_func without JIT
+)
+
+__all__ = [
+    "SweepPlan",
+    "mix64",
+    "sweep_key",
+    "site_uniform",
+    "uniforms",
+    "exp_neg_approx",
+    "bernoulli_high_exact",
+    "bernoulli_high",
+    "draw_from_energies",
+    "fast_parameters",
+    "update_general",
+    "update_positions",
+    "decide_block",
+    "restore_indices",
+    "update_independent",
+    "sweeps_by_chain",
+    "sweeps_by_vertex",
+]
+
+_GOLDEN = 0x9E3779B97F4A7C15
+_MUL1 = 0xBF58476D1CE4E5B9
+_MUL2 = 0x94D049BB133111EB
+_MASK = 0xFFFFFFFFFFFFFFFF
+_TWO_M53 = 2.0**-53
+
+#: Variables per task when one colour class is split between threads.
+VERTEX_CHUNK = 1024
+
+if numba.config.DISABLE_JIT:  # pragma: no cover - exercised in a subprocess test
+    # Pure-Python twins on masked Python ints: numpy's uint64 *scalars* warn on
+    # the (intended) wrap-around, which the jitted code does silently.
+
+    def mix64(z):
+        """SplitMix64 output function on a 64-bit integer (Python ints, masked)."""
+        z = int(z) & _MASK
+        z = ((z ^ (z >> 30)) * _MUL1) & _MASK
+        z = ((z ^ (z >> 27)) * _MUL2) & _MASK
+        return z ^ (z >> 31)
+
+    def sweep_key(key, chain, sweep):
+        """Key of one sweep of one chain (see the module docstring)."""
+        z = mix64((int(key) + (int(chain) + 1) * _GOLDEN) & _MASK)
+        return mix64((z + (int(sweep) + 1) * _GOLDEN) & _MASK)
+
+    def site_uniform(skey, i):
+        """Uniform in [0, 1) for variable ``i`` in the sweep keyed ``skey``."""
+        return (mix64((int(skey) + (int(i) + 1) * _GOLDEN) & _MASK) >> 11) * _TWO_M53
+
+else:
+    _U_GOLDEN = np.uint64(_GOLDEN)
+    _U_MUL1 = np.uint64(_MUL1)
+    _U_MUL2 = np.uint64(_MUL2)
+    _S30 = np.uint64(30)
+    _S27 = np.uint64(27)
+    _S31 = np.uint64(31)
+    _S11 = np.uint64(11)
+
+    @njit(cache=True)
+    def mix64(z):
+        """SplitMix64 output function (a bijection of uint64), wrapping arithmetic."""
+        z = np.uint64(z)
+        z = (z ^ (z >> _S30)) * _U_MUL1
+        z = (z ^ (z >> _S27)) * _U_MUL2
+        return z ^ (z >> _S31)
+
+    @njit(cache=True)
+    def sweep_key(key, chain, sweep):
+        """Key of one sweep of one chain, a uint64 (see the module docstring).
+
+        ``key``, ``chain`` and ``sweep`` are non-negative int64.
+        """
+        z = mix64(np.uint64(key) + np.uint64(chain + 1) * _U_GOLDEN)
+        return mix64(z + np.uint64(sweep + 1) * _U_GOLDEN)
+
+    @njit(cache=True)
+    def site_uniform(skey, i):
+        """Uniform float64 in [0, 1) for variable ``i`` (int64) in the sweep keyed ``skey``."""
+        z = mix64(skey + np.uint64(i + 1) * _U_GOLDEN)
+        return np.float64(z >> _S11) * _TWO_M53
+
+
+@njit(cache=True)
+def uniforms(key, chain, sweep, n):
+    """The uniforms ``u(key, chain, sweep, i)`` for ``i = 0..n-1``, shape (n,), float64.
+
+    The draws the samplers use, exposed for tests of the generator.
+    """
+    out = np.empty(n, dtype=np.float64)
+    skey = sweep_key(key, chain, sweep)
+    for i in range(n):
+        out[i] = site_uniform(skey, i)
+    return out
+
+
+# exp(-y) to a relative error < 2.7e-6 (bound used: _EXP_REL_ERR) for
+# y * log2(e) < _EXP_MAX_W: 2**-w = 2**-floor(w) * 2**-frac(w), the second
+# factor by a degree-4 polynomial fitted on [0, 1] (weighted least squares at
+# Chebyshev nodes; the error bound is pinned by a test on a dense grid).
+_LOG2E = 1.4426950408889634
+_P0 = 0.9999973320084229
+_P1 = -0.6930281531391977
+_P2 = 0.23933169937889007
+_P3 = -0.053059920781671
+_P4 = 0.0067603015986231986
+_EXP_MAX_W = 59.0
+_EXP_REL_ERR = 1e-5
+_POW2_NEG = np.array([2.0**-k for k in range(64)])
+
+
+@njit(cache=True)
+def exp_neg_approx(y):
+    """``exp(-y)`` within relative error ``_EXP_REL_ERR`` for ``0 <= y * log2(e) <= 59``."""
+    w = y * _LOG2E
+    kf = np.floor(w)
+    f = w - kf
+    return (_P0 + f * (_P1 + f * (_P2 + f * (_P3 + f * _P4)))) * _POW2_NEG[int(kf)]
+
+
+@njit(cache=True)
+def bernoulli_high_exact(a, u):
+    """Whether ``u < sigmoid(a)``, for a float ``a`` and ``u`` in [0, 1).
+
+    Evaluated as ``u * (1 + t) < (1 if a >= 0 else t)`` with ``t = exp(-|a|)``
+    in (0, 1], which never overflows and needs no division. ``u = 0`` gives
+    True unless ``sigmoid(a)`` underflows to 0; ``u -> 1`` gives False unless
+    ``sigmoid(a)`` rounds to 1.
+    """
+    t = np.exp(-abs(a))
+    num = 1.0 if a >= 0.0 else t
+    return u * (1.0 + t) < num
+
+
+@njit(cache=True)
+def bernoulli_high(a, u):
+    """The decision of :func:`bernoulli_high_exact`, mostly without calling ``exp``.
+
+    With ``t~ = exp_neg_approx(|a|)`` (relative error ``d <= _EXP_REL_ERR``)
+    it computes ``D~ = u (1 + t~) - num(t~)``. Since ``|dD/dt| <= 1``,
+    ``|D~ - D| <= d t <= 1.0001 d t~``, so when ``|D~| > 2 d t~ + 1e-14``
+    (the ``1e-14`` covers rounding) the sign of ``D~`` is the sign of the
+    exact expression and the decision is the exact one; otherwise (a
+    fraction ~ 1e-5 of the draws, and every ``|a| >= 59 ln 2 ~ 40.9``) it falls back to
+    :func:`bernoulli_high_exact`. The result is therefore bitwise that of
+    the exact rule, at about a third of its cost.
+    """
+    y = abs(a)
+    if y * _LOG2E < _EXP_MAX_W:
+        t = exp_neg_approx(y)
+        d = u * (1.0 + t) - (1.0 if a >= 0.0 else t)
+        if abs(d) > 2.0 * _EXP_REL_ERR * t + 1e-14:
+            return d < 0.0
+    return bernoulli_high_exact(a, u)
+
+
+@njit(cache=True)
+def draw_from_energies(energies, k, beta, u):
+    """Draw a state index from ``p(s) ∝ exp(-beta * energies[s])``, ``s < k``.
+
+    Inverse-CDF on the max-shifted weights with ``u`` in [0, 1): returns the
+    first ``s`` whose cumulative weight exceeds ``u * total`` (``u = 0``: the
+    first state of positive weight; ``u -> 1``: the last one). ``energies``
+    (float64, length >= k, finite) is overwritten with the unnormalised
+    weights.
+    """
+    m = np.inf
+    for s in range(k):
+        if energies[s] < m:
+            m = energies[s]
+    total = 0.0
+    for s in range(k):
+        w = np.exp(-beta * (energies[s] - m))
+        energies[s] = w
+        total += w
+    target = u * total
+    acc = 0.0
+    last = 0
+    for s in range(k):
+        w = energies[s]
+        if w > 0.0:
+            acc += w
+            last = s
+            if target < acc:
+                return s
+    return last
+
+
+#: A sweep, laid out in the order it is performed (structure only; built once
+#: per sampler by ``pgm.inference.gibbs``). Position ``p`` updates variable
+#: ``order[p]``; positions ``class_indptr[c]:class_indptr[c+1]`` form class
+#: ``c`` (a colour class, or every free variable for a sequential scan).
+#: A *fast* position (a binary or spin variable in no table factor and with no
+#: one-hot unary term) has low value ``low[p]`` and high-minus-low ``step[p]``
+#: (1 binary, 2 spin). Its pairwise neighbours are stored in blocks of ``B``
+#: consecutive positions of one class (``B = BLOCK`` for a chromatic plan,
+#: 1 for a sequential one; blocks start at each class start): a block of ``m``
+#: positions whose largest degree is ``d`` holds ``d * m`` entries slot-major,
+#: entry ``s`` of its ``k``-th position at ``nbr_start[p] + s * m``
+#: (``nbr_start[p] = block base + k``); ``degree[p] = d`` for every position of
+#: the block, and entries beyond a position's own degree are padding (zero
+#: weight, ``entry_pos = -1``, ``nbr`` = the variable itself). So a block's
+#: logits are one vectorisable loop per slot, and with ``B = 1`` this is CSR.
+#: ``param[t]`` indexes the coupling in ``theta``, ``entry_pos[t]`` the
+#: position the entry belongs to.
+SweepPlan = namedtuple(
+    "SweepPlan",
+    [
+        "order", "class_indptr", "fast", "low", "step", "nbr_start", "degree", "nbr", "param",
+        "entry_pos",
+    ],
+)  # fmt: skip
+
+
+@njit(cache=True)
+def fast_parameters(plan, g, theta, beta, out_bias, out_weight):
+    """Fold ``theta`` and ``beta`` into the logits of the plan's fast positions.
+
+    For fast position ``p`` (variable ``i = order[p]``) the energy difference
+    between the high and the low value is
+    ``-step[p] * (sum of i's value-unary theta + sum_j theta[w_ij] v_j)``, so
+
+    ``p(high | rest) = sigmoid(out_bias[p] + sum_t out_weight[t] * v[nbr[t]])``
+
+    over the entries ``t`` of position ``p`` (padding gets weight 0).
+
+    Parameters
+    ----------
+    plan : SweepPlan
+    g : KernelGraph
+    theta : ndarray of shape (n_params,), float64
+    beta : float
+    out_bias : ndarray of shape (len(order),), float64
+        Written in place (0 at positions that are not fast).
+    out_weight : ndarray of shape (len(nbr),), float64
+        Written in place.
+    """
+    for p in range(plan.order.shape[0]):
+        if not plan.fast[p]:
+            out_bias[p] = 0.0
+            continue
+        i = plan.order[p]
+        b = 0.0
+        for t in range(g.unary_indptr[i], g.unary_indptr[i + 1]):
+            b += theta[g.unary_param[t]]
+        out_bias[p] = beta * plan.step[p] * b
+    for t in range(plan.nbr.shape[0]):
+        p = plan.entry_pos[t]
+        out_weight[t] = 0.0 if p < 0 else beta * plan.step[p] * theta[plan.param[t]]
+
+
+@njit(cache=True, inline="always")
+def update_general(i, x, v, g, theta, beta, u, buf):
+    """Resample variable ``i`` of one chain from ``conditional_energies``, given uniform ``u``.
+
+    Valid for any variable. Draws ``s`` by :func:`draw_from_energies` and sets
+    ``x[i] = s``, ``v[i] = value of s``.
+
+    Parameters
+    ----------
+    i : int
+    x : ndarray of shape (n_variables,), int64
+        State indices of the chain, ``x[i]`` updated in place.
+    v : ndarray of shape (n_variables,), float64
+        Values of the chain (consistent with ``x``), ``v[i]`` updated in place.
+    g : KernelGraph
+    theta : ndarray of shape (n_params,), float64
+    beta : float
+    u : float
+        Uniform in [0, 1).
+    buf : ndarray of shape (>= k_i,), float64
+        Scratch space.
+    """
+    _conditional_energies(i, x, g, theta, buf)
+    s = draw_from_energies(buf, g.cardinality[i], beta, u)
+    x[i] = s
+    v[i] = g.state_value[g.state_offset[i] + s]
+
+
+@njit(cache=True)
+def update_positions(lo, hi, x, v, g, theta, beta, plan, bias, weight, track, skey, buf):
+    """Update the variables at plan positions ``lo:hi`` of one chain, in order.
+
+    For a plan with blocks of one position (sequential). A fast position
+    ``p`` takes its high value iff
+    ``bernoulli_high(bias[p] + sum_t weight[t] * v[nbr[t]], u)``; any other
+    goes through :func:`update_general`. Variable ``i`` uses the uniform
+    ``site_uniform(skey, i)``.
+
+    Parameters
+    ----------
+    lo, hi : int
+    x, v : ndarray of shape (n_variables,)
+        One chain's state indices (int64) and values (float64), updated in place.
+    g, theta, beta
+        As in :func:`update_general`.
+    plan : SweepPlan
+    bias, weight : ndarray, float64
+        From :func:`fast_parameters` at the same ``theta`` and ``beta``.
+    track : bool
+        Whether fast positions also write ``x`` (needed only when a general
+        variable is updated; otherwise the caller restores ``x`` from ``v``).
+    skey : uint64
+        The sweep's key (:func:`sweep_key`).
+    buf : ndarray of shape (>= max k,), float64
+        Scratch space.
+    """
+    order = plan.order
+    fast = plan.fast
+    low = plan.low
+    step = plan.step
+    nbr_start = plan.nbr_start
+    degree = plan.degree
+    nbr = plan.nbr
+    for p in range(lo, hi):
+        i = order[p]
+        u = site_uniform(skey, i)
+        if fast[p]:
+            a = bias[p]
+            for t in range(nbr_start[p], nbr_start[p] + degree[p]):  # blocks of 1: CSR
+                a += weight[t] * v[nbr[t]]
+            high = bernoulli_high(a, u)
+            if track:
+                x[i] = high
+            v[i] = low[p] + step[p] * high
+        else:
+            update_general(i, x, v, g, theta, beta, u, buf)
+
+
+#: Positions per block of :func:`update_independent` (three scratch buffers of this length).
+BLOCK = 256
+
+
+@njit(cache=True)
+def decide_block(start, m, order, logits, skey, out_high, out_sure):
+    """The decisions of :func:`bernoulli_high` for ``m`` positions, without branches.
+
+    For ``k < m`` with variable ``i = order[start + k]`` and uniform
+    ``u = site_uniform(skey, i)``: ``out_high[k]`` is the cheap-exp decision
+    for logit ``logits[k]`` and ``out_sure[k]`` whether it is certain (then it
+    equals ``bernoulli_high_exact(logits[k], u)``); the caller falls back to
+    the exact rule where it is not. The same arithmetic as
+    :func:`bernoulli_high`, written as one straight loop that the compiler
+    can vectorise.
+
+    Parameters
+    ----------
+    start, m : int
+    order : ndarray, int64
+    logits : ndarray of shape (>= m,), float64
+    skey : uint64
+    out_high, out_sure : ndarray of shape (>= m,), bool
+        Written in place.
+    """
+    for k in range(m):
+        u = site_uniform(skey, order[start + k])
+        a = logits[k]
+        y = abs(a)
+        w_raw = y * _LOG2E
+        w = min(w_raw, _EXP_MAX_W)  # keeps the table index in range; unsure beyond
+        kf = np.floor(w)
+        f = w - kf
+        t = (_P0 + f * (_P1 + f * (_P2 + f * (_P3 + f * _P4)))) * _POW2_NEG[np.int64(kf)]
+        d = u * (1.0 + t) - (1.0 if a >= 0.0 else t)
+        out_sure[k] = (w_raw < _EXP_MAX_W) & (abs(d) > 2.0 * _EXP_REL_ERR * t + 1e-14)
+        out_high[k] = d < 0.0
+
+
+@njit(cache=True)
+def update_independent(lo, hi, x, v, g, theta, beta, plan, bias, weight, track, skey, bufs):
+    """As :func:`update_positions` for positions that do not interact (one colour class).
+
+    For a plan with blocks of :data:`BLOCK` positions (chromatic), ``lo`` at a
+    block start. Works block by block: all logits first (they read only
+    variables outside the class, so the order of updates inside it does not
+    matter), then the decisions (:func:`decide_block`), then the stores (and
+    the general updates). Gives bitwise the result of
+    :func:`update_positions` on the same class laid out in blocks of one.
+
+    Parameters
+    ----------
+    lo, hi, x, v, g, theta, beta, plan, bias, weight, track, skey
+        As in :func:`update_positions`.
+    bufs : tuple of ndarray
+        ``(logits float64, high bool, sure bool, energies float64)``, the
+        first three of length :data:`BLOCK`, the last of length >= max k.
+    """
+    logits, high, sure, buf = bufs
+    order = plan.order
+    fast = plan.fast
+    low = plan.low
+    step = plan.step
+    nbr = plan.nbr
+    for start in range(lo, hi, BLOCK):
+        m = min(BLOCK, hi - start)
+        for k in range(m):
+            logits[k] = bias[start + k]
+        base = plan.nbr_start[start]
+        for slot in range(plan.degree[start]):  # slot-major: one gather loop per slot
+            offset = base + slot * m
+            for k in range(m):
+                logits[k] += weight[offset + k] * v[nbr[offset + k]]
+        decide_block(start, m, order, logits, skey, high, sure)
+        for k in range(m):
+            p = start + k
+            i = order[p]
+            if fast[p]:
+                h = high[k]
+                if not sure[k]:
+                    h = bernoulli_high_exact(logits[k], site_uniform(skey, i))
+                if track:
+                    x[i] = h
+                v[i] = low[p] + step[p] * h
+            else:
+                update_general(i, x, v, g, theta, beta, site_uniform(skey, i), buf)
+
+
+@njit(cache=True)
+def _buffers(max_k):
+    return (
+        np.empty(BLOCK, dtype=np.float64),
+        np.empty(BLOCK, dtype=np.bool_),
+        np.empty(BLOCK, dtype=np.bool_),
+        np.empty(max_k, dtype=np.float64),
+    )
+
+
+@njit(cache=True)
+def _max_cardinality(g):
+    max_k = 1
+    for i in range(g.cardinality.shape[0]):
+        if g.cardinality[i] > max_k:
+            max_k = g.cardinality[i]
+    return max_k
+
+
+@njit(cache=True)
+def restore_indices(x, v, plan):
+    """Set ``x[c, i]`` from ``v[c, i]`` at the plan's fast positions (after untracked sweeps).
+
+    ``x``: ndarray of shape (n_chains, n_variables), int64, written in place;
+    ``v``: the values, float64, same shape.
+    """
+    for c in range(x.shape[0]):
+        for p in range(plan.order.shape[0]):
+            if plan.fast[p]:
+                i = plan.order[p]
+                x[c, i] = 1 if v[c, i] > plan.low[p] else 0
+
+
+@njit(cache=True)
+def _sweep_class(lo, hi, x, v, g, theta, beta, plan, bias, weight, independent, track, skey, bufs):
+    if independent:
+        update_independent(lo, hi, x, v, g, theta, beta, plan, bias, weight, track, skey, bufs)
+    else:
+        update_positions(lo, hi, x, v, g, theta, beta, plan, bias, weight, track, skey, bufs[3])
+
+
+@njit(cache=True, parallel=True)
+def sweeps_by_chain(
+    x, v, g, theta, beta, plan, bias, weight, independent, track, key, sweep0, n_sweeps, thin, out
+):  # fmt: skip
+    """Run ``n_sweeps`` sweeps of every chain, chains in parallel (``prange``).
+
+    A sweep visits the plan's positions in order, class by class. Variables
+    not in the plan (clamped ones) keep their values. With ``independent``
+    (a chromatic plan) each class goes through :func:`update_independent`,
+    otherwise through :func:`update_positions`; the samples are the same.
+
+    Parameters
+    ----------
+    x : ndarray of shape (n_chains, n_variables), int64
+        State indices, updated in place (only when ``track``).
+    v : ndarray of shape (n_chains, n_variables), float64
+        Values, updated in place.
+    g, theta, beta, plan, bias, weight, track
+        As in :func:`update_positions`.
+    independent : bool
+        Whether no two variables of a class interact.
+    key : int
+        Non-negative int64 key of the counter-based generator.
+    sweep0 : int
+        Global number of the first sweep (the generator's sweep counter).
+    n_sweeps, thin : int
+        ``thin >= 1``.
+    out : ndarray of shape (n_chains, n_record, n_variables), int64
+        The values after sweeps ``thin, 2 thin, ...`` (``n_record`` of them,
+        ``n_record * thin <= n_sweeps``) are written here.
+    """
+    n_chains = x.shape[0]
+    n_record = out.shape[1]
+    class_indptr = plan.class_indptr
+    n_classes = class_indptr.shape[0] - 1
+    max_k = _max_cardinality(g)
+    for c in prange(n_chains):
+        bufs = _buffers(max_k)
+        xc = x[c]
+        vc = v[c]
+        r = 0
+        for s in range(n_sweeps):
+            skey = sweep_key(key, c, sweep0 + s)
+            for col in range(n_classes):
+                _sweep_class(
+                    class_indptr[col], class_indptr[col + 1], xc, vc, g, theta, beta, plan,
+                    bias, weight, independent, track, skey, bufs,
+                )  # fmt: skip
+            if r < n_record and (s + 1) % thin == 0:
+                for i in range(vc.shape[0]):
+                    out[c, r, i] = np.int64(vc[i])
+                r += 1
+
+
+@njit(cache=True, parallel=True)
+def sweeps_by_vertex(
+    x, v, g, theta, beta, plan, bias, weight, track, key, sweep0, n_sweeps, thin, out
+):  # fmt: skip
+    """As :func:`sweeps_by_chain`, with each class split between threads.
+
+    Valid only for a chromatic plan (no two variables of a class interact),
+    where it gives bitwise the output of :func:`sweeps_by_chain`: each
+    update reads the same neighbours and the same uniform. Chains run one
+    after another, each class in chunks of :data:`VERTEX_CHUNK` positions;
+    use it when there are fewer chains than threads.
+    """
+    n_chains = x.shape[0]
+    n_record = out.shape[1]
+    class_indptr = plan.class_indptr
+    n_classes = class_indptr.shape[0] - 1
+    max_k = _max_cardinality(g)
+    for c in range(n_chains):
+        xc = x[c]
+        vc = v[c]
+        r = 0
+        for s in range(n_sweeps):
+            skey = sweep_key(key, c, sweep0 + s)
+            for col in range(n_classes):
+                start = class_indptr[col]
+                stop = class_indptr[col + 1]
+                n_chunks = (stop - start + VERTEX_CHUNK - 1) // VERTEX_CHUNK
+                for chunk in prange(n_chunks):
+                    bufs = _buffers(max_k)
+                    lo = start + chunk * VERTEX_CHUNK
+                    hi = min(stop, lo + VERTEX_CHUNK)
+                    update_independent(
+                        lo, hi, xc, vc, g, theta, beta, plan, bias, weight, track, skey, bufs
+                    )
+            if r < n_record and (s + 1) % thin == 0:
+                for i in range(vc.shape[0]):
+                    out[c, r, i] = np.int64(vc[i])
+                r += 1

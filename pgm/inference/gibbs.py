@@ -1,0 +1,687 @@
+r"""Gibbs sampling on factor graphs, compiled with Numba.
+
+Samples from ``p(x) ∝ exp(-beta * E(x))`` by resampling one variable at a
+time from its conditional given its Markov blanket (Geman & Geman 1984).
+
+Public objects
+--------------
+sample
+    Draw samples with a fresh set of chains (burn-in, thinning, evidence).
+GibbsSampler
+    Persistent chains advanced in place (``run``/``sample``), re-reading the
+    graph's parameters on every call: the engine of PCD training, annealing
+    and AIS.
+init_state, step
+    The pure init/step pair underneath (STYLE.md section 1.3).
+GibbsState
+    The small state they pass around.
+
+Schedules
+---------
+``"chromatic"``
+    One sweep updates the colour classes of ``FactorGraph.compile()`` in
+    turn. No two variables of a class share a term (the colouring includes
+    factor cliques), so a class's variables are conditionally independent
+    given the rest and are updated together: in parallel across the class
+    (one or few chains) or across chains. Valid for any graph.
+``"sequential"``
+    A systematic scan over the variables in id order; valid for any graph.
+``"auto"``
+    Chromatic for pairwise graphs (``CompiledGraph.is_pairwise``),
+    sequential otherwise.
+
+Binary and spin variables that belong to no table factor take a fast path:
+``p(high | rest) = sigmoid(beta * (high - low) * h_i)`` with the local field
+``h_i`` (value-unary biases plus ``sum_j w_ij x_j``) read from the CSR
+neighbour list; every other variable draws from the softmax of the shared
+:func:`pgm.inference._kernels.conditional_energies`.
+
+Randomness
+----------
+The seed gives a ``numpy.random.Generator`` (:func:`pgm._random.as_generator`)
+that draws the initial states and one 63-bit key
+(:func:`pgm._random.kernel_seed`). Inside the kernels every update uses a
+counter-based uniform ``u(key, chain, sweep, variable)`` (SplitMix64 hashing,
+see :mod:`pgm.inference._gibbs_kernels`), so samples are identical for any
+number of Numba threads, for either way of splitting the work, and however the
+sweeps are split between calls (``run(10); run(10)`` equals ``run(20)``).
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+
+import numba
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from pgm._random import as_generator, kernel_seed
+from pgm._validation import as_float_array, check_positive_float, check_positive_int
+from pgm.compiled import DOMAIN_CATEGORICAL, UNARY_ONEHOT, CompiledGraph
+from pgm.graph import FactorGraph, _describe_domain
+from pgm.inference import _gibbs_kernels as _k
+
+__all__ = ["GibbsSampler", "GibbsState", "init_state", "sample", "step"]
+
+SCHEDULES = ("auto", "chromatic", "sequential")
+
+#: Default number of burn-in sweeps of :func:`sample`.
+DEFAULT_BURN_IN = 100
+
+#: Below this many variables a single colour class is not worth splitting
+#: between threads (a parallel launch costs microseconds).
+_MIN_VARIABLES_VERTEX_PARALLEL = 4096
+
+
+@dataclass(frozen=True)
+class GibbsState:
+    """The state of a set of Gibbs chains.
+
+    Attributes
+    ----------
+    indices : ndarray of shape (n_chains, n_variables), int64
+        State indices (``0..k_i-1``; for spins index 0 is -1).
+    values : ndarray of shape (n_chains, n_variables), float64
+        The same states as values (0/1, -1/+1, 0..k-1); kept consistent with
+        ``indices`` by every kernel.
+    key : int
+        Key of the counter-based generator (non-negative, < 2**63).
+    sweep : int
+        Number of sweeps done so far: the generator's sweep counter.
+    """
+
+    indices: np.ndarray
+    values: np.ndarray
+    key: int
+    sweep: int
+
+    @property
+    def n_chains(self) -> int:
+        """Number of chains."""
+        return int(self.indices.shape[0])
+
+
+# ---------------------------------------------------------------------- validation
+def _check_schedule(schedule) -> str:
+    if not isinstance(schedule, str) or schedule not in SCHEDULES:
+        raise ValueError(f"schedule must be one of {SCHEDULES}, got {schedule!r}")
+    return schedule
+
+
+def _check_beta(beta) -> float:
+    return check_positive_float(beta, "beta")
+
+
+def _check_graph(fg) -> FactorGraph:
+    if not isinstance(fg, FactorGraph):
+        raise TypeError(f"fg must be a pgm.FactorGraph, got {type(fg).__name__}")
+    return fg
+
+
+def _check_clamp(fg: FactorGraph, cg: CompiledGraph, clamp) -> tuple[np.ndarray, np.ndarray]:
+    """Validate ``clamp`` (dict id -> value); return (ids, state indices), sorted by id."""
+    if clamp is None:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    if not isinstance(clamp, Mapping):
+        raise TypeError(f"clamp must be a dict {{variable_id: value}}, got {type(clamp).__name__}")
+    n = cg.n_variables
+    ids, idx = [], []
+    for var, value in clamp.items():
+        if isinstance(var, (bool, np.bool_)) or not isinstance(var, numbers.Integral):
+            raise ValueError(f"clamp: variable ids must be integers, got {var!r}")
+        if not 0 <= var < n:
+            raise ValueError(
+                f"clamp: unknown variable id {var}; the graph has {n} variables (ids 0..{n - 1})"
+            )
+        var = int(var)
+        lo, hi = cg.state_offset[var], cg.state_offset[var + 1]
+        allowed = cg.state_value[lo:hi]
+        ok = (
+            not isinstance(value, (bool, np.bool_))
+            and isinstance(value, numbers.Real)
+            and np.isfinite(value)
+            and value == int(value)
+            and int(value) in allowed
+        )
+        if not ok:
+            raise ValueError(
+                f"clamp[{var}] = {value!r} is outside the domain of variable {var} "
+                f"({_describe_domain(cg.domain_kind[var], cg.cardinality[var])})"
+            )
+        ids.append(var)
+        idx.append(int(np.flatnonzero(allowed == int(value))[0]))
+    order = np.argsort(ids, kind="stable")
+    return np.asarray(ids, dtype=np.int64)[order], np.asarray(idx, dtype=np.int64)[order]
+
+
+def _check_init(fg: FactorGraph, cg: CompiledGraph, init, n_chains: int) -> np.ndarray:
+    """Validate ``init`` values; return state indices of shape (n_chains, n_variables)."""
+    n = cg.n_variables
+    shape = np.shape(init)
+    if shape not in ((n_chains, n), (n,)):
+        raise ValueError(
+            f"init must have shape (n_chains, n_variables) = ({n_chains}, {n}) or "
+            f"(n_variables,) = ({n},); got {shape}"
+        )
+    values = fg.check_states(init, "init")
+    values = np.broadcast_to(values, (n_chains, n))
+    return np.ascontiguousarray(cg.values_to_indices(values), dtype=np.int64)
+
+
+def _check_theta(cg: CompiledGraph, theta) -> np.ndarray:
+    theta = np.ascontiguousarray(as_float_array(theta, "theta", shape=(cg.n_params,)))
+    theta.flags.writeable = False  # as fg.theta: one array type, one compilation
+    return theta
+
+
+# ---------------------------------------------------------------------- structure
+def _fast_variables(cg: CompiledGraph) -> np.ndarray:
+    """Binary/spin variables in no table factor and with no one-hot unary term."""
+    fast = cg.domain_kind != DOMAIN_CATEGORICAL
+    fast &= np.diff(cg.incidence_indptr) == 0
+    owner = np.repeat(np.arange(cg.n_variables), np.diff(cg.unary_indptr))
+    fast[owner[cg.unary_kind == UNARY_ONEHOT]] = False
+    return fast
+
+
+def _plan(
+    cg: CompiledGraph, schedule: str, clamped: np.ndarray, block: int | None = None
+) -> tuple[_k.SweepPlan, bool]:
+    """The sweep as a :data:`_k.SweepPlan` without the clamped variables; and whether chromatic.
+
+    ``block`` (positions per neighbour block) defaults to ``_k.BLOCK`` for a
+    chromatic schedule and 1 for a sequential one; the kernels need exactly
+    these (tests also build chromatic plans with ``block=1``).
+    """
+    if schedule == "auto":
+        schedule = "chromatic" if cg.is_pairwise else "sequential"
+    chromatic = schedule == "chromatic"
+    if block is None:
+        block = _k.BLOCK if chromatic else 1
+    free = np.ones(cg.n_variables, dtype=bool)
+    free[clamped] = False
+    if not chromatic:
+        order = np.flatnonzero(free).astype(np.int64)
+        class_indptr = np.array([0, order.shape[0]], dtype=np.int64)
+    else:
+        parts = []
+        for c in range(cg.n_colours):
+            members = cg.colour_vertices[cg.colour_indptr[c] : cg.colour_indptr[c + 1]]
+            members = members[free[members]]
+            if members.size:
+                parts.append(members)
+        class_indptr = np.zeros(len(parts) + 1, dtype=np.int64)
+        np.cumsum([m.size for m in parts], out=class_indptr[1:])
+        order = np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, dtype=np.int64)
+    n_pos = order.shape[0]
+    fast = _fast_variables(cg)[order]
+    offset = cg.state_offset[:-1][order]
+    low = cg.state_value[offset]
+    step = np.where(fast, cg.state_value[offset + 1] - low, 0.0)  # every k_i >= 2
+    degree = np.where(fast, np.diff(cg.adj_indptr)[order], 0).astype(np.int64)
+
+    # neighbour blocks: `block` consecutive positions of one class, slot-major
+    positions = np.arange(n_pos, dtype=np.int64)
+    cls = np.repeat(np.arange(class_indptr.shape[0] - 1), np.diff(class_indptr))
+    local = (positions - class_indptr[:-1][cls]) // block
+    new = np.ones(n_pos, dtype=bool)
+    new[1:] = (cls[1:] != cls[:-1]) | (local[1:] != local[:-1])
+    block_of = np.cumsum(new) - 1
+    block_start = np.flatnonzero(new)
+    block_size = np.diff(np.append(block_start, n_pos))
+    block_degree = np.maximum.reduceat(degree, block_start) if n_pos else degree
+    block_base = np.concatenate([[0], np.cumsum(block_degree * block_size)])
+    nbr_start = block_base[block_of] + positions - block_start[block_of]
+    padded = block_degree[block_of]
+    owner = np.repeat(positions, padded)  # the position of every entry
+    slot = np.arange(owner.shape[0]) - np.repeat(np.cumsum(padded) - padded, padded)
+    entry = nbr_start[owner] + slot * block_size[block_of[owner]]
+    real = slot < degree[owner]
+    source = np.where(real, cg.adj_indptr[:-1][order[owner]] + slot, 0)
+    n_entries = int(block_base[-1])
+    nbr = np.empty(n_entries, dtype=np.int64)
+    param = np.zeros(n_entries, dtype=np.int64)
+    entry_pos = np.full(n_entries, -1, dtype=np.int64)
+    if n_entries:
+        nbr[entry] = np.where(real, cg.adj_indices[source], order[owner])
+        param[entry] = np.where(real, cg.adj_param[source], 0)
+        entry_pos[entry] = np.where(real, owner, -1)
+    plan = _k.SweepPlan(
+        order=order,
+        class_indptr=class_indptr,
+        fast=np.ascontiguousarray(fast, dtype=np.bool_),
+        low=np.ascontiguousarray(low, dtype=np.float64),
+        step=np.ascontiguousarray(step, dtype=np.float64),
+        nbr_start=np.ascontiguousarray(nbr_start, dtype=np.int64),
+        degree=np.ascontiguousarray(padded, dtype=np.int64),
+        nbr=nbr,
+        param=param,
+        entry_pos=entry_pos,
+    )
+    for array in plan:
+        array.flags.writeable = False
+    return plan, chromatic
+
+
+# ---------------------------------------------------------------------- init / step
+def init_state(
+    fg: FactorGraph,
+    n_chains: int = 1,
+    *,
+    init: ArrayLike | None = None,
+    clamp: Mapping | None = None,
+    seed=None,
+) -> GibbsState:
+    """Initial state of ``n_chains`` Gibbs chains.
+
+    Parameters
+    ----------
+    fg : FactorGraph
+    n_chains : int, default 1
+    init : array_like of shape (n_chains, n_variables) or (n_variables,), optional
+        Starting values (a single row is copied to every chain). Default:
+        each variable uniform over its domain, independently per chain.
+    clamp : dict of int to int, optional
+        Evidence ``{variable_id: value}``; overrides ``init`` for those
+        variables.
+    seed : None, int, SeedSequence or Generator
+        Draws the random starting states (if any) and then the generator key.
+
+    Returns
+    -------
+    GibbsState
+        With ``sweep = 0``.
+
+    Raises
+    ------
+    ValueError
+        On ``n_chains < 1``, an ``init`` of the wrong shape or outside the
+        domains, or a bad ``clamp``.
+    """
+    fg = _check_graph(fg)
+    n_chains = check_positive_int(n_chains, "n_chains")
+    cg = fg.compile()
+    clamp_ids, clamp_idx = _check_clamp(fg, cg, clamp)
+    if init is not None:
+        indices = _check_init(fg, cg, init, n_chains)
+    rng = as_generator(seed)
+    if init is None:
+        card = cg.cardinality
+        draws = rng.random((n_chains, cg.n_variables))
+        indices = np.minimum((draws * card).astype(np.int64), card - 1)
+    key = kernel_seed(rng)
+    indices = np.array(indices, dtype=np.int64, order="C")
+    indices[:, clamp_ids] = clamp_idx
+    values = cg.state_value[cg.state_offset[:-1] + indices].astype(np.float64)
+    return GibbsState(indices, np.ascontiguousarray(values), key, 0)
+
+
+class _Engine:
+    """A compiled graph and a sweep plan, with the fast path's parameters cached.
+
+    ``fast_parameters`` is O(n_variables + n_edges); it is recomputed only
+    when ``theta`` or ``beta`` changed since the previous call.
+    """
+
+    def __init__(self, cg: CompiledGraph, schedule: str, clamped: np.ndarray):
+        self.cg = cg
+        self.plan, self.chromatic = _plan(cg, schedule, clamped)
+        # x must follow v during a sweep only if some updated variable reads it
+        self.track = not bool(np.all(self.plan.fast))
+        self._key = None
+        self._bias = np.empty(self.plan.order.shape[0], dtype=np.float64)
+        self._weight = np.empty(self.plan.nbr.shape[0], dtype=np.float64)
+        assert _k.VERTEX_CHUNK % _k.BLOCK == 0  # chunks start at block starts
+
+    def _parameters(self, theta: np.ndarray, beta: float):
+        key = self._key
+        if key is None or key[1] != beta or not np.array_equal(key[0], theta):
+            _k.fast_parameters(
+                self.plan, self.cg.kernel_graph, theta, beta, self._bias, self._weight
+            )
+            self._key = (theta.copy(), beta)
+        return self._bias, self._weight
+
+    def advance(
+        self, state: GibbsState, theta: np.ndarray, beta: float, n_sweeps: int, thin: int,
+        n_record: int,
+    ) -> np.ndarray:  # fmt: skip
+        """Advance ``state``'s arrays in place by ``n_sweeps``; return the recorded values."""
+        n_chains, n = state.indices.shape
+        out = np.empty((n_chains, n_record, n), dtype=np.int64)
+        if n_sweeps == 0:
+            return out
+        beta = float(beta)
+        bias, weight = self._parameters(theta, beta)
+        g = self.cg.kernel_graph
+        threads = numba.get_num_threads()
+        by_vertex = (
+            self.chromatic
+            and threads > 1
+            and n_chains < threads
+            and n >= _MIN_VARIABLES_VERTEX_PARALLEL
+        )
+        x, v, plan, track = state.indices, state.values, self.plan, self.track
+        tail = (np.int64(state.key), np.int64(state.sweep), np.int64(n_sweeps), np.int64(thin), out)
+        if by_vertex:
+            _k.sweeps_by_vertex(x, v, g, theta, beta, plan, bias, weight, track, *tail)
+        else:
+            _k.sweeps_by_chain(
+                x, v, g, theta, beta, plan, bias, weight, self.chromatic, track, *tail
+            )
+        if not track:
+            _k.restore_indices(x, v, plan)
+        return out
+
+
+def step(
+    fg: FactorGraph,
+    state: GibbsState,
+    n_sweeps: int = 1,
+    *,
+    schedule: str = "auto",
+    beta: float = 1.0,
+    clamp: Mapping | None = None,
+    theta: ArrayLike | None = None,
+) -> GibbsState:
+    """Advance chains by ``n_sweeps`` Gibbs sweeps; return a new state.
+
+    The pure counterpart of :meth:`GibbsSampler.run`: ``state`` is not
+    modified. The result depends only on the arguments (the randomness comes
+    from ``state.key`` and ``state.sweep``).
+
+    Parameters
+    ----------
+    fg : FactorGraph
+    state : GibbsState
+        From :func:`init_state` or a previous ``step`` on the same graph.
+    n_sweeps : int, default 1
+        ``>= 0``.
+    schedule : {"auto", "chromatic", "sequential"}, default "auto"
+    beta : float, default 1.0
+        Inverse temperature: the chains target ``p(x) ∝ exp(-beta E(x))``.
+    clamp : dict of int to int, optional
+        Evidence held fixed (written into the state first).
+    theta : array_like of shape (n_params,), optional
+        Parameters to use instead of ``fg.theta``.
+
+    Returns
+    -------
+    GibbsState
+        With ``sweep`` advanced by ``n_sweeps``.
+    """
+    fg = _check_graph(fg)
+    cg = fg.compile()
+    if not isinstance(state, GibbsState):
+        raise TypeError(f"state must be a GibbsState, got {type(state).__name__}")
+    if state.indices.ndim != 2 or state.indices.shape[1] != cg.n_variables:
+        raise ValueError(
+            f"state must hold chains of {cg.n_variables} variables, got shape {state.indices.shape}"
+        )
+    n_sweeps = check_positive_int(n_sweeps, "n_sweeps", minimum=0)
+    schedule = _check_schedule(schedule)
+    beta = _check_beta(beta)
+    clamp_ids, clamp_idx = _check_clamp(fg, cg, clamp)
+    theta = _check_theta(cg, fg.theta if theta is None else theta)
+    indices = np.array(state.indices, dtype=np.int64, order="C")
+    indices[:, clamp_ids] = clamp_idx
+    values = np.ascontiguousarray(cg.state_value[cg.state_offset[:-1] + indices], dtype=np.float64)
+    new = replace(state, indices=indices, values=values)
+    _Engine(cg, schedule, clamp_ids).advance(new, theta, beta, n_sweeps, 1, 0)
+    return replace(new, sweep=state.sweep + n_sweeps)
+
+
+# ---------------------------------------------------------------------- sampler
+class GibbsSampler:
+    """Persistent Gibbs chains on a factor graph, advanced in place.
+
+    Each :meth:`run` or :meth:`sample` re-reads the graph's parameters
+    (``fg.theta``, unless :meth:`set_theta` gave others), so the chains follow
+    a model being trained (persistent contrastive divergence, Tieleman 2008).
+    Changing the graph's *structure* (adding variables or terms) invalidates
+    the sampler.
+
+    Parameters
+    ----------
+    fg : FactorGraph
+    n_chains : int, default 1
+        Number of independent chains.
+    seed : None, int, SeedSequence or Generator
+        Draws the initial states (when ``init`` is None) and the key of the
+        counter-based generator; the same seed gives the same samples for any
+        number of threads.
+    init : array_like of shape (n_chains, n_variables) or (n_variables,), optional
+        Starting values; default uniform over each domain.
+    clamp : dict of int to int, optional
+        Evidence ``{variable_id: value}`` held fixed in every chain.
+    schedule : {"auto", "chromatic", "sequential"}, default "auto"
+        See the module docstring; "auto" is chromatic for pairwise graphs
+        and sequential otherwise.
+    beta : float, default 1.0
+        Inverse temperature: the chains target ``p(x) ∝ exp(-beta E(x))``.
+        May be changed between runs (annealing).
+
+    Attributes
+    ----------
+    n_chains : int
+    n_sweeps_done : int
+        Sweeps performed so far (burn-in included).
+
+    Raises
+    ------
+    ValueError
+        On bad arguments (see :func:`init_state`), an unknown ``schedule`` or
+        ``beta <= 0``/non-finite; from :meth:`run`, when the graph's
+        structure changed since the sampler was built.
+
+    Examples
+    --------
+    >>> import pgm
+    >>> from pgm.inference import gibbs
+    >>> fg = pgm.FactorGraph()
+    >>> s = fg.add_variables("s", 3, domain="spin")
+    >>> _ = fg.add_edges([[0, 1], [1, 2]], [0.5, 0.5])
+    >>> sampler = gibbs.GibbsSampler(fg, n_chains=4, seed=0).run(10)
+    >>> sampler.state.shape
+    (4, 3)
+    >>> sampler.sample(5, thin=2).shape
+    (4, 5, 3)
+    """
+
+    def __init__(
+        self,
+        fg: FactorGraph,
+        n_chains: int = 1,
+        seed=None,
+        init: ArrayLike | None = None,
+        clamp: Mapping | None = None,
+        schedule: str = "auto",
+        beta: float = 1.0,
+    ):
+        fg = _check_graph(fg)
+        schedule = _check_schedule(schedule)
+        beta = _check_beta(beta)
+        self._state = init_state(fg, n_chains, init=init, clamp=clamp, seed=seed)
+        self._fg = fg
+        self._cg = fg.compile()
+        self._schedule = schedule
+        self._beta = beta
+        self._theta: np.ndarray | None = None
+        clamp_ids, _ = _check_clamp(fg, self._cg, clamp)
+        self._engine = _Engine(self._cg, schedule, clamp_ids)
+
+    # -------------------------------------------------------------- properties
+    @property
+    def n_chains(self) -> int:
+        """Number of chains."""
+        return self._state.n_chains
+
+    @property
+    def n_sweeps_done(self) -> int:
+        """Sweeps performed so far."""
+        return self._state.sweep
+
+    @property
+    def schedule(self) -> str:
+        """The schedule in use: ``"chromatic"`` or ``"sequential"``."""
+        return "chromatic" if self._engine.chromatic else "sequential"
+
+    @property
+    def beta(self) -> float:
+        """Inverse temperature (settable between runs)."""
+        return self._beta
+
+    @beta.setter
+    def beta(self, value: float) -> None:
+        self._beta = _check_beta(value)
+
+    @property
+    def state(self) -> NDArray[np.int64]:
+        """Current values, ndarray of shape (n_chains, n_variables), int64 (a copy)."""
+        return self._state.values.astype(np.int64)
+
+    @property
+    def gibbs_state(self) -> GibbsState:
+        """The current :class:`GibbsState` (a snapshot: arrays are copied)."""
+        s = self._state
+        return replace(s, indices=s.indices.copy(), values=s.values.copy())
+
+    def set_theta(self, theta: ArrayLike | None) -> None:
+        """Use ``theta`` (shape (n_params,)) instead of ``fg.theta``; ``None`` reverts.
+
+        Raises
+        ------
+        ValueError
+            On a wrong shape or non-finite entries.
+        """
+        self._theta = None if theta is None else _check_theta(self._cg, theta)
+
+    # -------------------------------------------------------------- running
+    def _current_theta(self) -> np.ndarray:
+        if self._fg.revision != self._cg.revision:
+            raise ValueError(
+                "fg: the factor graph's structure changed since this GibbsSampler was "
+                f"built (revision {self._cg.revision}, now {self._fg.revision}); "
+                "build a new GibbsSampler"
+            )
+        if self._theta is not None:
+            return self._theta
+        return np.ascontiguousarray(self._fg.theta, dtype=np.float64)
+
+    def _go(self, n_sweeps: int, thin: int, n_record: int) -> np.ndarray:
+        theta = self._current_theta()
+        out = self._engine.advance(self._state, theta, self._beta, n_sweeps, thin, n_record)
+        self._state = replace(self._state, sweep=self._state.sweep + n_sweeps)
+        return out
+
+    def run(self, n_sweeps: int) -> GibbsSampler:
+        """Advance every chain by ``n_sweeps`` sweeps (``>= 0``) in place; return self.
+
+        Raises
+        ------
+        ValueError
+            On ``n_sweeps < 0``, or when the graph's structure changed.
+        """
+        n_sweeps = check_positive_int(n_sweeps, "n_sweeps", minimum=0)
+        self._go(n_sweeps, 1, 0)
+        return self
+
+    def sample(self, n_samples: int, thin: int = 1) -> NDArray[np.int64]:
+        """Advance ``n_samples * thin`` sweeps, keeping every ``thin``-th state.
+
+        Parameters
+        ----------
+        n_samples : int
+            ``>= 1``.
+        thin : int, default 1
+            ``>= 1``.
+
+        Returns
+        -------
+        ndarray of shape (n_chains, n_samples, n_variables), int64
+            Values in each variable's domain.
+        """
+        n_samples = check_positive_int(n_samples, "n_samples")
+        thin = check_positive_int(thin, "thin")
+        return self._go(n_samples * thin, thin, n_samples)
+
+    def __repr__(self) -> str:
+        return (
+            f"GibbsSampler(n_chains={self.n_chains}, schedule={self.schedule!r}, "
+            f"beta={self._beta}, n_sweeps_done={self.n_sweeps_done})"
+        )
+
+
+def sample(
+    fg: FactorGraph,
+    n_samples: int,
+    n_chains: int = 1,
+    burn_in: int = DEFAULT_BURN_IN,
+    thin: int = 1,
+    clamp: Mapping | None = None,
+    init: ArrayLike | None = None,
+    schedule: str = "auto",
+    seed=None,
+    beta: float = 1.0,
+) -> NDArray[np.int64]:
+    """Draw Gibbs samples from ``p(x) ∝ exp(-beta * E(x))``.
+
+    Runs ``burn_in`` sweeps, then ``n_samples * thin`` sweeps keeping every
+    ``thin``-th state, in each of ``n_chains`` independent chains.
+
+    Parameters
+    ----------
+    fg : FactorGraph
+    n_samples : int
+        Samples kept per chain (``>= 1``).
+    n_chains : int, default 1
+    burn_in : int, default 100
+        Sweeps discarded first (``>= 0``).
+    thin : int, default 1
+        Keep one state every ``thin`` sweeps (``>= 1``).
+    clamp : dict of int to int, optional
+        Evidence ``{variable_id: value}`` held fixed: the chains then sample
+        the conditional distribution of the other variables.
+    init : array_like of shape (n_chains, n_variables) or (n_variables,), optional
+        Starting values; default uniform over each domain.
+    schedule : {"auto", "chromatic", "sequential"}, default "auto"
+    seed : None, int, SeedSequence or Generator
+    beta : float, default 1.0
+        Inverse temperature.
+
+    Returns
+    -------
+    ndarray of shape (n_chains, n_samples, n_variables), int64
+        Values in each variable's domain (0/1, -1/+1, 0..k-1).
+
+    Raises
+    ------
+    ValueError
+        On ``n_samples < 1``, ``n_chains < 1``, ``thin < 1``, ``burn_in < 0``,
+        ``beta`` not finite and positive, an unknown ``schedule``, a clamp
+        naming an unknown variable or a value outside its domain, or an
+        ``init`` of the wrong shape or outside the domains.
+
+    Examples
+    --------
+    >>> import pgm
+    >>> from pgm.inference import gibbs
+    >>> fg = pgm.FactorGraph()
+    >>> v = fg.add_variables("v", 2, domain="binary")
+    >>> _ = fg.add_unary(v, [1.0, -1.0])
+    >>> x = gibbs.sample(fg, 50, n_chains=3, burn_in=10, seed=0)
+    >>> x.shape, x.dtype.name
+    ((3, 50, 2), 'int64')
+    >>> gibbs.sample(fg, 5, clamp={1: 1}, seed=0)[0, :, 1].tolist()
+    [1, 1, 1, 1, 1]
+    """
+    n_samples = check_positive_int(n_samples, "n_samples")
+    thin = check_positive_int(thin, "thin")
+    burn_in = check_positive_int(burn_in, "burn_in", minimum=0)
+    sampler = GibbsSampler(
+        fg, n_chains=n_chains, seed=seed, init=init, clamp=clamp, schedule=schedule, beta=beta
+    )
+    sampler.run(burn_in)
+    return sampler.sample(n_samples, thin)
