@@ -1,0 +1,1210 @@
+"""Restricted Boltzmann machine with binary or Gaussian visible units.
+
+The fast path keeps the parameters in one augmented matrix
+``theta = [[W, b], [c, 0]]`` of shape ``(n_visible + 1, n_hidden + 1)`` and
+the data with a trailing column of ones, so that every activation
+(``v W + c`` and ``h W^T + b``) and the whole parameter update
+(``W``, ``b`` and ``c`` at once, momentum folded into BLAS's ``beta``) are
+single dense matrix products. Sigmoid and Bernoulli sampling are fused in
+one Numba kernel (:mod:`pgm.models._rbm_kernels`).
+"""
+
+from __future__ import annotations
+
+import json
+import numbers
+import os
+import warnings
+
+import numpy as np
+import scipy.sparse
+from numpy.typing import ArrayLike, NDArray
+from scipy.special import expit, logsumexp
+from sklearn.base import BaseEstimator, TransformerMixin
+
+from pgm._random import as_generator, kernel_seed
+from pgm._validation import NotFittedError, as_float_array, check_positive_float, check_positive_int
+from pgm.learning.schedules import Schedule, get_schedule
+from pgm.models import _rbm_kernels as _k
+
+__all__ = ["RBM", "EXACT_AUTO_MAX_UNITS", "EXACT_MAX_UNITS"]
+
+#: ``log_partition(method="auto")`` enumerates when the smaller layer has at
+#: most this many units (2**20 states: well under a second for MNIST shapes).
+EXACT_AUTO_MAX_UNITS = 20
+#: Default refusal limit of ``log_partition(method="exact")`` (``max_units``).
+EXACT_MAX_UNITS = 25
+#: Entries (states x other-layer units) per enumeration chunk: bounded memory.
+_CHUNK_ENTRIES = 1 << 22
+#: Rows used for the per-epoch monitors.
+_MONITOR_ROWS = 1000
+_FORMAT_VERSION = 1
+_MONITORS = ("reconstruction_error", "pseudo_likelihood", "log_likelihood")
+
+
+# ----------------------------------------------------------------- validation
+def _int_at_least(minimum):
+    def check(value, name):
+        return check_positive_int(value, name, minimum=minimum)
+
+    return check
+
+
+def _options(*allowed):
+    def check(value, name):
+        if not isinstance(value, str) or value not in allowed:
+            raise ValueError(f"{name} must be one of {list(allowed)}, got {value!r}")
+        return value
+
+    return check
+
+
+def _positive(value, name):
+    return check_positive_float(value, name)
+
+
+def _non_negative(value, name):
+    return check_positive_float(value, name, allow_zero=True)
+
+
+def _momentum(value, name):
+    value = check_positive_float(value, name, allow_zero=True)
+    if value >= 1.0:
+        raise ValueError(f"{name} must lie in [0, 1), got {value}")
+    return value
+
+
+def _sparsity_target(value, name):
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{name} must be None or a number in (0, 1), got {value!r}")
+    if not 0.0 < float(value) < 1.0:
+        raise ValueError(f"{name} must be None or a number in (0, 1), got {value}")
+    return float(value)
+
+
+def _optional_int(value, name):
+    return None if value is None else check_positive_int(value, name)
+
+
+def _dtype(value, name):
+    try:
+        dtype = np.dtype(value)
+    except TypeError:
+        dtype = None
+    if dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
+        raise ValueError(f"{name} must be numpy.float32 or numpy.float64, got {value!r}")
+    return dtype
+
+
+def _monitor(value, name):
+    if isinstance(value, str):
+        value = (value,)
+    try:
+        names = tuple(value)
+    except TypeError:
+        raise ValueError(
+            f"{name} must be a tuple of names from {list(_MONITORS)}, got {value!r}"
+        ) from None
+    for item in names:
+        if item not in _MONITORS:
+            raise ValueError(f"{name} entries must be in {list(_MONITORS)}, got {item!r}")
+    return names
+
+
+def _schedule(value, name):
+    try:
+        return get_schedule(value)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name}: {exc}") from None
+
+
+def _seed(value, name):
+    try:
+        as_generator(value if not isinstance(value, np.random.Generator) else None)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name}: {exc}") from None
+    return value
+
+
+def _flag(value, name):
+    if not isinstance(value, (bool, np.bool_, numbers.Integral)):
+        raise ValueError(f"{name} must be a bool, got {value!r}")
+    return bool(value)
+
+
+#: The single constraints table checked on entry to ``fit``/``partial_fit``.
+_PARAMETER_CONSTRAINTS = {
+    "n_hidden": _int_at_least(1),
+    "visible": _options("binary", "gaussian"),
+    "method": _options("pcd", "cd"),
+    "k": _int_at_least(1),
+    "learning_rate": _positive,
+    "batch_size": _int_at_least(1),
+    "n_epochs": _int_at_least(1),
+    "momentum": _momentum,
+    "weight_decay": _non_negative,
+    "sparsity_target": _sparsity_target,
+    "sparsity_cost": _non_negative,
+    "learning_rate_schedule": _schedule,
+    "n_chains": _optional_int,
+    "dtype": _dtype,
+    "monitor": _monitor,
+    "random_state": _seed,
+    "verbose": _flag,
+}
+
+
+class _Params:
+    """Validated, normalised hyper-parameters (attribute access)."""
+
+    def __init__(self, values):
+        self.__dict__.update(values)
+
+
+class RBM(TransformerMixin, BaseEstimator):
+    r"""Restricted Boltzmann machine trained by CD-k or persistent CD.
+
+    Energy (binary visible units, ``v`` in {0, 1}):
+
+    .. math:: E(v, h) = -v \cdot b - h \cdot c - v^T W h
+
+    and with Gaussian visible units (unit variance, meant for standardised
+    data) the term ``-v \cdot b`` becomes ``\sum_i (v_i - b_i)^2 / 2``.
+    Hidden units are binary; ``p(v, h) = exp(-E(v, h)) / Z``.
+
+    Parameters
+    ----------
+    n_hidden : int, default 128
+        Number of hidden units.
+    visible : {"binary", "gaussian"}, default "binary"
+        Visible unit type. Binary RBMs accept data in [0, 1] for training and
+        ``transform`` (fractional values act as Bernoulli probabilities, as
+        in Hinton's practical guide); likelihood methods need exact 0/1.
+    method : {"pcd", "cd"}, default "pcd"
+        Persistent contrastive divergence (Tieleman 2008) or CD-k
+        (Hinton 2002).
+    k : int, default 1
+        Gibbs steps per update.
+    learning_rate : float, default 0.05
+        Base step size (of the mean gradient over a minibatch).
+    batch_size : int, default 100
+        Rows per minibatch (``fit`` and ``partial_fit``).
+    n_epochs : int, default 10
+        Passes over the data in ``fit``.
+    momentum : float in [0, 1), default 0.5
+        Classical momentum on all parameters.
+    weight_decay : float, default 0.0
+        L2 penalty ``weight_decay * ||W||^2 / 2`` on the weights (not biases).
+    sparsity_target : float in (0, 1) or None, default None
+        Target mean activation of the hidden units (Lee et al. 2008). After
+        each update the hidden biases move by
+        ``learning_rate * sparsity_cost * (sparsity_target - q_j)``, where
+        ``q_j`` is the minibatch mean of ``P(h_j = 1 | v)``.
+    sparsity_cost : float, default 0.1
+        Strength of the sparsity regulariser (ignored when the target is None).
+    learning_rate_schedule : str or Schedule, default "constant"
+        ``"constant"``, ``"exponential"``, ``"step"``, ``"linear"`` or a
+        :class:`pgm.learning.schedules.Schedule`; evaluated once per epoch.
+    n_chains : int or None, default None
+        Number of persistent chains for PCD (default: ``batch_size``).
+    dtype : numpy.float64 or numpy.float32, default numpy.float64
+        Precision of training and of ``transform``. Energies, free energies
+        and likelihoods are always computed in float64.
+    monitor : tuple of str, default ()
+        Quantities recorded in ``history_`` after every epoch of ``fit`` on up
+        to 1000 training rows: ``"reconstruction_error"`` (mean squared error
+        of the mean-field reconstruction), ``"pseudo_likelihood"`` (binary
+        only, stochastic one-bit estimate, per row), ``"log_likelihood"``
+        (exact, per row; only when the smaller layer has at most 20 units).
+    random_state : None, int, numpy.random.SeedSequence or Generator
+        Seed for initialisation, shuffling and sampling; an int makes ``fit``
+        reproducible bit for bit.
+    verbose : bool, default False
+        Show a tqdm progress bar over epochs.
+
+    Attributes
+    ----------
+    weights_ : ndarray of shape (n_visible, n_hidden)
+    visible_bias_ : ndarray of shape (n_visible,)
+    hidden_bias_ : ndarray of shape (n_hidden,)
+    n_features_in_ : int
+        Number of visible units.
+    n_iter_ : int
+        Epochs completed by ``fit``.
+    history_ : dict of str to list of float
+        ``"learning_rate"`` and each monitored quantity, one entry per epoch.
+    persistent_hidden_ : ndarray of shape (n_chains, n_hidden)
+        Hidden states of the PCD fantasy particles (PCD only).
+
+    Notes
+    -----
+    Conditionals: ``P(h_j = 1 | v) = sigmoid(c_j + v . W[:, j])``; binary
+    ``P(v_i = 1 | h) = sigmoid(b_i + W[i] . h)``; Gaussian
+    ``v | h ~ N(b + W h, I)``. The log-likelihood gradient is
+    ``E_data[v h^T] - E_model[v h^T]`` (and ``v``, ``h`` for the biases);
+    CD-k and PCD estimate the model term with Gibbs chains. Hidden
+    statistics use probabilities, visible ones samples.
+
+    References
+    ----------
+    .. [1] G. E. Hinton, "Training products of experts by minimizing
+       contrastive divergence", Neural Computation 14 (2002).
+    .. [2] T. Tieleman, "Training restricted Boltzmann machines using
+       approximations to the likelihood gradient", ICML 2008.
+    .. [3] H. Lee, C. Ekanadham, A. Ng, "Sparse deep belief net model for
+       visual area V2", NIPS 2008, section 3.
+    .. [4] G. E. Hinton, "A practical guide to training restricted Boltzmann
+       machines", UTML TR 2010-003.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from pgm.models import RBM
+    >>> X = np.array([[1, 1, 0, 0], [0, 0, 1, 1]] * 20, dtype=float)
+    >>> rbm = RBM(n_hidden=3, n_epochs=5, batch_size=10, random_state=0).fit(X)
+    >>> rbm.transform(X).shape
+    (40, 3)
+    >>> bool(np.isfinite(rbm.log_likelihood(X)))
+    True
+    """
+
+    def __init__(
+        self,
+        n_hidden=128,
+        *,
+        visible="binary",
+        method="pcd",
+        k=1,
+        learning_rate=0.05,
+        batch_size=100,
+        n_epochs=10,
+        momentum=0.5,
+        weight_decay=0.0,
+        sparsity_target=None,
+        sparsity_cost=0.1,
+        learning_rate_schedule="constant",
+        n_chains=None,
+        dtype=np.float64,
+        monitor=(),
+        random_state=None,
+        verbose=False,
+    ):
+        self.n_hidden = n_hidden
+        self.visible = visible
+        self.method = method
+        self.k = k
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.n_epochs = n_epochs
+        self.momentum = momentum
+        self.weight_decay = weight_decay
+        self.sparsity_target = sparsity_target
+        self.sparsity_cost = sparsity_cost
+        self.learning_rate_schedule = learning_rate_schedule
+        self.n_chains = n_chains
+        self.dtype = dtype
+        self.monitor = monitor
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # ------------------------------------------------------------ construction
+    def _validated(self) -> _Params:
+        params = self.get_params(deep=False)
+        return _Params(
+            {name: check(params[name], name) for name, check in _PARAMETER_CONSTRAINTS.items()}
+        )
+
+    @classmethod
+    def from_parameters(
+        cls,
+        weights: ArrayLike,
+        visible_bias: ArrayLike,
+        hidden_bias: ArrayLike,
+        visible: str = "binary",
+        **params,
+    ) -> RBM:
+        """Build a ready-to-use RBM from given parameters.
+
+        Parameters
+        ----------
+        weights : array_like of shape (n_visible, n_hidden)
+        visible_bias : array_like of shape (n_visible,)
+        hidden_bias : array_like of shape (n_hidden,)
+        visible : {"binary", "gaussian"}, default "binary"
+        **params
+            Other hyper-parameters (``dtype``, ``random_state``, ...); they
+            matter for a later ``partial_fit``/``fit`` and for ``dtype``.
+
+        Returns
+        -------
+        RBM
+            Behaves like a fitted model (``n_iter_ == 0``, empty history).
+
+        Raises
+        ------
+        ValueError
+            On non-finite parameters, inconsistent shapes or a bad
+            hyper-parameter.
+        """
+        weights_arr = np.asarray(weights)
+        if weights_arr.ndim != 2:
+            raise ValueError(
+                "weights must be 2-dimensional (n_visible, n_hidden), got shape "
+                f"{weights_arr.shape}"
+            )
+        model = cls(n_hidden=int(weights_arr.shape[1]), visible=visible, **params)
+        p = model._validated()
+        n_visible, n_hidden = weights_arr.shape
+        if n_visible == 0 or n_hidden == 0:
+            raise ValueError(f"weights must have nonzero dimensions, got shape {weights_arr.shape}")
+        model.weights_ = as_float_array(
+            weights, "weights", shape=(n_visible, n_hidden), dtype=p.dtype
+        )
+        model.visible_bias_ = as_float_array(
+            visible_bias, "visible_bias", shape=(n_visible,), dtype=p.dtype
+        )
+        model.hidden_bias_ = as_float_array(
+            hidden_bias, "hidden_bias", shape=(n_hidden,), dtype=p.dtype
+        )
+        model.n_features_in_ = n_visible
+        model.n_iter_ = 0
+        model.history_ = {}
+        return model
+
+    # ------------------------------------------------------------ input checks
+    def _check_fitted(self):
+        if not hasattr(self, "weights_"):
+            raise NotFittedError(
+                f"This {type(self).__name__} instance is not fitted yet; call fit or "
+                "partial_fit first, or build it with RBM.from_parameters"
+            )
+
+    def _check_data(self, X, name="X", *, dtype=None, reset=False, strict=False, visible=None):
+        """Validate a data matrix; returns it as a 2-D array of ``dtype`` (no copy if possible)."""
+        if scipy.sparse.issparse(X):
+            raise TypeError(f"{name}: sparse input is not supported; pass a dense array")
+        dtype = np.dtype(dtype if dtype is not None else self.weights_.dtype)
+        try:
+            X = np.asarray(X)
+            if np.iscomplexobj(X):
+                raise ValueError(f"Complex data not supported: {name} must be real")
+            X = X.astype(dtype, copy=False)
+        except TypeError as exc:
+            raise TypeError(f"{name} must hold real numbers: {exc}") from None
+        if X.ndim != 2:
+            raise ValueError(
+                f"{name} must be 2-dimensional (n_samples, n_visible), got shape {X.shape}. "
+                "Reshape your data: X.reshape(-1, 1) for one feature, X.reshape(1, -1) for "
+                "one sample"
+            )
+        X = as_float_array(X, name, ndim=2, dtype=dtype, copy=False)
+        for axis, what in ((0, "sample"), (1, "feature")):
+            if X.shape[axis] == 0:
+                raise ValueError(
+                    f"{name} has 0 {what}(s) (shape={X.shape}) while a minimum of 1 is required."
+                )
+        if not reset and X.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"{name} has {X.shape[1]} features, but RBM is expecting "
+                f"{self.n_features_in_} features as input (n_visible)"
+            )
+        visible = visible if visible is not None else self.visible
+        if visible == "binary":
+            if strict:
+                if np.any((X != 0) & (X != 1)):
+                    raise ValueError(f"{name} must be binary (0/1) for a binary RBM likelihood")
+            elif np.any((X < 0) | (X > 1)):
+                lo, hi = float(X.min()), float(X.max())
+                raise ValueError(
+                    f"{name} must have values in [0, 1] for a binary RBM (binary data, or "
+                    f"probabilities); got values in [{lo}, {hi}]"
+                )
+        return X
+
+    def _params64(self):
+        self._check_fitted()
+        return (
+            np.asarray(self.weights_, dtype=np.float64),
+            np.asarray(self.visible_bias_, dtype=np.float64),
+            np.asarray(self.hidden_bias_, dtype=np.float64),
+        )
+
+    # ------------------------------------------------------------------ energy
+    def energy(self, v: ArrayLike, h: ArrayLike) -> NDArray[np.float64]:
+        """Energy ``E(v, h)`` of each pair of rows.
+
+        Parameters
+        ----------
+        v : array_like of shape (batch, n_visible)
+            Binary (0/1) for a binary RBM, real for a Gaussian one.
+        h : array_like of shape (batch, n_hidden)
+            Binary (0/1) hidden states.
+
+        Returns
+        -------
+        energy : ndarray of shape (batch,), float64
+
+        Raises
+        ------
+        ValueError
+            On shape mismatches, non-finite or out-of-domain values.
+        """
+        W, b, c = self._params64()
+        v = self._check_data(v, "v", dtype=np.float64, strict=True)
+        h = as_float_array(h, "h", shape=(v.shape[0], W.shape[1]), copy=False)
+        if np.any((h != 0) & (h != 1)):
+            raise ValueError("h must be binary (0/1)")
+        interaction = np.einsum("ij,ij->i", v @ W, h)
+        if self.visible == "gaussian":
+            diff = v - b
+            visible_term = 0.5 * np.einsum("ij,ij->i", diff, diff)
+        else:
+            visible_term = -(v @ b)
+        return visible_term - h @ c - interaction
+
+    def free_energy(self, v: ArrayLike) -> NDArray[np.float64]:
+        r"""Free energy ``F(v) = -log sum_h exp(-E(v, h))`` of each row.
+
+        Binary: ``F(v) = -v.b - sum_j softplus(c_j + v.W[:, j])``; Gaussian:
+        the first term is ``sum_i (v_i - b_i)^2 / 2``. Softplus is
+        ``np.logaddexp(0, x)`` (no overflow).
+
+        Parameters
+        ----------
+        v : array_like of shape (batch, n_visible)
+
+        Returns
+        -------
+        free_energy : ndarray of shape (batch,), float64
+        """
+        W, b, c = self._params64()
+        v = self._check_data(v, "v", dtype=np.float64)
+        return _free_energy(v, W, b, c, self.visible)
+
+    def free_energy_gradient(self, v: ArrayLike) -> dict[str, NDArray[np.float64]]:
+        """Gradient of the mean free energy over rows of ``v`` w.r.t. the parameters.
+
+        Returns
+        -------
+        dict
+            ``"weights"`` (n_visible, n_hidden), ``"visible_bias"``
+            (n_visible,), ``"hidden_bias"`` (n_hidden,):
+            ``dF/dW = -v^T sigmoid(c + v W) / batch`` and so on.
+        """
+        W, b, c = self._params64()
+        v = self._check_data(v, "v", dtype=np.float64)
+        p = expit(v @ W + c)
+        n = v.shape[0]
+        grad_b = -(v - b).mean(axis=0) if self.visible == "gaussian" else -v.mean(axis=0)
+        return {"weights": -(v.T @ p) / n, "visible_bias": grad_b, "hidden_bias": -p.mean(axis=0)}
+
+    def parameters(self) -> dict[str, NDArray]:
+        """Named parameters, keyed like :meth:`to_factor_graph`'s ``parameters()``."""
+        self._check_fitted()
+        return {
+            "visible_bias": self.visible_bias_,
+            "hidden_bias": self.hidden_bias_,
+            "weights": self.weights_,
+        }
+
+    def statistics(self, v: ArrayLike, h: ArrayLike) -> dict[str, NDArray[np.float64]]:
+        """Sufficient statistics of each pair: ``E = -sum_name <theta_name, stat_name>``.
+
+        Returns
+        -------
+        dict
+            ``"visible_bias"`` (batch, n_visible) = ``v``, ``"hidden_bias"``
+            (batch, n_hidden) = ``h``, ``"weights"`` (batch, n_visible,
+            n_hidden) = outer products ``v h^T``.
+
+        Raises
+        ------
+        NotImplementedError
+            For Gaussian visible units (their energy is not linear in ``b``).
+        """
+        if self.visible != "binary":
+            raise NotImplementedError("statistics() is defined for binary visible units only")
+        W, _, _ = self._params64()
+        v = self._check_data(v, "v", dtype=np.float64, strict=True)
+        h = as_float_array(h, "h", shape=(v.shape[0], W.shape[1]))
+        return {"visible_bias": v, "hidden_bias": h, "weights": v[:, :, None] * h[:, None, :]}
+
+    # --------------------------------------------------------------- transform
+    def transform(self, X: ArrayLike) -> NDArray[np.floating]:
+        """Hidden activation probabilities ``P(h = 1 | v)``.
+
+        Parameters
+        ----------
+        X : array_like of shape (n_samples, n_visible)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_hidden)
+            In the model's ``dtype``.
+
+        Raises
+        ------
+        NotFittedError
+            Before ``fit`` (or ``from_parameters``).
+        ValueError
+            On a wrong number of features, NaN/inf, or values outside [0, 1]
+            for a binary RBM.
+        """
+        self._check_fitted()
+        X = self._check_data(X)
+        return expit(X @ self.weights_ + self.hidden_bias_)
+
+    # ---------------------------------------------------------------- sampling
+    def sample(
+        self,
+        n_samples: int,
+        n_gibbs: int = 1000,
+        *,
+        init: ArrayLike | None = None,
+        seed=None,
+        return_mean: bool = False,
+    ) -> NDArray[np.floating]:
+        """Draw visible states by block Gibbs sampling.
+
+        Each of ``n_samples`` independent chains starts from ``init`` (or from
+        uniform random bits / standard normal values for Gaussian units) and
+        runs ``n_gibbs`` sweeps ``h ~ p(h | v)``, ``v ~ p(v | h)``.
+
+        Parameters
+        ----------
+        n_samples : int
+        n_gibbs : int, default 1000
+            Number of sweeps (>= 1).
+        init : array_like of shape (n_samples, n_visible), optional
+        seed : None, int, SeedSequence or Generator, optional
+            Defaults to the model's ``random_state``.
+        return_mean : bool, default False
+            Return ``E[v | h]`` of the last sweep instead of the sampled ``v``
+            (smoother pictures).
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_visible)
+            In the model's ``dtype``.
+        """
+        self._check_fitted()
+        n_samples = check_positive_int(n_samples, "n_samples")
+        n_gibbs = check_positive_int(n_gibbs, "n_gibbs")
+        rng = as_generator(self.random_state if seed is None else seed)
+        dtype = self.weights_.dtype
+        n_visible, n_hidden = self.weights_.shape
+        if init is None:
+            if self.visible == "binary":
+                v = (rng.random((n_samples, n_visible)) < 0.5).astype(dtype)
+            else:
+                v = rng.standard_normal((n_samples, n_visible)).astype(dtype)
+        else:
+            v = self._check_data(init, "init").copy()
+            if v.shape[0] != n_samples:
+                raise ValueError(f"init must have n_samples = {n_samples} rows, got {v.shape[0]}")
+        act_h = np.empty((n_samples, n_hidden), dtype)
+        h = np.empty((n_samples, n_hidden), dtype)
+        act_v = np.empty((n_samples, n_visible), dtype)
+        for _ in range(n_gibbs):
+            np.matmul(v, self.weights_, out=act_h)
+            act_h += self.hidden_bias_
+            _k.sample_bernoulli(act_h, 1.0, kernel_seed(rng), True, act_h, h)
+            np.matmul(h, self.weights_.T, out=act_v)
+            act_v += self.visible_bias_
+            if self.visible == "binary":
+                _k.sample_bernoulli(act_v, 1.0, kernel_seed(rng), True, act_v, v)
+            else:
+                _k.sample_gaussian(act_v, kernel_seed(rng), v)
+        return act_v if return_mean else v
+
+    # ------------------------------------------------------------- likelihood
+    def log_partition(
+        self, method: str = "auto", *, max_units: int = EXACT_MAX_UNITS, seed=None, **ais_options
+    ) -> float:
+        """Log partition function ``log Z``.
+
+        Parameters
+        ----------
+        method : {"auto", "exact", "ais"}, default "auto"
+            ``"exact"`` enumerates the smaller layer (the hidden layer for
+            Gaussian visible units) and sums the other analytically:
+            ``log Z = logsumexp_h [c.h + sum_i softplus(b_i + W_i.h)]``
+            (binary), ``logsumexp_h [c.h + b.Wh + |Wh|^2 / 2] +
+            n_visible log(2 pi) / 2`` (Gaussian). ``"ais"`` calls
+            :func:`pgm.inference.ais.log_partition`. ``"auto"`` is exact when
+            the enumerated layer has at most ``EXACT_AUTO_MAX_UNITS`` (20)
+            units, else AIS.
+        max_units : int, default 25
+            Largest enumerated layer ``"exact"`` accepts (2**25 states).
+        seed : optional
+            Seed for AIS (default: the model's ``random_state``).
+        **ais_options
+            Passed to :func:`pgm.inference.ais.log_partition` (``n_chains``,
+            ``betas``, ``base_rate``, ...).
+
+        Returns
+        -------
+        float
+
+        Raises
+        ------
+        ValueError
+            For an unknown ``method``, or ``"exact"`` on a layer larger than
+            ``max_units``.
+        """
+        W, b, c = self._params64()
+        if method not in ("auto", "exact", "ais"):
+            raise ValueError(f"method must be 'auto', 'exact' or 'ais', got {method!r}")
+        max_units = check_positive_int(max_units, "max_units")
+        n_enum = self._enumerated_units()
+        if method == "auto":
+            method = "exact" if n_enum <= min(EXACT_AUTO_MAX_UNITS, max_units) else "ais"
+        if method == "exact":
+            if n_enum > max_units:
+                raise ValueError(
+                    f"exact log_partition would enumerate 2**{n_enum} states of the "
+                    f"{'hidden' if self._enumerate_hidden() else 'visible'} layer, above the "
+                    f"limit 2**{max_units}; raise max_units or use method='ais'"
+                )
+            return _exact_log_partition(W, b, c, self.visible, self._enumerate_hidden())
+        from pgm.inference import ais
+
+        result = ais.log_partition(
+            self, seed=self.random_state if seed is None else seed, **ais_options
+        )
+        return float(result.log_z)
+
+    def _enumerate_hidden(self) -> bool:
+        n_visible, n_hidden = self.weights_.shape
+        return self.visible == "gaussian" or n_hidden <= n_visible
+
+    def _enumerated_units(self) -> int:
+        n_visible, n_hidden = self.weights_.shape
+        return n_hidden if self._enumerate_hidden() else n_visible
+
+    def log_likelihood(self, X: ArrayLike, log_z: float | None = None, *, seed=None) -> float:
+        """Mean log-likelihood ``mean_n [-F(x_n)] - log Z`` over the rows of ``X``.
+
+        Parameters
+        ----------
+        X : array_like of shape (n_samples, n_visible)
+            Exact 0/1 for binary units.
+        log_z : float, optional
+            A known ``log Z`` (e.g. from one AIS run reused for several data
+            sets); by default ``log_partition("auto", seed=seed)``.
+        seed : optional
+            Seed for AIS when it is used.
+
+        Returns
+        -------
+        float
+        """
+        return float(np.mean(self.score_samples(X, log_z=log_z, seed=seed)))
+
+    def score_samples(
+        self, X: ArrayLike, log_z: float | None = None, *, seed=None
+    ) -> NDArray[np.float64]:
+        """Log-likelihood ``-F(x) - log Z`` of each row.
+
+        Deterministic whenever ``log Z`` is exact: with ``log_z`` given, or
+        when the enumerated layer has at most 20 units (always for small
+        inputs). Otherwise ``log Z`` is an AIS estimate seeded by ``seed``
+        (default: ``random_state``), deterministic for an integer seed.
+
+        Parameters
+        ----------
+        X : array_like of shape (n_samples, n_visible)
+        log_z : float, optional
+        seed : optional
+
+        Returns
+        -------
+        ndarray of shape (n_samples,), float64
+        """
+        W, b, c = self._params64()
+        X = self._check_data(X, dtype=np.float64, strict=True)
+        if log_z is None:
+            log_z = self.log_partition("auto", seed=seed)
+        return -_free_energy(X, W, b, c, self.visible) - float(log_z)
+
+    def score(self, X: ArrayLike, y=None) -> float:
+        """Mean log-likelihood of ``X`` (see :meth:`score_samples`)."""
+        return float(np.mean(self.score_samples(X)))
+
+    # ------------------------------------------------------------ factor graph
+    def to_factor_graph(self):
+        """The same distribution as a :class:`pgm.FactorGraph`.
+
+        Variables ``0 .. n_visible - 1`` are the visible units (group ``"v"``),
+        then the hidden units (group ``"h"``), all binary. Parameters are named
+        ``"visible_bias"``, ``"hidden_bias"`` and ``"weights"`` (float64 copies).
+
+        Raises
+        ------
+        NotImplementedError
+            For Gaussian visible units (continuous variables have no place in a
+            discrete factor graph).
+        """
+        W, b, c = self._params64()
+        if self.visible != "binary":
+            raise NotImplementedError(
+                "to_factor_graph() needs binary visible units; a Gaussian-visible RBM has "
+                "continuous variables, which a discrete FactorGraph cannot hold"
+            )
+        from pgm.graph import FactorGraph
+
+        fg = FactorGraph()
+        v = fg.add_variables("v", W.shape[0], domain="binary")
+        h = fg.add_variables("h", W.shape[1], domain="binary")
+        fg.add_unary(v, b, name="visible_bias")
+        fg.add_unary(h, c, name="hidden_bias")
+        fg.add_pairwise(v, h, W, name="weights")
+        return fg
+
+    # ---------------------------------------------------------------- training
+    def fit(self, X: ArrayLike, y=None) -> RBM:
+        """Train from scratch for ``n_epochs`` epochs (shuffled minibatches).
+
+        Written in terms of the minibatch pass behind :meth:`partial_fit`;
+        previous state is discarded.
+
+        Parameters
+        ----------
+        X : array_like of shape (n_samples, n_visible)
+        y : ignored
+
+        Returns
+        -------
+        self
+        """
+        p = self._validated()
+        X = self._check_data(X, dtype=p.dtype, reset=True, visible=p.visible)
+        if (
+            "log_likelihood" in p.monitor
+            and self._would_enumerate(X.shape[1], p) > EXACT_AUTO_MAX_UNITS
+        ):
+            raise ValueError(
+                "monitor 'log_likelihood' needs exact log Z: the smaller layer must have at most "
+                f"{EXACT_AUTO_MAX_UNITS} units"
+            )
+        if "pseudo_likelihood" in p.monitor and p.visible != "binary":
+            raise ValueError("monitor 'pseudo_likelihood' is only defined for binary visible units")
+        for name in (
+            "weights_",
+            "visible_bias_",
+            "hidden_bias_",
+            "persistent_hidden_",
+            "_velocity",
+        ):
+            self.__dict__.pop(name, None)
+        rng = as_generator(self.random_state)
+        self._rng = rng
+        self._initialise(X, p, rng)
+        self.history_ = {"learning_rate": []}
+        for name in p.monitor:
+            self.history_[name] = []
+        monitor_rows = X[rng.permutation(X.shape[0])[:_MONITOR_ROWS]] if p.monitor else None
+        workspace = _Workspace(self, p, X.shape[0])
+        epochs = range(p.n_epochs)
+        bar = None
+        if p.verbose:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(epochs, desc="RBM", unit="epoch")
+            epochs = bar
+        try:
+            for epoch in epochs:
+                lr = p.learning_rate_schedule(p.learning_rate, epoch, p.n_epochs)
+                order = rng.permutation(X.shape[0])
+                workspace.run(X, order, lr, rng)
+                self.n_iter_ = epoch + 1
+                self.history_["learning_rate"].append(lr)
+                if p.monitor:
+                    workspace.store(self)
+                    values = self._monitor_values(monitor_rows, p.monitor, rng)
+                    for name, value in values.items():
+                        self.history_[name].append(value)
+                    if bar is not None:
+                        bar.set_postfix({k[:12]: f"{v:.4g}" for k, v in values.items()})
+        finally:
+            if bar is not None:
+                bar.close()
+        workspace.store(self)
+        return self
+
+    def partial_fit(self, X: ArrayLike, y=None) -> RBM:
+        """One pass over ``X`` in minibatches of ``batch_size`` rows (in order).
+
+        The first call initialises the model from ``X``; later calls continue
+        from the current parameters, momentum and persistent chains. The
+        learning rate is the schedule's value at epoch ``n_iter_``; the epoch
+        counter itself only advances in :meth:`fit`.
+
+        Parameters
+        ----------
+        X : array_like of shape (n_samples, n_visible)
+        y : ignored
+
+        Returns
+        -------
+        self
+        """
+        p = self._validated()
+        fresh = not hasattr(self, "weights_")
+        if not fresh and (self.weights_.dtype != p.dtype or self.weights_.shape[1] != p.n_hidden):
+            raise ValueError(
+                "partial_fit: dtype or n_hidden changed since the model was fitted; call fit"
+            )
+        X = self._check_data(X, dtype=p.dtype, reset=fresh, visible=p.visible)
+        if not hasattr(self, "_rng"):
+            self._rng = as_generator(self.random_state)
+        rng = self._rng
+        if fresh:
+            self._initialise(X, p, rng)
+            self.history_ = {}
+        workspace = _Workspace(self, p, X.shape[0])
+        lr = p.learning_rate_schedule(p.learning_rate, self.n_iter_, p.n_epochs)
+        workspace.run(X, None, lr, rng)
+        workspace.store(self)
+        return self
+
+    def _would_enumerate(self, n_visible, p) -> int:
+        if p.visible == "gaussian":
+            return p.n_hidden
+        return min(n_visible, p.n_hidden)
+
+    def _initialise(self, X, p, rng):
+        n_visible = X.shape[1]
+        weights = 0.01 * rng.standard_normal((n_visible, p.n_hidden))
+        mean = X.mean(axis=0, dtype=np.float64)
+        if p.visible == "binary":
+            q = np.clip(mean, 1e-3, 1.0 - 1e-3)
+            visible_bias = np.log(q) - np.log1p(-q)
+        else:
+            visible_bias = mean
+        self.weights_ = weights.astype(p.dtype)
+        self.visible_bias_ = visible_bias.astype(p.dtype)
+        self.hidden_bias_ = np.zeros(p.n_hidden, dtype=p.dtype)
+        self.n_features_in_ = n_visible
+        self.n_iter_ = 0
+
+    def _monitor_values(self, X, names, rng) -> dict[str, float]:
+        W, b, c = self._params64()
+        X = np.asarray(X, dtype=np.float64)
+        out = {}
+        for name in names:
+            if name == "reconstruction_error":
+                hidden = expit(X @ W + c)
+                mean = hidden @ W.T + b
+                if self.visible == "binary":
+                    mean = expit(mean)
+                out[name] = float(np.mean((X - mean) ** 2))
+            elif name == "pseudo_likelihood":
+                Xb = (X >= 0.5).astype(np.float64)
+                flip = rng.integers(0, X.shape[1], size=X.shape[0])
+                rows = np.arange(X.shape[0])
+                flipped = Xb.copy()
+                flipped[rows, flip] = 1.0 - flipped[rows, flip]
+                delta = _free_energy(flipped, W, b, c, "binary") - _free_energy(
+                    Xb, W, b, c, "binary"
+                )
+                # log sigmoid(delta) = -softplus(-delta), scaled to all n_visible terms.
+                out[name] = float(-X.shape[1] * np.mean(np.logaddexp(0.0, -delta)))
+            else:  # log_likelihood
+                Xb = (X >= 0.5).astype(np.float64) if self.visible == "binary" else X
+                log_z = _exact_log_partition(W, b, c, self.visible, self._enumerate_hidden())
+                out[name] = float(np.mean(-_free_energy(Xb, W, b, c, self.visible)) - log_z)
+        return out
+
+    # ------------------------------------------------------------- persistence
+    def save(self, path: str | os.PathLike) -> None:
+        """Write the model to ``path`` as an ``.npz`` archive (no pickle).
+
+        Stores the parameters, fitted attributes (``n_iter_``, ``history_``,
+        persistent chains and momentum) and the hyper-parameters as a JSON
+        string. A ``Generator``/``SeedSequence`` ``random_state`` cannot be
+        written and is stored as None (with a warning). The file is written
+        to exactly ``path``.
+
+        Raises
+        ------
+        NotFittedError
+            If the model has no parameters.
+        """
+        self._check_fitted()
+        params = self.get_params(deep=False)
+        schedule = params["learning_rate_schedule"]
+        if isinstance(schedule, Schedule):
+            params["learning_rate_schedule"] = schedule.to_dict()
+        elif not isinstance(schedule, str):
+            raise ValueError("learning_rate_schedule must be a str or Schedule to be saved")
+        params["dtype"] = np.dtype(params["dtype"]).name
+        params["monitor"] = list(_monitor(params["monitor"], "monitor"))
+        seed = params["random_state"]
+        if seed is not None and not isinstance(seed, (int, np.integer)):
+            warnings.warn(
+                f"random_state of type {type(seed).__name__} cannot be saved; stored as None",
+                stacklevel=2,
+            )
+            params["random_state"] = None
+        elif seed is not None:
+            params["random_state"] = int(seed)
+        arrays = {
+            "format_version": np.array(_FORMAT_VERSION, dtype=np.int64),
+            "class_name": np.array(type(self).__name__),
+            "params_json": np.array(json.dumps(params)),
+            "weights": self.weights_,
+            "visible_bias": self.visible_bias_,
+            "hidden_bias": self.hidden_bias_,
+            "n_features_in": np.array(self.n_features_in_, dtype=np.int64),
+            "n_iter": np.array(getattr(self, "n_iter_", 0), dtype=np.int64),
+            "history_keys": np.array(list(getattr(self, "history_", {})), dtype=str),
+        }
+        for key, values in getattr(self, "history_", {}).items():
+            arrays[f"history__{key}"] = np.asarray(values, dtype=np.float64)
+        if hasattr(self, "persistent_hidden_"):
+            arrays["persistent_hidden"] = self.persistent_hidden_
+        if getattr(self, "_velocity", None) is not None:
+            arrays["velocity"] = self._velocity
+        with open(path, "wb") as handle:
+            np.savez(handle, **arrays)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> RBM:
+        """Read a model written by :meth:`save` (``allow_pickle=False``).
+
+        Raises
+        ------
+        ValueError
+            If the file is not an RBM archive of a known format version.
+        """
+        with np.load(path, allow_pickle=False) as archive:
+            files = set(archive.files)
+            if not {"format_version", "class_name", "params_json"} <= files:
+                raise ValueError(f"{os.fspath(path)!r} is not a saved pgm model")
+            class_name = str(archive["class_name"])
+            if class_name != cls.__name__:
+                raise ValueError(f"{os.fspath(path)!r} holds a {class_name}, not a {cls.__name__}")
+            version = int(archive["format_version"])
+            if version != _FORMAT_VERSION:
+                raise ValueError(
+                    f"{os.fspath(path)!r} has format_version {version}; this pgm reads "
+                    f"version {_FORMAT_VERSION}"
+                )
+            params = json.loads(str(archive["params_json"]))
+            params["dtype"] = np.dtype(params["dtype"]).type
+            params["monitor"] = tuple(params["monitor"])
+            if isinstance(params["learning_rate_schedule"], dict):
+                params["learning_rate_schedule"] = get_schedule(params["learning_rate_schedule"])
+            model = cls(**params)
+            model.weights_ = archive["weights"].copy()
+            model.visible_bias_ = archive["visible_bias"].copy()
+            model.hidden_bias_ = archive["hidden_bias"].copy()
+            model.n_features_in_ = int(archive["n_features_in"])
+            model.n_iter_ = int(archive["n_iter"])
+            model.history_ = {
+                str(key): archive[f"history__{key}"].tolist() for key in archive["history_keys"]
+            }
+            if "persistent_hidden" in files:
+                model.persistent_hidden_ = archive["persistent_hidden"].copy()
+            if "velocity" in files:
+                model._velocity = archive["velocity"].copy()
+        return model
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.non_deterministic = False
+        return tags
+
+
+# ------------------------------------------------------------------ helpers
+def _free_energy(v, W, b, c, visible):
+    """Free energy of each row (float64 arrays, shapes already checked)."""
+    hidden_term = np.logaddexp(0.0, v @ W + c).sum(axis=1)
+    if visible == "gaussian":
+        diff = v - b
+        return 0.5 * np.einsum("ij,ij->i", diff, diff) - hidden_term
+    return -(v @ b) - hidden_term
+
+
+def _exact_log_partition(W, b, c, visible, enumerate_hidden) -> float:
+    """``log Z`` by enumerating one layer in chunks (see ``RBM.log_partition``)."""
+    if enumerate_hidden:
+        n_enum, n_other = W.shape[1], W.shape[0]
+    else:
+        n_enum, n_other = W.shape[0], W.shape[1]
+    n_states = 1 << n_enum
+    chunk = max(1, min(n_states, _CHUNK_ENTRIES // max(n_other, n_enum)))
+    bits = np.arange(n_enum, dtype=np.int64)
+    partial = []
+    for start in range(0, n_states, chunk):
+        index = np.arange(start, min(start + chunk, n_states), dtype=np.int64)
+        states = ((index[:, None] >> bits) & 1).astype(np.float64)
+        if enumerate_hidden:
+            field = states @ W.T  # (chunk, n_visible) = W h
+            if visible == "gaussian":
+                terms = states @ c + field @ b + 0.5 * np.einsum("ij,ij->i", field, field)
+            else:
+                terms = states @ c + np.logaddexp(0.0, field + b).sum(axis=1)
+        else:
+            terms = states @ b + np.logaddexp(0.0, states @ W + c).sum(axis=1)
+        partial.append(logsumexp(terms))
+    log_z = float(logsumexp(np.asarray(partial)))
+    if visible == "gaussian":
+        log_z += 0.5 * W.shape[0] * np.log(2.0 * np.pi)
+    return log_z
+
+
+class _Workspace:
+    """Preallocated buffers and the minibatch loop of one ``fit``/``partial_fit`` call.
+
+    Layout: ``theta = [[W, b], [c, 0]]`` (n_visible + 1, n_hidden + 1), C order.
+    ``x_stack`` rows ``[0, b)`` hold the minibatch and rows ``[b, b + C)`` the
+    negative-phase visible samples, with a last column of ones; ``y_stack``
+    holds the matching scaled hidden probabilities with the row weight in its
+    last column, so that ``y_stack^T x_stack`` is the whole gradient (weights,
+    hidden biases in the last row, visible biases in the last column).
+    """
+
+    def __init__(self, model: RBM, p: _Params, n_rows: int):
+        dtype = p.dtype
+        W = model.weights_
+        n_visible, n_hidden = W.shape
+        self.p = p
+        self.n_visible, self.n_hidden = n_visible, n_hidden
+        self.theta = np.zeros((n_visible + 1, n_hidden + 1), dtype=dtype)
+        self.theta[:n_visible, :n_hidden] = W
+        self.theta[:n_visible, n_hidden] = model.visible_bias_
+        self.theta[n_visible, :n_hidden] = model.hidden_bias_
+        batch = min(p.batch_size, n_rows)
+        self.batch = batch
+        if p.method == "pcd":
+            n_chains = p.n_chains if p.n_chains is not None else p.batch_size
+        else:
+            n_chains = batch
+        self.n_chains = n_chains
+        rows = batch + n_chains
+        self.x_stack = np.ones((rows, n_visible + 1), dtype=dtype)
+        self.y_stack = np.empty((rows, n_hidden + 1), dtype=dtype)
+        self.h_chain = np.ones((n_chains, n_hidden + 1), dtype=dtype)
+        self.act_v = np.empty((n_chains, n_visible + 1), dtype=dtype)
+        self.act_h = np.empty((n_chains, n_hidden + 1), dtype=dtype)
+        self.index = np.empty(batch, dtype=np.int64)
+        self.grad = np.empty_like(self.theta)
+        velocity = getattr(model, "_velocity", None)
+        if p.momentum == 0:
+            self.velocity = np.empty((0, 0), dtype=dtype)
+        elif velocity is not None and velocity.shape == self.theta.shape:
+            self.velocity = np.array(velocity, dtype=dtype)
+        else:
+            self.velocity = np.zeros_like(self.theta)
+        self.chains_ready = False
+        if p.method == "pcd":
+            previous = getattr(model, "persistent_hidden_", None)
+            if previous is not None and previous.shape == (n_chains, n_hidden):
+                self.h_chain[:, :n_hidden] = previous
+                self.chains_ready = True
+
+    def _init_chains(self, X, rng):
+        """PCD fantasy particles: hidden samples given random training rows."""
+        rows = rng.integers(0, X.shape[0], size=self.n_chains)
+        act = (
+            X[rows] @ self.theta[: self.n_visible, : self.n_hidden]
+            + self.theta[self.n_visible, : self.n_hidden]
+        )
+        act = np.ascontiguousarray(act, dtype=self.theta.dtype)
+        _k.sample_bernoulli(act, 1.0, kernel_seed(rng), True, act, self.h_chain[:, : self.n_hidden])
+        self.chains_ready = True
+
+    def _sample_visible(self, hidden, out, rng):
+        """``out[:, :n_visible]`` <- a visible sample given augmented ``hidden``."""
+        nv = self.n_visible
+        act = self.act_v[: hidden.shape[0]]
+        np.matmul(hidden, self.theta.T, out=act)
+        if self.p.visible == "binary":
+            _k.sample_bernoulli(act[:, :nv], 1.0, kernel_seed(rng), True, act[:, :nv], out[:, :nv])
+        else:
+            _k.sample_gaussian(act[:, :nv], kernel_seed(rng), out[:, :nv])
+
+    def _sample_hidden(self, visible, rng):
+        """``h_chain`` <- a hidden sample given augmented ``visible`` rows."""
+        nh = self.n_hidden
+        act = self.act_h[: visible.shape[0]]
+        np.matmul(visible, self.theta, out=act)
+        _k.sample_bernoulli(
+            act[:, :nh],
+            1.0,
+            kernel_seed(rng),
+            True,
+            act[:, :nh],
+            self.h_chain[: visible.shape[0], :nh],
+        )
+
+    def run(self, X, order, learning_rate, rng):
+        """One pass over ``X`` (rows in ``order``, or in storage order if None)."""
+        p = self.p
+        nv, nh = self.n_visible, self.n_hidden
+        xs, ys, theta = self.x_stack, self.y_stack, self.theta
+        if p.method == "pcd" and not self.chains_ready:
+            self._init_chains(X, rng)
+        n_rows = X.shape[0]
+        dummy = self.act_h[:0, :nh]
+        for start in range(0, n_rows, self.batch):
+            stop = min(start + self.batch, n_rows)
+            b = stop - start
+            if order is None:
+                xs[:b, :nv] = X[start:stop]
+            else:
+                _k.gather(X, order[start:stop], xs[:b, :nv])
+            if p.method == "pcd":
+                C = self.n_chains
+                r = b + C
+                for step in range(p.k):
+                    self._sample_visible(self.h_chain, xs[b:r], rng)
+                    if step < p.k - 1:
+                        self._sample_hidden(xs[b:r], rng)
+                # Positive and negative activations in one product (same theta).
+                np.matmul(xs[:r], theta, out=ys[:r])
+                pos_scale = C / b
+                _k.sample_bernoulli(ys[:b, :nh], pos_scale, 0, False, ys[:b, :nh], dummy)
+                _k.sample_bernoulli(
+                    ys[b:r, :nh], -1.0, kernel_seed(rng), True, ys[b:r, :nh], self.h_chain[:, :nh]
+                )
+            else:
+                C = b
+                r = 2 * b
+                pos_scale = 1.0
+                np.matmul(xs[:b], theta, out=ys[:b])
+                _k.sample_bernoulli(
+                    ys[:b, :nh], 1.0, kernel_seed(rng), True, ys[:b, :nh], self.h_chain[:b, :nh]
+                )
+                for step in range(p.k):
+                    self._sample_visible(self.h_chain[:b], xs[b:r], rng)
+                    if step < p.k - 1:
+                        self._sample_hidden(xs[b:r], rng)
+                np.matmul(xs[b:r], theta, out=ys[b:r])
+                _k.sample_bernoulli(ys[b:r, :nh], -1.0, 0, False, ys[b:r, :nh], dummy)
+            ys[:b, nh] = pos_scale
+            ys[b:r, nh] = -1.0
+            # x^T y is the whole gradient (W, b in the last column, c in the last
+            # row); one fused pass applies it with momentum and weight decay.
+            np.matmul(xs[:r].T, ys[:r], out=self.grad)
+            _k.update(
+                theta, self.grad, self.velocity, learning_rate / C, p.momentum,
+                learning_rate * p.weight_decay, nv, nh,
+            )  # fmt: skip
+            if p.sparsity_target is not None:
+                q = ys[:b, :nh].sum(axis=0, dtype=np.float64) / C
+                theta[nv, :nh] += learning_rate * p.sparsity_cost * (p.sparsity_target - q)
+
+    def store(self, model: RBM):
+        """Copy the parameters (and chains, momentum) back into ``model``."""
+        nv, nh = self.n_visible, self.n_hidden
+        model.weights_ = self.theta[:nv, :nh].copy()
+        model.visible_bias_ = self.theta[:nv, nh].copy()
+        model.hidden_bias_ = self.theta[nv, :nh].copy()
+        if self.p.method == "pcd":
+            model.persistent_hidden_ = self.h_chain[:, :nh].copy()
+        model._velocity = self.velocity.copy() if self.p.momentum > 0 else None
