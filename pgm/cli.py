@@ -85,7 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="train a binary RBM on digits or MNIST and save model and figures",
         description=(
             "Train a binary restricted Boltzmann machine with PCD or CD-k. By default it "
-            "uses scikit-learn's bundled 8x8 digits (binarised; 20%% held out) and "
+            "uses scikit-learn's bundled 8x8 digits (binarised; 20% held out) and "
             "finishes in seconds with an exact log-likelihood; --data mnist uses MNIST "
             "(thresholded at 0.5) and AIS when the hidden layer is large. Writes "
             "rbm.npz, samples.png, filters.png and training_curve.png into --out."
