@@ -66,7 +66,7 @@ def as_float_array(
         raise ValueError(f"{name} must be an array of real numbers: {exc}") from None
     if shape is not None:
         if arr.ndim != len(shape) or any(
-            want is not None and got != want for got, want in zip(arr.shape, shape)
+            want is not None and got != want for got, want in zip(arr.shape, shape, strict=False)
         ):
             want_text = "(" + ", ".join("*" if s is None else str(s) for s in shape) + ")"
             raise ValueError(f"{name} must have shape {want_text}, got {arr.shape}")
@@ -115,3 +115,58 @@ def check_positive_float(value, name: str, *, allow_zero: bool = False) -> float
         what = "non-negative" if allow_zero else "positive"
         raise ValueError(f"{name} must be a finite {what} number, got {value}")
     return value
+
+
+def check_clamp(cg, clamp) -> tuple[np.ndarray, np.ndarray]:
+    """Validate evidence ``clamp`` (dict variable id -> value) against a compiled graph.
+
+    Shared by exact enumeration, Gibbs sampling and mean-field.
+
+    Returns
+    -------
+    ids : ndarray of shape (n_clamped,), int64, sorted
+    indices : ndarray of shape (n_clamped,), int64
+        State index of each clamped value.
+
+    Raises
+    ------
+    TypeError
+        If ``clamp`` is not a mapping.
+    ValueError
+        On a non-integer or out-of-range id, or a value outside the domain.
+    """
+    from collections.abc import Mapping
+
+    from pgm.graph import _describe_domain
+
+    if clamp is None:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    if not isinstance(clamp, Mapping):
+        raise TypeError(
+            f"clamp must be a dict mapping variable id to value, got {type(clamp).__name__}"
+        )
+    n = cg.n_variables
+    found = {}
+    for key, value in clamp.items():
+        if isinstance(key, (bool, np.bool_)) or not isinstance(key, numbers.Integral):
+            raise ValueError(f"clamp: keys must be integer variable ids, got {key!r}")
+        if not 0 <= key < n:
+            raise ValueError(
+                f"clamp: variable id {key} is out of range; the graph has {n} variables "
+                f"(ids 0..{n - 1})"
+            )
+        i = int(key)
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+            raise ValueError(f"clamp[{i}] = {value!r} must be a number in the variable's domain")
+        if not np.isfinite(value):
+            raise ValueError(f"clamp values must be finite, got clamp[{i}] = {value!r}")
+        allowed = cg.state_value[cg.state_offset[i] : cg.state_offset[i + 1]]
+        hit = np.flatnonzero(allowed == value)
+        if hit.size != 1:
+            raise ValueError(
+                f"clamp[{i}] = {value!r} is outside the domain of variable {i} "
+                f"({_describe_domain(cg.domain_kind[i], cg.cardinality[i])})"
+            )
+        found[i] = int(hit[0])
+    ids = np.array(sorted(found), dtype=np.int64)
+    return ids, np.array([found[i] for i in ids.tolist()], dtype=np.int64)

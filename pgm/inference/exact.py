@@ -34,6 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from pgm._validation import check_clamp
 from pgm.compiled import DOMAIN_SPIN, CompiledGraph
 from pgm.graph import FactorGraph, VariableGroup
 from pgm.inference import _exact_kernels as _k
@@ -539,11 +540,7 @@ def _clamp_arrays(fg, cg, clamp) -> tuple[np.ndarray, np.ndarray]:
     x = np.zeros(n, dtype=np.int64)
     if clamp is None or len(clamp) == 0:
         return np.arange(n, dtype=np.int64), x
-    if not isinstance(clamp, dict):
-        raise TypeError(f"clamp must be a dict mapping variable id to value, got {type(clamp)}")
-    ids = _check_ids(list(clamp.keys()), n, "clamp")
-    values = _as_integers(list(clamp.values()), "clamp values")
-    index = _value_indices(cg, ids, values, "clamp", lambda pos: f"[{int(ids[pos[0]])}]")
+    ids, index = check_clamp(cg, clamp)
     x[ids] = index
     free = np.setdiff1d(np.arange(n, dtype=np.int64), ids).astype(np.int64)
     return free, x

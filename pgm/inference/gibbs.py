@@ -49,7 +49,6 @@ sweeps are split between calls (``run(10); run(10)`` equals ``run(20)``).
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
@@ -58,9 +57,9 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from pgm._random import as_generator, kernel_seed
-from pgm._validation import as_float_array, check_positive_float, check_positive_int
+from pgm._validation import as_float_array, check_clamp, check_positive_float, check_positive_int
 from pgm.compiled import DOMAIN_CATEGORICAL, UNARY_ONEHOT, CompiledGraph
-from pgm.graph import FactorGraph, _describe_domain
+from pgm.graph import FactorGraph
 from pgm.inference import _gibbs_kernels as _k
 
 __all__ = ["GibbsSampler", "GibbsState", "init_state", "sample", "step"]
@@ -122,38 +121,7 @@ def _check_graph(fg) -> FactorGraph:
 
 def _check_clamp(fg: FactorGraph, cg: CompiledGraph, clamp) -> tuple[np.ndarray, np.ndarray]:
     """Validate ``clamp`` (dict id -> value); return (ids, state indices), sorted by id."""
-    if clamp is None:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    if not isinstance(clamp, Mapping):
-        raise TypeError(f"clamp must be a dict {{variable_id: value}}, got {type(clamp).__name__}")
-    n = cg.n_variables
-    ids, idx = [], []
-    for var, value in clamp.items():
-        if isinstance(var, (bool, np.bool_)) or not isinstance(var, numbers.Integral):
-            raise ValueError(f"clamp: variable ids must be integers, got {var!r}")
-        if not 0 <= var < n:
-            raise ValueError(
-                f"clamp: unknown variable id {var}; the graph has {n} variables (ids 0..{n - 1})"
-            )
-        var = int(var)
-        lo, hi = cg.state_offset[var], cg.state_offset[var + 1]
-        allowed = cg.state_value[lo:hi]
-        ok = (
-            not isinstance(value, (bool, np.bool_))
-            and isinstance(value, numbers.Real)
-            and np.isfinite(value)
-            and value == int(value)
-            and int(value) in allowed
-        )
-        if not ok:
-            raise ValueError(
-                f"clamp[{var}] = {value!r} is outside the domain of variable {var} "
-                f"({_describe_domain(cg.domain_kind[var], cg.cardinality[var])})"
-            )
-        ids.append(var)
-        idx.append(int(np.flatnonzero(allowed == int(value))[0]))
-    order = np.argsort(ids, kind="stable")
-    return np.asarray(ids, dtype=np.int64)[order], np.asarray(idx, dtype=np.int64)[order]
+    return check_clamp(cg, clamp)
 
 
 def _check_init(fg: FactorGraph, cg: CompiledGraph, init, n_chains: int) -> np.ndarray:

@@ -45,7 +45,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from pgm._random import as_generator
-from pgm._validation import as_float_array, check_positive_float, check_positive_int
+from pgm._validation import as_float_array, check_clamp, check_positive_float, check_positive_int
 from pgm.compiled import DOMAIN_BINARY, DOMAIN_SPIN, CompiledGraph
 from pgm.graph import FactorGraph
 from pgm.inference import _mean_field_kernels as _k
@@ -398,43 +398,7 @@ def _check_run_args(fg, schedule, max_iter, tol, damping, beta):
 
 def _check_clamp(clamp, cg: CompiledGraph) -> tuple[np.ndarray, np.ndarray]:
     """Validate ``clamp``; return (ids, state indices), both int64 and sorted by id."""
-    if clamp is None:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    if not isinstance(clamp, Mapping):
-        raise TypeError(
-            f"clamp must be a dict mapping variable id to value, got {type(clamp).__name__}"
-        )
-    n = cg.n_variables
-    ids, index = [], []
-    for key in sorted(clamp, key=_sort_key):
-        value = clamp[key]
-        if isinstance(key, bool) or not isinstance(key, numbers.Integral):
-            raise ValueError(f"clamp: keys must be integer variable ids, got {key!r}")
-        if not 0 <= key < n:
-            raise ValueError(
-                f"clamp: variable id {key} is out of range; the graph has {n} variables "
-                f"(ids 0..{n - 1})"
-            )
-        i = int(key)
-        values = cg.state_value[cg.state_offset[i] : cg.state_offset[i + 1]]
-        hit = (
-            np.flatnonzero(values == value)
-            if isinstance(value, numbers.Real) and not isinstance(value, bool)
-            else []
-        )
-        if len(hit) != 1 or value != int(value):
-            raise ValueError(
-                f"clamp[{i}] = {value!r} is outside the domain of variable {i} "
-                f"({_describe_domain(cg, i)})"
-            )
-        ids.append(i)
-        index.append(int(hit[0]))
-    return np.asarray(ids, dtype=np.int64), np.asarray(index, dtype=np.int64)
-
-
-def _sort_key(key):
-    # order integer keys numerically; anything else (rejected later) after them
-    return (0, int(key)) if isinstance(key, numbers.Integral) else (1, 0)
+    return check_clamp(cg, clamp)
 
 
 def _describe_domain(cg: CompiledGraph, i: int) -> str:

@@ -555,9 +555,9 @@ def test_empty_and_fully_clamped_graphs():
         ({"clamp": {5: 0}}, ValueError, r"clamp\[5\] = 0 is outside the domain .* \(spin"),
         ({"clamp": {0: 3}}, ValueError, r"clamp\[0\] = 3 is outside .* \(categorical: 0..2\)"),
         ({"clamp": {0: 1.5}}, ValueError, r"clamp\[0\] = 1.5 is outside"),
-        ({"clamp": {7: 0}}, ValueError, "clamp: unknown variable id 7; the graph has 7 variables"),
-        ({"clamp": {-1: 0}}, ValueError, "clamp: unknown variable id -1"),
-        ({"clamp": {"a": 0}}, ValueError, "clamp: variable ids must be integers"),
+        ({"clamp": {7: 0}}, ValueError, "clamp: variable id 7 is out of range; the graph has 7 variables"),
+        ({"clamp": {-1: 0}}, ValueError, "clamp: variable id -1 is out of range"),
+        ({"clamp": {"a": 0}}, ValueError, "clamp: keys must be integer variable ids"),
         ({"clamp": [(0, 1)]}, TypeError, "clamp must be a dict"),
         (
             {"init": np.zeros((2, 7))},
