@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["state_energy", "conditional_energies", "value_of"]
+__all__ = ["state_energy", "unary_energies", "conditional_energies", "value_of"]
 
 
 @njit(cache=True)
@@ -62,6 +62,26 @@ def state_energy(x, g, theta):
 
 
 @njit(cache=True)
+def unary_energies(i, g, theta, out):
+    """Write the unary energy of each state of variable ``i`` into ``out[:k_i]``.
+
+    The starting point of every conditional (``conditional_energies``, and the
+    expected conditionals of mean-field), which then add the neighbour terms.
+    """
+    k = g.cardinality[i]
+    base = g.state_offset[i]
+    for s in range(k):
+        out[s] = 0.0
+    for t in range(g.unary_indptr[i], g.unary_indptr[i + 1]):
+        p = g.unary_param[t]
+        if g.unary_kind[t] == 0:
+            for s in range(k):
+                out[s] -= theta[p] * g.state_value[base + s]
+        else:
+            for s in range(k):
+                out[s] -= theta[p + s]
+
+@njit(cache=True)
 def conditional_energies(i, x, g, theta, out):
     """Energy terms that involve variable ``i``, for each of its states.
 
@@ -81,16 +101,7 @@ def conditional_energies(i, x, g, theta, out):
     """
     k = g.cardinality[i]
     base = g.state_offset[i]
-    for s in range(k):
-        out[s] = 0.0
-    for t in range(g.unary_indptr[i], g.unary_indptr[i + 1]):
-        p = g.unary_param[t]
-        if g.unary_kind[t] == 0:
-            for s in range(k):
-                out[s] -= theta[p] * g.state_value[base + s]
-        else:
-            for s in range(k):
-                out[s] -= theta[p + s]
+    unary_energies(i, g, theta, out)
     field = 0.0
     for t in range(g.adj_indptr[i], g.adj_indptr[i + 1]):
         j = g.adj_indices[t]

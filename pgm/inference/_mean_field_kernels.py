@@ -31,7 +31,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from pgm.inference._kernels import log_sum_exp_neg
+from pgm.inference._kernels import log_sum_exp_neg, unary_energies
 
 __all__ = [
     "expected_value",
@@ -100,16 +100,7 @@ def expected_conditional_energies(i, q, g, theta, out):
     """
     k = g.cardinality[i]
     base = g.state_offset[i]
-    for s in range(k):
-        out[s] = 0.0
-    for t in range(g.unary_indptr[i], g.unary_indptr[i + 1]):
-        p = g.unary_param[t]
-        if g.unary_kind[t] == 0:
-            for s in range(k):
-                out[s] -= theta[p] * g.state_value[base + s]
-        else:
-            for s in range(k):
-                out[s] -= theta[p + s]
+    unary_energies(i, g, theta, out)
     field = 0.0
     for t in range(g.adj_indptr[i], g.adj_indptr[i + 1]):
         field += theta[g.adj_param[t]] * expected_value(g.adj_indices[t], q, g)
