@@ -36,6 +36,12 @@ __all__ = [
     "gather",
     "sample_bernoulli",
     "sample_gaussian",
+    "gather_sparse_rows",
+    "sparse_columns",
+    "stripe_bounds",
+    "striped_logistic",
+    "striped_update",
+    "binary_rows_logistic",
 ]
 
 _GAMMA = np.uint64(0x9E3779B97F4A7C15)
@@ -208,15 +214,24 @@ def gaussian_visible_sample_serial(mean, key, out_sample):
 
 @njit(cache=True)
 def _apply_update_row(theta, grad, velocity, alpha, momentum, decay, n_rows, n_cols, i):
-    use_velocity = velocity.shape[0] > 0
-    for j in range(theta.shape[1]):
-        step = alpha * grad[i, j]
-        if i < n_rows and j < n_cols:
-            step -= decay * theta[i, j]
-        if use_velocity:
-            step += momentum * velocity[i, j]
+    # Columns [0, decayed) are weights (decayed), the rest biases; two plain
+    # loops instead of a branch per entry, so that each one vectorises.
+    decayed = n_cols if i < n_rows else 0
+    m = theta.shape[1]
+    if velocity.shape[0] > 0:
+        for j in range(decayed):
+            step = alpha * grad[i, j] - decay * theta[i, j] + momentum * velocity[i, j]
             velocity[i, j] = step
-        theta[i, j] += step
+            theta[i, j] += step
+        for j in range(decayed, m):
+            step = alpha * grad[i, j] + momentum * velocity[i, j]
+            velocity[i, j] = step
+            theta[i, j] += step
+    else:
+        for j in range(decayed):
+            theta[i, j] += alpha * grad[i, j] - decay * theta[i, j]
+        for j in range(decayed, m):
+            theta[i, j] += alpha * grad[i, j]
 
 
 @njit(cache=True, parallel=True)
@@ -311,3 +326,267 @@ def gather(source, index, out):
         gather_rows(source, index, out)
     else:
         gather_rows_serial(source, index, out)
+
+
+# ------------------------------------------------------------ sparse path
+# Binary data and sampled binary visibles are mostly zeros (MNIST: 13% ones),
+# so the products that have them as a factor are sums of a few rows of
+# ``theta``. Rows are stored padded: ``idx[r, :cnt[r]]`` lists the non-zero
+# columns of row ``r`` in increasing order, the last one always the constant
+# column ``n_visible`` (value 1) that carries the hidden biases, and
+# ``val[r, k]`` is the value at ``idx[r, k]``.
+
+
+@njit(cache=True)
+def _dense_row_to_sparse(x, r, ones_index, out_idx, out_val, out_cnt):
+    count = 0
+    for i in range(x.shape[0]):
+        value = x[i]
+        if value != 0:
+            out_idx[r, count] = i
+            out_val[r, count] = value
+            count += 1
+    out_idx[r, count] = ones_index
+    out_val[r, count] = 1.0
+    out_cnt[r] = count + 1
+
+
+@njit(cache=True, parallel=True)
+def gather_sparse_rows(source, index, out_idx, out_val, out_cnt):
+    """Padded sparse copy of the rows ``source[index[r]]`` plus the constant column.
+
+    Parameters
+    ----------
+    source : ndarray of shape (n_rows, n_visible)
+        Dense data.
+    index : ndarray of shape (n,), int64
+        Row numbers in ``[0, n_rows)`` (guaranteed by the caller).
+    out_idx : ndarray of shape (>= n, n_visible + 1), int64
+    out_val : ndarray of shape (>= n, n_visible + 1)
+    out_cnt : ndarray of shape (>= n,), int64
+        Rows ``[0, n)`` are written in place: the non-zero columns of each
+        source row in increasing order, then column ``n_visible`` with value 1.
+    """
+    n_visible = source.shape[1]
+    for r in prange(index.shape[0]):
+        _dense_row_to_sparse(source[index[r]], r, n_visible, out_idx, out_val, out_cnt)
+
+
+@njit(cache=True)
+def sparse_columns(idx, val, cnt, n_columns, out_indptr, out_rows, out_vals):
+    """Transpose padded sparse rows to compressed columns (CSC), rows sorted.
+
+    Parameters
+    ----------
+    idx, val, cnt : padded sparse rows, ``n`` of them
+    n_columns : int
+        Number of columns (``n_visible + 1``).
+    out_indptr : ndarray of shape (n_columns + 1,), int64
+    out_rows : ndarray of shape (>= nnz,), int64
+    out_vals : ndarray of shape (>= nnz,)
+        Written in place: column ``i`` holds rows
+        ``out_rows[out_indptr[i]:out_indptr[i + 1]]`` in increasing order.
+    """
+    out_indptr[:] = 0
+    for r in range(cnt.shape[0]):
+        for k in range(cnt[r]):
+            out_indptr[idx[r, k] + 1] += 1
+    for i in range(n_columns):
+        out_indptr[i + 1] += out_indptr[i]
+    fill = out_indptr[:n_columns].copy()
+    for r in range(cnt.shape[0]):
+        for k in range(cnt[r]):
+            column = idx[r, k]
+            out_rows[fill[column]] = r
+            out_vals[fill[column]] = val[r, k]
+            fill[column] += 1
+
+
+@njit(cache=True)
+def _accumulate(source, j0, index, weight, start, stop, out):
+    """``out[j] += sum_{k in [start, stop)} weight[k] * source[index[k], j0 + j]``.
+
+    Four source rows per pass over ``out``: the accumulator is loaded and
+    stored once per four rows instead of once per row, which measured 1.6x
+    faster on rows streamed from L3 (the sum is then
+    ``out + ((w0 r0 + w1 r1) + (w2 r2 + w3 r3))``, a fixed order).
+    """
+    width = out.shape[0]
+    j1 = j0 + width
+    k = start
+    while k + 4 <= stop:
+        r0 = source[index[k], j0:j1]
+        r1 = source[index[k + 1], j0:j1]
+        r2 = source[index[k + 2], j0:j1]
+        r3 = source[index[k + 3], j0:j1]
+        w0, w1, w2, w3 = weight[k], weight[k + 1], weight[k + 2], weight[k + 3]
+        for j in range(width):
+            out[j] += (w0 * r0[j] + w1 * r1[j]) + (w2 * r2[j] + w3 * r3[j])
+        k += 4
+    while k < stop:
+        r0 = source[index[k], j0:j1]
+        w0 = weight[k]
+        for j in range(width):
+            out[j] += w0 * r0[j]
+        k += 1
+
+
+def stripe_bounds(n_columns, n_stripes):
+    """Boundaries of ``n_stripes`` contiguous stripes of ``n_columns`` columns.
+
+    Inner boundaries are multiples of 8 (one 64-byte line of float64), so two
+    stripes never share a cache line of a C-ordered row. Returns an int64
+    array of shape (n_stripes + 1,) from 0 to ``n_columns`` (some stripes may
+    be empty when there are few columns).
+    """
+    width = -(-n_columns // n_stripes)
+    width = -(-width // 8) * 8
+    bounds = np.minimum(np.arange(n_stripes + 1, dtype=np.int64) * width, n_columns)
+    bounds[-1] = n_columns
+    return bounds
+
+
+@njit(cache=True, parallel=True)
+def striped_logistic(idx, val, cnt, theta, bounds, scale, key, do_sample, out_prob, out_sample):
+    """Hidden units of padded sparse visible rows, one column stripe per thread.
+
+    For each row ``r`` and hidden unit ``j < m = bounds[-1]``:
+    ``act = sum_k val[r, k] * theta[idx[r, k], j]``, ``p = 1 / (1 + exp(-act))``,
+    ``out_prob[r, j] = scale * p`` (when ``out_prob`` is not empty) and, when
+    ``do_sample``, ``out_sample[r, j] = uniform_at(key, r * m + j) < p`` -- the
+    arithmetic and draws of :func:`sigmoid_bernoulli` on a dense activation.
+
+    Parameters
+    ----------
+    idx, val, cnt : padded sparse visible rows (``n`` rows)
+    theta : ndarray of shape (n_visible + 1, >= m), C-contiguous. Read only.
+    bounds : ndarray of shape (n_stripes + 1,), int64
+        From :func:`stripe_bounds`; stripe ``s`` is columns
+        ``[bounds[s], bounds[s + 1])``.
+    scale : float
+    key : int64
+    do_sample : bool
+    out_prob : ndarray of shape (n, >= m) or (0, 0)
+    out_sample : ndarray of shape (n, >= m)
+        Written in place (``out_sample`` only when ``do_sample``).
+    """
+    m = bounds[-1]
+    write_prob = out_prob.shape[0] > 0
+    for s in prange(bounds.shape[0] - 1):
+        j0 = bounds[s]
+        width = bounds[s + 1] - j0
+        act = np.empty(width, dtype=theta.dtype)
+        for r in range(cnt.shape[0]):
+            act[:] = 0.0
+            _accumulate(theta, j0, idx[r], val[r], 0, cnt[r], act)
+            base = r * m + j0
+            for j in range(width):
+                p = 1.0 / (1.0 + np.exp(-act[j]))
+                if write_prob:
+                    out_prob[r, j0 + j] = scale * p
+                if do_sample:
+                    out_sample[r, j0 + j] = 1.0 if uniform_at(key, base + j) < p else 0.0
+
+
+@njit(cache=True, parallel=True)
+def striped_update(
+    indptr, rows, vals, y, theta, theta_t, velocity, bounds, alpha, momentum, decay, n_rows, n_cols
+):
+    """Fused gradient ``x^T y`` (sparse ``x``), parameter step and transpose, by stripes.
+
+    For every row ``i`` of ``theta`` and column ``j`` of stripe ``s``:
+    ``g = sum_k vals[k] * y[rows[k], j]`` over column ``i`` of ``x`` (CSC, from
+    :func:`sparse_columns`), then the step of :func:`apply_update`
+    (``alpha * g - decay * theta`` on the weight block, plus momentum), and
+    ``theta_t[j, i] = theta[i, j]``.
+
+    Parameters
+    ----------
+    indptr, rows, vals : CSC arrays of ``x`` (``n_visible + 1`` columns)
+    y : ndarray of shape (n, n_hidden + 1)
+        Scaled hidden statistics, row weights in the last column. Read only.
+    theta : ndarray of shape (n_visible + 1, n_hidden + 1); updated in place.
+    theta_t : ndarray of shape (n_hidden + 1, n_visible + 1); overwritten with ``theta.T``.
+    velocity : ndarray like ``theta``, or of shape (0, 0) (no momentum); updated in place.
+    bounds : ndarray of shape (n_stripes + 1,), int64
+        Stripes of the ``n_hidden + 1`` columns (:func:`stripe_bounds`).
+    alpha, momentum, decay, n_rows, n_cols
+        As in :func:`apply_update`.
+    """
+    use_velocity = velocity.shape[0] > 0
+    for s in prange(bounds.shape[0] - 1):
+        j0 = bounds[s]
+        width = bounds[s + 1] - j0
+        # Weight columns of this stripe: [j0, j0 + n_decay) are decayed.
+        n_decay = max(0, min(width, n_cols - j0))
+        grad = np.empty(width, dtype=theta.dtype)
+        for i in range(theta.shape[0]):
+            grad[:] = 0.0
+            _accumulate(y, j0, rows, vals, indptr[i], indptr[i + 1], grad)
+            target = theta[i, j0 : j0 + width]
+            decayed = n_decay if i < n_rows else 0
+            if use_velocity:
+                vel = velocity[i, j0 : j0 + width]
+                for j in range(decayed):
+                    step = alpha * grad[j] - decay * target[j] + momentum * vel[j]
+                    vel[j] = step
+                    target[j] += step
+                for j in range(decayed, width):
+                    step = alpha * grad[j] + momentum * vel[j]
+                    vel[j] = step
+                    target[j] += step
+            else:
+                for j in range(decayed):
+                    target[j] += alpha * grad[j] - decay * target[j]
+                for j in range(decayed, width):
+                    target[j] += alpha * grad[j]
+            for j in range(width):
+                theta_t[j0 + j, i] = target[j]
+
+
+@njit(cache=True, parallel=True)
+def binary_rows_logistic(hidden, params, key, out_idx, out_val, out_cnt):
+    """Visible samples given binary hidden rows, into the padded sparse layout.
+
+    ``act[r, i] = sum_{j : hidden[r, j] != 0} hidden[r, j] * params[j, i] + params[n, i]``
+    for ``i < m`` (``n = hidden.shape[1]``, ``m = out_idx.shape[1] - 1``; row ``n``
+    of ``params`` is the bias), then unit ``i`` is on when
+    ``uniform_at(key, r * m + i) < sigmoid(act[r, i])`` -- the draws of
+    :func:`sigmoid_bernoulli` on a dense activation. Rows in parallel.
+
+    Parameters
+    ----------
+    hidden : ndarray of shape (n_rows, n_hidden)
+        Hidden states (mostly zeros). Read only.
+    params : ndarray of shape (n_hidden + 1, >= m), C-contiguous
+        ``theta_t``. Read only.
+    key : int64
+    out_idx, out_val, out_cnt : ndarrays of shapes (n_rows, m + 1), same, (n_rows,)
+        Written in place; each row ends with the constant column ``m``.
+    """
+    n = hidden.shape[1]
+    m = out_idx.shape[1] - 1
+    for r in prange(hidden.shape[0]):
+        on = np.empty(n + 1, dtype=np.int64)
+        weight = np.empty(n + 1, dtype=params.dtype)
+        n_on = 0
+        for j in range(n):
+            if hidden[r, j] != 0:
+                on[n_on] = j
+                weight[n_on] = hidden[r, j]
+                n_on += 1
+        on[n_on] = n  # the bias row
+        weight[n_on] = 1.0
+        act = np.zeros(m, dtype=params.dtype)
+        _accumulate(params, 0, on, weight, 0, n_on + 1, act)
+        count = 0
+        base = r * m
+        for i in range(m):
+            p = 1.0 / (1.0 + np.exp(-act[i]))
+            if uniform_at(key, base + i) < p:
+                out_idx[r, count] = i
+                out_val[r, count] = 1.0
+                count += 1
+        out_idx[r, count] = m
+        out_val[r, count] = 1.0
+        out_cnt[r] = count + 1

@@ -16,6 +16,7 @@ import numbers
 import os
 import warnings
 
+import numba
 import numpy as np
 import scipy.sparse
 from numpy.typing import ArrayLike, NDArray
@@ -27,13 +28,19 @@ from pgm._validation import NotFittedError, as_float_array, check_positive_float
 from pgm.learning.schedules import Schedule, get_schedule
 from pgm.models import _rbm_kernels as _k
 
-__all__ = ["RBM", "EXACT_AUTO_MAX_UNITS", "EXACT_MAX_UNITS"]
+__all__ = ["RBM", "EXACT_AUTO_MAX_UNITS", "EXACT_MAX_UNITS", "AUTO_SPARSE_MAX_DENSITY"]
 
 #: ``log_partition(method="auto")`` enumerates when the smaller layer has at
 #: most this many units (2**20 states: well under a second for MNIST shapes).
 EXACT_AUTO_MAX_UNITS = 20
 #: Default refusal limit of ``log_partition(method="exact")`` (``max_units``).
 EXACT_MAX_UNITS = 25
+#: ``algorithm="auto"`` trains a binary RBM on the sparse path when at most
+#: this fraction of the training data is non-zero (MNIST: 0.13-0.19). At 13%
+#: one sparse product costs about half a BLAS product on the benchmark machine
+#: (memory-bound: one parameter row per non-zero), so the break-even lies near
+#: 25%; the sampled negative visibles follow the data's density.
+AUTO_SPARSE_MAX_DENSITY = 0.25
 #: Entries (states x other-layer units) per enumeration chunk: bounded memory.
 _CHUNK_ENTRIES = 1 << 22
 #: Rows used for the per-epoch monitors.
@@ -149,6 +156,7 @@ _PARAMETER_CONSTRAINTS = {
     "sparsity_cost": _non_negative,
     "learning_rate_schedule": _schedule,
     "n_chains": _optional_int,
+    "algorithm": _options("auto", "dense", "sparse"),
     "dtype": _dtype,
     "monitor": _monitor,
     "random_state": _seed,
@@ -209,6 +217,16 @@ class RBM(TransformerMixin, BaseEstimator):
         :class:`pgm.learning.schedules.Schedule`; evaluated once per epoch.
     n_chains : int or None, default None
         Number of persistent chains for PCD (default: ``batch_size``).
+    algorithm : {"auto", "dense", "sparse"}, default "auto"
+        How the training products are computed; the algorithm and its random
+        draws are the same either way, only the rounding differs. ``"dense"``
+        uses BLAS matrix products. ``"sparse"`` (binary visible units only)
+        stores the data rows and the sampled visible states by their non-zero
+        entries, so ``v W``, ``h W^T`` and the weight gradient cost one row
+        of ``W`` per non-zero input (for MNIST about 2x faster than BLAS per
+        epoch on the benchmark machine, ``docs/benchmarks.md``). ``"auto"``
+        picks ``"sparse"`` for binary units when at most
+        ``AUTO_SPARSE_MAX_DENSITY`` (25%) of the training data is non-zero.
     dtype : numpy.float64 or numpy.float32, default numpy.float64
         Precision of training and of ``transform``. Energies, free energies
         and likelihoods are always computed in float64.
@@ -286,6 +304,7 @@ class RBM(TransformerMixin, BaseEstimator):
         sparsity_cost=0.1,
         learning_rate_schedule="constant",
         n_chains=None,
+        algorithm="auto",
         dtype=np.float64,
         monitor=(),
         random_state=None,
@@ -304,6 +323,7 @@ class RBM(TransformerMixin, BaseEstimator):
         self.sparsity_cost = sparsity_cost
         self.learning_rate_schedule = learning_rate_schedule
         self.n_chains = n_chains
+        self.algorithm = algorithm
         self.dtype = dtype
         self.monitor = monitor
         self.random_state = random_state
@@ -312,9 +332,15 @@ class RBM(TransformerMixin, BaseEstimator):
     # ------------------------------------------------------------ construction
     def _validated(self) -> _Params:
         params = self.get_params(deep=False)
-        return _Params(
+        p = _Params(
             {name: check(params[name], name) for name, check in _PARAMETER_CONSTRAINTS.items()}
         )
+        if p.algorithm == "sparse" and p.visible != "binary":
+            raise ValueError(
+                "algorithm='sparse' needs binary visible units (Gaussian visible data is "
+                "dense); use algorithm='dense' or 'auto'"
+            )
+        return p
 
     @classmethod
     def from_parameters(
@@ -806,7 +832,7 @@ class RBM(TransformerMixin, BaseEstimator):
         for name in p.monitor:
             self.history_[name] = []
         monitor_rows = X[rng.permutation(X.shape[0])[:_MONITOR_ROWS]] if p.monitor else None
-        workspace = _Workspace(self, p, X.shape[0])
+        workspace = _Workspace(self, p, X.shape[0], _use_sparse(X, p))
         epochs = range(p.n_epochs)
         bar = None
         if p.verbose:
@@ -818,7 +844,7 @@ class RBM(TransformerMixin, BaseEstimator):
             for epoch in epochs:
                 lr = p.learning_rate_schedule(p.learning_rate, epoch, p.n_epochs)
                 order = rng.permutation(X.shape[0])
-                workspace.run(X, order, lr, rng)
+                workspace.train(X, order, lr, rng)
                 self.n_iter_ = epoch + 1
                 self.history_["learning_rate"].append(lr)
                 if p.monitor:
@@ -864,9 +890,9 @@ class RBM(TransformerMixin, BaseEstimator):
         if fresh:
             self._initialise(X, p, rng)
             self.history_ = {}
-        workspace = _Workspace(self, p, X.shape[0])
+        workspace = _Workspace(self, p, X.shape[0], _use_sparse(X, p))
         lr = p.learning_rate_schedule(p.learning_rate, self.n_iter_, p.n_epochs)
-        workspace.run(X, None, lr, rng)
+        workspace.train(X, None, lr, rng)
         workspace.store(self)
         return self
 
@@ -1020,6 +1046,13 @@ class RBM(TransformerMixin, BaseEstimator):
 
 
 # ------------------------------------------------------------------ helpers
+def _use_sparse(X, p) -> bool:
+    """Whether training on ``X`` takes the sparse path (see ``algorithm``)."""
+    if p.algorithm != "auto":
+        return p.algorithm == "sparse"
+    return p.visible == "binary" and np.count_nonzero(X) <= AUTO_SPARSE_MAX_DENSITY * X.size
+
+
 def _free_energy(v, W, b, c, visible):
     """Free energy of each row (float64 arrays, shapes already checked)."""
     hidden_term = np.logaddexp(0.0, v @ W + c).sum(axis=1)
@@ -1066,9 +1099,15 @@ class _Workspace:
     holds the matching scaled hidden probabilities with the row weight in its
     last column, so that ``y_stack^T x_stack`` is the whole gradient (weights,
     hidden biases in the last row, visible biases in the last column).
+
+    With ``sparse`` the visible rows live instead in the padded sparse layout
+    of :mod:`pgm.models._rbm_kernels` (``sp_idx``, ``sp_val``, ``sp_cnt``; the
+    constant column is index ``n_visible``), ``theta_t`` mirrors ``theta.T``
+    for the hidden-to-visible products, and ``bounds`` splits the columns of
+    ``theta`` into one stripe per thread.
     """
 
-    def __init__(self, model: RBM, p: _Params, n_rows: int):
+    def __init__(self, model: RBM, p: _Params, n_rows: int, sparse: bool = False):
         dtype = p.dtype
         W = model.weights_
         n_visible, n_hidden = W.shape
@@ -1100,6 +1139,20 @@ class _Workspace:
             self.velocity = np.array(velocity, dtype=dtype)
         else:
             self.velocity = np.zeros_like(self.theta)
+        self.sparse = sparse
+        if sparse:
+            width = n_visible + 1
+            self.sp_idx = np.zeros((rows, width), dtype=np.int64)
+            self.sp_val = np.zeros((rows, width), dtype=dtype)
+            self.sp_cnt = np.zeros(rows, dtype=np.int64)
+            self.csc_indptr = np.zeros(width + 1, dtype=np.int64)
+            self.csc_rows = np.zeros(rows * width, dtype=np.int64)
+            self.csc_vals = np.zeros(rows * width, dtype=dtype)
+            self.theta_t = np.empty((n_hidden + 1, n_visible + 1), dtype=dtype)
+            self.theta_t[:] = self.theta.T
+            n_stripes = numba.get_num_threads()
+            self.hidden_bounds = _k.stripe_bounds(n_hidden, n_stripes)
+            self.bounds = _k.stripe_bounds(n_hidden + 1, n_stripes)
         self.chains_ready = False
         if p.method == "pcd":
             previous = getattr(model, "persistent_hidden_", None)
@@ -1142,8 +1195,15 @@ class _Workspace:
             self.h_chain[: visible.shape[0], :nh],
         )
 
-    def run(self, X, order, learning_rate, rng):
+    def train(self, X, order, learning_rate, rng):
         """One pass over ``X`` (rows in ``order``, or in storage order if None)."""
+        if self.sparse:
+            self.run_sparse(X, order, learning_rate, rng)
+        else:
+            self.run(X, order, learning_rate, rng)
+
+    def run(self, X, order, learning_rate, rng):
+        """:meth:`train` with dense BLAS products."""
         p = self.p
         nv, nh = self.n_visible, self.n_hidden
         xs, ys, theta = self.x_stack, self.y_stack, self.theta
@@ -1198,6 +1258,66 @@ class _Workspace:
             if p.sparsity_target is not None:
                 q = ys[:b, :nh].sum(axis=0, dtype=np.float64) / C
                 theta[nv, :nh] += learning_rate * p.sparsity_cost * (p.sparsity_target - q)
+
+    def run_sparse(self, X, order, learning_rate, rng):
+        """:meth:`run` with the visible side sparse (binary visible units only).
+
+        Same algorithm, same random draws in the same order: the data rows and
+        the sampled negative visibles live in the padded sparse layout of
+        :mod:`pgm.models._rbm_kernels`, so each of ``v W + c``, ``h W^T + b``
+        and the gradient ``x^T y`` costs one row of ``theta`` (or of its
+        transpose ``theta_t``) per non-zero input instead of a dense product.
+        Hidden-side work is split in column stripes, one per thread, so each
+        thread keeps updating the parameter lines it owns. The loop makes no
+        BLAS call (no BLAS worker threads compete with the kernels).
+        """
+        p = self.p
+        nv, nh = self.n_visible, self.n_hidden
+        ys, theta, theta_t = self.y_stack, self.theta, self.theta_t
+        idx, val, cnt = self.sp_idx, self.sp_val, self.sp_cnt
+        hidden_bounds, bounds = self.hidden_bounds, self.bounds
+        none = self.act_h[:0, :0]
+        if p.method == "pcd" and not self.chains_ready:
+            self._init_chains(X, rng)
+        n_rows = X.shape[0]
+        for start in range(0, n_rows, self.batch):
+            stop = min(start + self.batch, n_rows)
+            b = stop - start
+            rows = np.arange(start, stop) if order is None else order[start:stop]
+            _k.gather_sparse_rows(X, rows, idx, val, cnt)
+            C = self.n_chains if p.method == "pcd" else b
+            r = b + C
+            data = (idx[:b], val[:b], cnt[:b], theta, hidden_bounds)
+            neg = (idx[b:r], val[b:r], cnt[b:r], theta, hidden_bounds)
+            chains = self.h_chain[:C]
+            if p.method == "cd":
+                _k.striped_logistic(*data, 1.0, kernel_seed(rng), True, ys[:b], chains)
+            for step in range(p.k):
+                _k.binary_rows_logistic(
+                    chains[:, :nh], theta_t, kernel_seed(rng), idx[b:r], val[b:r], cnt[b:r]
+                )
+                if step < p.k - 1:
+                    _k.striped_logistic(*neg, 1.0, kernel_seed(rng), True, none, chains)
+            pos_scale = C / b
+            if p.method == "pcd":
+                _k.striped_logistic(*data, pos_scale, 0, False, ys[:b], none)
+                _k.striped_logistic(*neg, -1.0, kernel_seed(rng), True, ys[b:r], chains)
+            else:
+                _k.striped_logistic(*neg, -1.0, 0, False, ys[b:r], none)
+            ys[:b, nh] = pos_scale
+            ys[b:r, nh] = -1.0
+            _k.sparse_columns(
+                idx[:r], val[:r], cnt[:r], nv + 1, self.csc_indptr, self.csc_rows, self.csc_vals
+            )
+            _k.striped_update(
+                self.csc_indptr, self.csc_rows, self.csc_vals, ys[:r], theta, theta_t,
+                self.velocity, bounds, learning_rate / C, p.momentum,
+                learning_rate * p.weight_decay, nv, nh,
+            )  # fmt: skip
+            if p.sparsity_target is not None:
+                q = ys[:b, :nh].sum(axis=0, dtype=np.float64) / C
+                theta[nv, :nh] += learning_rate * p.sparsity_cost * (p.sparsity_target - q)
+                theta_t[:nh, nv] = theta[nv, :nh]
 
     def store(self, model: RBM):
         """Copy the parameters (and chains, momentum) back into ``model``."""

@@ -120,9 +120,10 @@ def test_exact_cd_k_approaches_exact_gradient():
         np.testing.assert_allclose(grad[name], oracle[name], rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.parametrize("algorithm", ["dense", "sparse"])
 @pytest.mark.parametrize("k", [1, 3])
 @pytest.mark.parametrize("momentum", [0.0, 0.5])
-def test_cd_k_update_matches_exact_expectation(k, momentum):
+def test_cd_k_update_matches_exact_expectation(k, momentum, algorithm):
     """partial_fit with learning rate 1 on N = 5 x 6000 rows, one batch: the
     parameter change is the sampled CD-k update (momentum starts at zero so the
     first step is the same). Each per-row negative statistic lies in [0, 1],
@@ -139,6 +140,7 @@ def test_cd_k_update_matches_exact_expectation(k, momentum):
         learning_rate=1.0,
         momentum=momentum,
         batch_size=len(X),
+        algorithm=algorithm,
         random_state=10 + k,
     )
     update = _update(rbm, X)
@@ -149,7 +151,8 @@ def test_cd_k_update_matches_exact_expectation(k, momentum):
     assert _max_deviation(update, _exact_cd(W_perturbed, b, c, DATA, k)) > tol
 
 
-def test_pcd_update_matches_exact_gradient_with_stationary_chains():
+@pytest.mark.parametrize("algorithm", ["dense", "sparse"])
+def test_pcd_update_matches_exact_gradient_with_stationary_chains(algorithm):
     """PCD with 40000 fantasy particles whose hidden states are exact draws from
     p(h): one Gibbs half-step gives exact model samples, so the update is the
     exact gradient up to sampling error, |err| <= 5 * 0.5 / sqrt(40000) = 0.0125
@@ -170,6 +173,7 @@ def test_pcd_update_matches_exact_gradient_with_stationary_chains():
         momentum=0.0,
         batch_size=len(DATA),
         n_chains=n_chains,
+        algorithm=algorithm,
         random_state=1,
     )
     rbm.persistent_hidden_ = H[rng.choice(len(H), size=n_chains, p=p_h)]
@@ -184,13 +188,16 @@ def test_pcd_update_matches_exact_gradient_with_stationary_chains():
     assert rbm.persistent_hidden_.shape == (n_chains, N_HIDDEN)
 
 
-def test_weight_decay_momentum_and_sparsity_algebra():
+@pytest.mark.parametrize("algorithm", ["dense", "sparse"])
+def test_weight_decay_momentum_and_sparsity_algebra(algorithm):
     """With the same random stream the sampled gradient g is identical, so
     - weight decay: delta_W = lr * (g - wd * W), biases undecayed;
     - sparsity: delta_c gains lr * cost * (target - mean_n P(h | x_n))."""
     W, b, c = _tiny_model()
     X = np.repeat(DATA, 4, axis=0)
-    common = dict(method="cd", learning_rate=0.3, batch_size=len(X), random_state=5)
+    common = dict(
+        method="cd", learning_rate=0.3, batch_size=len(X), algorithm=algorithm, random_state=5
+    )
     plain = _update(RBM.from_parameters(W, b, c, momentum=0.0, **common), X)
     decayed = _update(RBM.from_parameters(W, b, c, momentum=0.0, weight_decay=0.1, **common), X)
     np.testing.assert_allclose(decayed["weights"], plain["weights"] - 0.3 * 0.1 * W, atol=1e-14)
