@@ -7,6 +7,12 @@ the data with a trailing column of ones, so that every activation
 (``W``, ``b`` and ``c`` at once, momentum folded into BLAS's ``beta``) are
 single dense matrix products. Sigmoid and Bernoulli sampling are fused in
 one Numba kernel (:mod:`pgm.models._rbm_kernels`).
+
+Binary data that are mostly zeros (MNIST) take the sparse path instead
+(``algorithm="auto"`` or ``"sparse"``): the visible rows are kept as lists of
+their non-zero entries, every product with them adds up a few rows of
+``theta``, and the hidden side is split in column stripes, one per thread.
+Both paths draw the same random numbers and give the same samples.
 """
 
 from __future__ import annotations
