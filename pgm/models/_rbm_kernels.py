@@ -127,8 +127,8 @@ def normal_at(key, index):
     return radius * np.cos(2.0 * np.pi * u2)
 
 
-# Logistic function in three loops that LLVM vectorises (libm's scalar exp
-# measured 7.7 ns per entry, this 3.3 ns): exp(-|x|) = 2**-k * exp(r) with
+# Logistic function in three loops that LLVM vectorises (libm's exp is a
+# scalar call; benchmarks/bench_rbm_kernels.py times both): exp(-|x|) = 2**-k * exp(r) with
 # k = round(|x| / ln 2) and |r| <= ln(2) / 2 (Cody-Waite split of ln 2, as in
 # fdlibm), exp(r) by its Taylor polynomial to degree 13 (truncation below
 # 4e-18), and 2**-k assembled in the exponent bits. Measured within 2.1 ulp
@@ -285,25 +285,36 @@ def gaussian_visible_sample_serial(mean, key, out_sample):
 
 
 @njit(cache=True)
-def _apply_update_row(theta, grad, velocity, alpha, momentum, decay, n_rows, n_cols, i):
-    # Columns [0, decayed) are weights (decayed), the rest biases; two plain
-    # loops instead of a branch per entry, so that each one vectorises.
-    decayed = n_cols if i < n_rows else 0
-    m = theta.shape[1]
-    if velocity.shape[0] > 0:
+def _step(target, grad, vel, alpha, momentum, decay, decayed):
+    """One parameter step on a row (or stripe of a row) of ``theta``, in place.
+
+    ``step = alpha * grad - decay * target`` on entries ``[0, decayed)`` (the
+    weights) and ``alpha * grad`` on the rest (biases), plus
+    ``momentum * vel`` when ``vel`` is not empty (then ``vel = step``);
+    ``target += step``. Two plain loops instead of a branch per entry, so
+    that each one vectorises.
+    """
+    width = target.shape[0]
+    if vel.shape[0] > 0:
         for j in range(decayed):
-            step = alpha * grad[i, j] - decay * theta[i, j] + momentum * velocity[i, j]
-            velocity[i, j] = step
-            theta[i, j] += step
-        for j in range(decayed, m):
-            step = alpha * grad[i, j] + momentum * velocity[i, j]
-            velocity[i, j] = step
-            theta[i, j] += step
+            step = alpha * grad[j] - decay * target[j] + momentum * vel[j]
+            vel[j] = step
+            target[j] += step
+        for j in range(decayed, width):
+            step = alpha * grad[j] + momentum * vel[j]
+            vel[j] = step
+            target[j] += step
     else:
         for j in range(decayed):
-            theta[i, j] += alpha * grad[i, j] - decay * theta[i, j]
-        for j in range(decayed, m):
-            theta[i, j] += alpha * grad[i, j]
+            target[j] += alpha * grad[j] - decay * target[j]
+        for j in range(decayed, width):
+            target[j] += alpha * grad[j]
+
+
+@njit(cache=True)
+def _apply_update_row(theta, grad, velocity, alpha, momentum, decay, n_rows, n_cols, i):
+    vel = velocity[i] if velocity.shape[0] > 0 else velocity.reshape(-1)
+    _step(theta[i], grad[i], vel, alpha, momentum, decay, n_cols if i < n_rows else 0)
 
 
 @njit(cache=True, parallel=True)
@@ -479,8 +490,8 @@ def _accumulate(source, j0, index, weight, start, stop, out):
     """``out[j] += sum_{k in [start, stop)} weight[k] * source[index[k], j0 + j]``.
 
     Four source rows per pass over ``out``: the accumulator is loaded and
-    stored once per four rows instead of once per row, which measured 1.6x
-    faster on rows streamed from L3 (the sum is then
+    stored once per four rows instead of once per row, a large saving when
+    the rows stream from L3 (the sum is then
     ``out + ((w0 r0 + w1 r1) + (w2 r2 + w3 r3))``, a fixed order).
     """
     width = out.shape[0]
@@ -501,6 +512,16 @@ def _accumulate(source, j0, index, weight, start, stop, out):
         for j in range(width):
             out[j] += w0 * r0[j]
         k += 1
+
+
+# Column stripes. Each thread owns a fixed stripe of hidden units: it computes
+# their activations, updates their columns of ``theta`` (and of the velocity)
+# and writes their rows of ``theta_t``. The same thread touches the same cache
+# lines batch after batch, so no parameter line moves between cores (reading
+# lines another core has just written is slow; on the 2-core benchmark
+# machine such transfers, not arithmetic, dominated a row-partitioned
+# version). The partition changes who computes an entry, never how: results
+# are bitwise the same for any number of stripes.
 
 
 def stripe_bounds(n_columns, n_stripes):
@@ -598,22 +619,8 @@ def striped_update(
             grad[:] = 0.0
             _accumulate(y, j0, rows, vals, indptr[i], indptr[i + 1], grad)
             target = theta[i, j0 : j0 + width]
-            decayed = n_decay if i < n_rows else 0
-            if use_velocity:
-                vel = velocity[i, j0 : j0 + width]
-                for j in range(decayed):
-                    step = alpha * grad[j] - decay * target[j] + momentum * vel[j]
-                    vel[j] = step
-                    target[j] += step
-                for j in range(decayed, width):
-                    step = alpha * grad[j] + momentum * vel[j]
-                    vel[j] = step
-                    target[j] += step
-            else:
-                for j in range(decayed):
-                    target[j] += alpha * grad[j] - decay * target[j]
-                for j in range(decayed, width):
-                    target[j] += alpha * grad[j]
+            vel = velocity[i, j0 : j0 + width] if use_velocity else velocity.reshape(-1)
+            _step(target, grad, vel, alpha, momentum, decay, n_decay if i < n_rows else 0)
             for j in range(width):
                 theta_t[j0 + j, i] = target[j]
 

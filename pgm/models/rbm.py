@@ -42,10 +42,11 @@ EXACT_AUTO_MAX_UNITS = 20
 #: Default refusal limit of ``log_partition(method="exact")`` (``max_units``).
 EXACT_MAX_UNITS = 25
 #: ``algorithm="auto"`` trains a binary RBM on the sparse path when at most
-#: this fraction of the training data is non-zero (MNIST: 0.13-0.19). At 13%
-#: one sparse product costs about half a BLAS product on the benchmark machine
-#: (memory-bound: one parameter row per non-zero), so the break-even lies near
-#: 25%; the sampled negative visibles follow the data's density.
+#: this fraction of the training data is non-zero (MNIST: 0.13-0.19). A sparse
+#: product costs one parameter row per non-zero, so its time grows linearly
+#: with the density while BLAS's stays fixed; benchmarks/bench_rbm_kernels.py
+#: times both at several densities. The sampled negative visibles follow the
+#: data's density.
 AUTO_SPARSE_MAX_DENSITY = 0.25
 #: Entries (states x other-layer units) per enumeration chunk: bounded memory.
 _CHUNK_ENTRIES = 1 << 22
@@ -229,8 +230,8 @@ class RBM(TransformerMixin, BaseEstimator):
         uses BLAS matrix products. ``"sparse"`` (binary visible units only)
         stores the data rows and the sampled visible states by their non-zero
         entries, so ``v W``, ``h W^T`` and the weight gradient cost one row
-        of ``W`` per non-zero input (for MNIST about 2x faster than BLAS per
-        epoch on the benchmark machine, ``docs/benchmarks.md``). ``"auto"``
+        of ``W`` per non-zero input (for MNIST a training epoch is about 1.4x
+        faster than on the dense path, ``docs/benchmarks.md``). ``"auto"``
         picks ``"sparse"`` for binary units when at most
         ``AUTO_SPARSE_MAX_DENSITY`` (25%) of the training data is non-zero.
     dtype : numpy.float64 or numpy.float32, default numpy.float64
@@ -1201,6 +1202,18 @@ class _Workspace:
             self.h_chain[: visible.shape[0], :nh],
         )
 
+    def _sparsity_step(self, b, C, learning_rate):
+        """Lee et al. (2008): move the hidden biases toward the target activation.
+
+        ``q`` is the minibatch mean of ``P(h = 1 | x)`` (``y_stack[:b]`` holds
+        it scaled by ``C / b``).
+        """
+        p, nv, nh = self.p, self.n_visible, self.n_hidden
+        q = self.y_stack[:b, :nh].sum(axis=0, dtype=np.float64) / C
+        self.theta[nv, :nh] += learning_rate * p.sparsity_cost * (p.sparsity_target - q)
+        if self.sparse:
+            self.theta_t[:nh, nv] = self.theta[nv, :nh]
+
     def train(self, X, order, learning_rate, rng):
         """One pass over ``X`` (rows in ``order``, or in storage order if None)."""
         if self.sparse:
@@ -1262,8 +1275,7 @@ class _Workspace:
                 learning_rate * p.weight_decay, nv, nh,
             )  # fmt: skip
             if p.sparsity_target is not None:
-                q = ys[:b, :nh].sum(axis=0, dtype=np.float64) / C
-                theta[nv, :nh] += learning_rate * p.sparsity_cost * (p.sparsity_target - q)
+                self._sparsity_step(b, C, learning_rate)
 
     def run_sparse(self, X, order, learning_rate, rng):
         """:meth:`run` with the visible side sparse (binary visible units only).
@@ -1321,9 +1333,7 @@ class _Workspace:
                 learning_rate * p.weight_decay, nv, nh,
             )  # fmt: skip
             if p.sparsity_target is not None:
-                q = ys[:b, :nh].sum(axis=0, dtype=np.float64) / C
-                theta[nv, :nh] += learning_rate * p.sparsity_cost * (p.sparsity_target - q)
-                theta_t[:nh, nv] = theta[nv, :nh]
+                self._sparsity_step(b, C, learning_rate)
 
     def store(self, model: RBM):
         """Copy the parameters (and chains, momentum) back into ``model``."""

@@ -6,6 +6,14 @@ keyed by its position), so a sparse kernel must reproduce the dense kernel's
 samples exactly and its probabilities to rounding. A sample can only differ
 where a uniform falls within rounding (~1e-16) of its probability, which for
 the ~1e5 draws below has probability ~1e-11: the tests demand equality.
+
+Tolerances: the sparse kernels add the same terms as BLAS in another order,
+so each activation or gradient entry (a sum of at most ~40 terms of size
+<= 10 here) differs by a few ulp of the largest partial sum, below 1e-13 in
+relative terms (``rtol=1e-13``, ``atol`` covering entries near zero). A fit
+repeats ~15 such steps with learning rates <= 0.1, so parameters may drift
+apart by ~1e-14; ``atol=1e-12`` leaves a margin of 100 and is still 1e9
+times smaller than any difference a wrong sample would make (>= 1e-3).
 """
 
 from __future__ import annotations
