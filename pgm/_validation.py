@@ -14,6 +14,7 @@ __all__ = [
     "NotFittedError",
     "as_float_array",
     "as_index_array",
+    "nonfinite_error",
     "check_positive_int",
     "check_positive_float",
 ]
@@ -73,9 +74,13 @@ def as_float_array(
     elif ndim is not None and arr.ndim != ndim:
         raise ValueError(f"{name} must be {ndim}-dimensional, got shape {arr.shape}")
     if not allow_nonfinite and arr.size and not np.all(np.isfinite(arr)):
-        bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
-        raise ValueError(f"{name} must be finite, found {bad} NaN or infinite entries")
+        raise nonfinite_error(name, int(np.size(arr) - np.count_nonzero(np.isfinite(arr))))
     return arr
+
+
+def nonfinite_error(name: str, n_bad: int) -> ValueError:
+    """The error for an array argument with ``n_bad`` NaN or infinite entries."""
+    return ValueError(f"{name} must be finite, found {n_bad} NaN or infinite entries")
 
 
 def as_index_array(value, name: str, *, ndim: int = 1) -> np.ndarray:

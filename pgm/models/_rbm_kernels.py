@@ -43,6 +43,7 @@ __all__ = [
     "striped_logistic",
     "striped_update",
     "binary_rows_logistic",
+    "value_counts",
 ]
 
 _GAMMA = np.uint64(0x9E3779B97F4A7C15)
@@ -409,6 +410,35 @@ def gather(source, index, out):
         gather_rows(source, index, out)
     else:
         gather_rows_serial(source, index, out)
+
+
+@njit(cache=True, parallel=True)
+def value_counts(X):
+    """Counts that input validation needs, in one pass over a 2-D array.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, m), float32 or float64, any layout. Read only.
+
+    Returns
+    -------
+    n_nonfinite, n_outside_unit, n_nonbinary : int64
+        Entries that are NaN or infinite; finite entries outside ``[0, 1]``;
+        entries other than exactly 0 or 1 (NaN included).
+    """
+    n_nonfinite = 0
+    n_outside = 0
+    n_nonbinary = 0
+    for r in prange(X.shape[0]):
+        for j in range(X.shape[1]):
+            x = X[r, j]
+            if x != 0 and x != 1:
+                n_nonbinary += 1
+                if not np.isfinite(x):
+                    n_nonfinite += 1
+                elif x < 0 or x > 1:
+                    n_outside += 1
+    return n_nonfinite, n_outside, n_nonbinary
 
 
 # ------------------------------------------------------------ sparse path

@@ -30,7 +30,13 @@ from scipy.special import expit, logsumexp
 from sklearn.base import BaseEstimator, TransformerMixin
 
 from pgm._random import as_generator, kernel_seed
-from pgm._validation import NotFittedError, as_float_array, check_positive_float, check_positive_int
+from pgm._validation import (
+    NotFittedError,
+    as_float_array,
+    check_positive_float,
+    check_positive_int,
+    nonfinite_error,
+)
 from pgm.learning.schedules import Schedule, get_schedule
 from pgm.models import _rbm_kernels as _k
 
@@ -432,7 +438,7 @@ class RBM(TransformerMixin, BaseEstimator):
                 "Reshape your data: X.reshape(-1, 1) for one feature, X.reshape(1, -1) for "
                 "one sample"
             )
-        X = as_float_array(X, name, ndim=2, dtype=dtype, copy=False)
+        X = as_float_array(X, name, ndim=2, dtype=dtype, copy=False, allow_nonfinite=True)
         for axis, what in ((0, "sample"), (1, "feature")):
             if X.shape[axis] == 0:
                 raise ValueError(
@@ -443,12 +449,16 @@ class RBM(TransformerMixin, BaseEstimator):
                 f"{name} has {X.shape[1]} features, but RBM is expecting "
                 f"{self.n_features_in_} features as input (n_visible)"
             )
+        # One pass for every value check (the data can be the whole training set).
+        n_nonfinite, n_outside_unit, n_nonbinary = _k.value_counts(X)
+        if n_nonfinite:
+            raise nonfinite_error(name, int(n_nonfinite))
         visible = visible if visible is not None else self.visible
         if visible == "binary":
             if strict:
-                if np.any((X != 0) & (X != 1)):
+                if n_nonbinary:
                     raise ValueError(f"{name} must be binary (0/1) for a binary RBM likelihood")
-            elif np.any((X < 0) | (X > 1)):
+            elif n_outside_unit:
                 lo, hi = float(X.min()), float(X.max())
                 raise ValueError(
                     f"{name} must have values in [0, 1] for a binary RBM (binary data, or "

@@ -327,3 +327,24 @@ def test_sigmoid_into_is_accurate_and_saturates_exactly():
     kernels.sigmoid_into(small, compiled, np.empty(50))
     kernels.sigmoid_into.py_func(small, interpreted, np.empty(50))
     np.testing.assert_array_equal(compiled, interpreted)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_value_counts_matches_numpy(dtype, order):
+    """The one-pass validation counts equal numpy's, for any layout and thread count."""
+    rng = np.random.default_rng(3)
+    X = rng.choice(np.array([0.0, 1.0, -0.0, 0.5, -2.0, 3.0, np.nan, np.inf, -np.inf]), (57, 13))
+    X = np.asarray(X, dtype=dtype, order=order)
+    with np.errstate(invalid="ignore"):
+        finite = np.isfinite(X)
+        expected = (
+            np.count_nonzero(~finite),
+            np.count_nonzero(finite & ((X < 0) | (X > 1))),
+            np.count_nonzero((X != 0) & (X != 1)),
+        )
+    for threads in (1, numba.config.NUMBA_NUM_THREADS):
+        numba.set_num_threads(threads)
+        assert kernels.value_counts(X) == expected
+    numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+    assert kernels.value_counts(X[::2, 1::3]) == kernels.value_counts.py_func(X[::2, 1::3])
