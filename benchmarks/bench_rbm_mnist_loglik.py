@@ -200,13 +200,16 @@ def machine_description() -> str:
 
 def write_report(path: Path, rows: list[dict], args) -> None:
     """Markdown table of ``rows`` (one per trained model) with the machine it ran on."""
+    splits = sorted({r.get("train_on", args.train_on) for r in rows})
+    split_text = " or ".join(f"`{split}`" for split in splits)
     lines = [
         "## RBM log-likelihood on binarised MNIST (AIS)",
         "",
         "Written by `benchmarks/bench_rbm_mnist_loglik.py`. Binary RBM, "
         f"{args.n_hidden} hidden units, trained on the fixed binarisation of MNIST "
-        f"(`{args.train_on}` split{'s' if '+' in args.train_on else ''}, "
-        "binarized_mnist release of Larochelle & Murray 2011), evaluated on its 10,000-image "
+        f"({split_text} split{'s' if len(splits) > 1 or '+' in splits[0] else ''}, "
+        "binarized_mnist release of Larochelle & Murray 2011; each row's hyper-parameters "
+        "say which), evaluated on its 10,000-image "
         "test split. log Z by AIS as in Salakhutdinov & Murray (ICML 2008): "
         f"{args.n_chains} runs from the data base-rate model, {args.n_betas - 1} annealing "
         "steps (0-0.5-0.9-1 schedule); the log Z band is log(Z_hat -+ 3 sigma_hat), and "
@@ -363,7 +366,8 @@ def main(argv=None) -> list[dict]:
     hyper = (
         f"{label}: {lr_text}, momentum {args.momentum:g}, weight decay {args.weight_decay:g}, "
         f"batch {args.batch_size}, {'float32' if args.float32 else 'float64'} training, "
-        f"seed {args.seed}, BLAS threads {args.blas_threads or 'default'}"
+        f"seed {args.seed}, BLAS threads {args.blas_threads or 'default'}, "
+        f"trained on {args.train_on} ({X_train.shape[0]} images)"
     )
     if dropped:
         hyper += f" (not taken by pgm.models.RBM: {', '.join(dropped)})"
@@ -382,6 +386,7 @@ def main(argv=None) -> list[dict]:
         test_ll=test_ll,
         test_ll_band=band,
         hyper=hyper,
+        train_on=args.train_on,
     )
     output = args.output
     if output is None and not args.quick:
