@@ -16,21 +16,34 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["machine_info", "machine_markdown", "timeit", "run_isolated", "write_report", "fmt_ms"]
+__all__ = [
+    "cpu_model",
+    "machine_info",
+    "machine_markdown",
+    "timeit",
+    "run_isolated",
+    "write_report",
+    "publish",
+    "fmt_ms",
+]
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "benchmarks"
 
 
-def machine_info() -> dict:
-    """CPU model, core count, OS, Python, numpy and numba versions, and thread setting."""
-    cpu = platform.processor() or "unknown"
+def cpu_model() -> str:
+    """The CPU's model name from ``/proc/cpuinfo``, else what ``platform`` knows."""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
+                return line.split(":", 1)[1].strip()
     except OSError:
         pass
+    return platform.processor() or platform.machine() or "unknown"
+
+
+def machine_info() -> dict:
+    """CPU model, core count, OS, Python, numpy and numba versions, and thread setting."""
+    cpu = cpu_model()
     try:
         import numba
 
@@ -112,3 +125,12 @@ def write_report(name: str, title: str, body: str, info: dict | None = None) -> 
     text = f"# {title}\n\n## Machine\n\n{machine_markdown(info)}\n\n{body.strip()}\n"
     path.write_text(text)
     return path
+
+
+def publish(text: str, out: str | Path) -> str:
+    """Print a finished markdown report and write it to ``out`` (folders created)."""
+    print(text)
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text)
+    return text

@@ -22,12 +22,16 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import scipy.sparse
 from scipy.special import expit
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import cpu_model, publish  # noqa: E402
 
 N_HIDDEN = 500
 SPARSE = "pgm RBM, algorithm='sparse' (the default here)"
@@ -148,15 +152,8 @@ def best_time(fn, X, repeat: int) -> float:
     return best
 
 
-def machine_info() -> list[str]:
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+def machine_lines() -> list[str]:
+    cpu = cpu_model()
     lines = [
         f"- CPU: {cpu}; {os.cpu_count()} logical cores visible "
         f"(affinity: {len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else '?'})",
@@ -278,17 +275,13 @@ def main(argv=None) -> str:
             "to rounding (tests/models/test_rbm_sparse.py)",
             f"- GEMM peak measured in the same run (best 3000^3 matmul): float64 "
             f"{peak[np.float64]:.1f} GFLOP/s, float32 {peak[np.float32]:.1f} GFLOP/s",
-            *machine_info(),
+            *machine_lines(),
             "",
             *rows,
             "",
         ]
     )
-    print(text)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text)
-    return text
+    return publish(text, args.out)
 
 
 if __name__ == "__main__":

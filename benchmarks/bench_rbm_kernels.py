@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import sys
 import time
 from pathlib import Path
 
@@ -28,6 +29,9 @@ from numba import njit
 from scipy.special import expit
 
 from pgm.models import _rbm_kernels as kernels
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import cpu_model, publish  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -100,14 +104,7 @@ def main(argv=None) -> str:
     parser.add_argument("--repeat", type=int, default=200)
     parser.add_argument("--out", default=str(ROOT / "docs" / "benchmarks" / "rbm_kernels.md"))
     args = parser.parse_args(argv)
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_model()
     text = "\n".join(
         [
             "## RBM kernels: logistic and sparse vs BLAS products",
@@ -126,7 +123,8 @@ def main(argv=None) -> str:
             "### Hidden probabilities of 200 visible rows (784 -> 500)",
             "",
             "Sparse: `striped_logistic` on the rows' non-zero lists. Dense: BLAS "
-            "`x @ theta` plus the logistic kernel the dense path dispatches to (serial at this size).",
+            "`x @ theta` plus the logistic kernel the dense path dispatches to "
+            "(serial at this size).",
             "",
             "| visible density | sparse (ms) | BLAS + logistic (ms) | sparse speed-up |",
             "|---:|---:|---:|---:|",
@@ -134,11 +132,7 @@ def main(argv=None) -> str:
             "",
         ]
     )
-    print(text)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text)
-    return text
+    return publish(text, args.out)
 
 
 if __name__ == "__main__":

@@ -48,6 +48,9 @@ from scipy.special import expit
 from pgm._random import as_generator
 from pgm.inference import ais
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import cpu_model  # noqa: E402
+
 ANCHORS = {"cd1": -125.53, "cd25": -86.34}
 DATA_DIR_DEFAULT = Path("/work/shared/data")
 DOCS_OUTPUT = Path(__file__).resolve().parent.parent / "docs" / "benchmarks" / "rbm_mnist_loglik.md"
@@ -181,14 +184,7 @@ def train_fallback(X, args, log):
 
 
 def machine_description() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_model()
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     import numpy
 
