@@ -439,6 +439,10 @@ class RBM(TransformerMixin, BaseEstimator):
                 "one sample"
             )
         X = as_float_array(X, name, ndim=2, dtype=dtype, copy=False, allow_nonfinite=True)
+        # One pass for every value check (the data can be the whole training set).
+        n_nonfinite, n_outside_unit, n_nonbinary = _k.value_counts(X)
+        if n_nonfinite:
+            raise nonfinite_error(name, int(n_nonfinite))
         for axis, what in ((0, "sample"), (1, "feature")):
             if X.shape[axis] == 0:
                 raise ValueError(
@@ -449,10 +453,6 @@ class RBM(TransformerMixin, BaseEstimator):
                 f"{name} has {X.shape[1]} features, but RBM is expecting "
                 f"{self.n_features_in_} features as input (n_visible)"
             )
-        # One pass for every value check (the data can be the whole training set).
-        n_nonfinite, n_outside_unit, n_nonbinary = _k.value_counts(X)
-        if n_nonfinite:
-            raise nonfinite_error(name, int(n_nonfinite))
         visible = visible if visible is not None else self.visible
         if visible == "binary":
             if strict:
