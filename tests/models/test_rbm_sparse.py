@@ -96,6 +96,20 @@ def test_sparse_columns_is_the_csc_transpose():
     np.testing.assert_array_equal(vals, ref.data)
 
 
+@pytest.mark.parametrize("n_terms", [0, 1, 3, 4, 7, 8, 9, 12, 13, 16, 21])
+def test_accumulate_sums_weighted_rows(n_terms):
+    """Every split into passes of eight, four and one rows sums to the numpy
+    reference, on a column window and an accumulator that starts non-zero."""
+    rng = np.random.default_rng(n_terms)
+    source = rng.normal(size=(30, 19))
+    index = rng.permutation(30)[: n_terms + 2]
+    weight = rng.normal(size=index.size)
+    out = rng.normal(size=11)
+    expected = out + weight[1 : n_terms + 1] @ source[index[1 : n_terms + 1], 5:16]
+    kernels._accumulate(source, 5, index, weight, 1, n_terms + 1, out)
+    np.testing.assert_allclose(out, expected, rtol=1e-13, atol=1e-13)
+
+
 @pytest.mark.parametrize("n_stripes", [1, 2, 3, 5])
 def test_striped_logistic_equals_dense_kernel(n_stripes):
     """Probabilities to rounding and the very same samples as sigmoid_bernoulli
