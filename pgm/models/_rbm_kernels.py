@@ -522,10 +522,9 @@ def _accumulate(source, j0, index, weight, start, stop, out):
     Eight source rows per pass over ``out`` (then four, then one): the
     accumulator is loaded and stored once per eight rows instead of once per
     row, and the per-pass set-up (row slices, LLVM's alias checks) is paid
-    once per eight rows. That matters when the rows stream from L3; eight
-    measured about 8% faster than four on MNIST-shaped stripes. Sums are in
-    a fixed order (pairwise within a pass), so the result depends on the
-    inputs only.
+    once per eight rows, which matters when the rows are short or stream
+    from L3. Sums are in a fixed order (pairwise within a pass), so the
+    result depends on the inputs only.
     """
     width = out.shape[0]
     j1 = j0 + width
