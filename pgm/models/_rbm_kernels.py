@@ -202,8 +202,12 @@ def _sigmoid_bernoulli_row(act, i, scale, key, do_sample, out_prob, out_sample):
     """Row ``i`` of :func:`sigmoid_bernoulli` (shared by both drivers)."""
     m = act.shape[1]
     base = i * m
+    # A contiguous copy of the row: on a strided view (the training loop
+    # passes column slices of wider buffers) sigmoid_into would not vectorise.
+    row = np.empty(m, dtype=act.dtype)
+    row[:] = act[i]
     prob = np.empty(m)
-    sigmoid_into(act[i], prob, np.empty(m))
+    sigmoid_into(row, prob, np.empty(m))
     for j in range(m):
         p = prob[j]
         if do_sample:

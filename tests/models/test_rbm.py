@@ -343,6 +343,13 @@ def test_bernoulli_kernel_branches_and_thread_independence():
     # The draws are Bernoulli(p): 60000 entries, mean of (sample - p) within
     # 5 * 0.5 / sqrt(60000) = 0.0102.
     assert abs((out_s - prob_s).mean()) <= 5 * 0.5 / math.sqrt(act.size)
+    # A column slice of a wider buffer, overwritten in place (as the training
+    # loop calls it): the same probabilities and draws as on the contiguous copy.
+    wide = np.hstack([act, rng.normal(size=(300, 3))])
+    view, sample = wide[:, :200], np.empty_like(act)
+    kernels.sigmoid_bernoulli_serial(view, 1.0, 5, True, view, sample)
+    np.testing.assert_array_equal(view, prob_s)
+    np.testing.assert_array_equal(sample, out_s)
 
 
 def test_uniform_generator_is_uniform():
