@@ -99,7 +99,9 @@ def test_sparse_columns_is_the_csc_transpose():
 @pytest.mark.parametrize("n_terms", [0, 1, 3, 4, 7, 8, 9, 12, 13, 16, 21])
 def test_accumulate_sums_weighted_rows(n_terms):
     """Every split into passes of eight, four and one rows sums to the numpy
-    reference, on a column window and an accumulator that starts non-zero."""
+    reference, on a column window and an accumulator that starts non-zero.
+    At most 22 terms of size <= 10 in another order: the module docstring's
+    few-ulp bound, hence ``rtol=atol=1e-13``."""
     rng = np.random.default_rng(n_terms)
     source = rng.normal(size=(30, 19))
     index = rng.permutation(30)[: n_terms + 2]
