@@ -1,6 +1,6 @@
 """RBM kernel micro-benchmarks: the vectorised logistic and sparse vs BLAS products.
 
-1. Logistic of 10^5 float64 values: ``pgm.models._rbm_kernels.sigmoid_into``
+1. Logistic of 10^5 float64 values: ``pgm.layered._kernels.sigmoid_into``
    against the same loop on libm's ``exp`` (compiled by Numba) and against
    ``scipy.special.expit``.
 2. Hidden probabilities of a 200-row minibatch at MNIST shape (784 visible,
@@ -28,7 +28,7 @@ import numpy as np
 from numba import njit
 from scipy.special import expit
 
-from pgm.models import _rbm_kernels as kernels
+from pgm.layered import _kernels as kernels
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import cpu_model, publish  # noqa: E402

@@ -6,7 +6,7 @@ the data with a trailing column of ones, so that every activation
 (``v W + c`` and ``h W^T + b``) and the whole parameter update
 (``W``, ``b`` and ``c`` at once, momentum folded into BLAS's ``beta``) are
 single dense matrix products. Sigmoid and Bernoulli sampling are fused in
-one Numba kernel (:mod:`pgm.models._rbm_kernels`).
+one Numba kernel (:mod:`pgm.layered._kernels`).
 
 Binary data that are mostly zeros (MNIST) take the sparse path instead
 (``algorithm="auto"`` or ``"sparse"``): the visible rows are kept as lists of
@@ -38,7 +38,7 @@ from pgm._validation import (
     nonfinite_error,
 )
 from pgm.learning.schedules import Schedule, get_schedule
-from pgm.models import _rbm_kernels as _k
+from pgm.layered import _kernels as _k
 
 __all__ = ["RBM", "EXACT_AUTO_MAX_UNITS", "EXACT_MAX_UNITS", "AUTO_SPARSE_MAX_DENSITY"]
 
@@ -1118,7 +1118,7 @@ class _Workspace:
     hidden biases in the last row, visible biases in the last column).
 
     With ``sparse`` the visible rows live instead in the padded sparse layout
-    of :mod:`pgm.models._rbm_kernels` (``sp_idx``, ``sp_val``, ``sp_cnt``; the
+    of :mod:`pgm.layered._kernels` (``sp_idx``, ``sp_val``, ``sp_cnt``; the
     constant column is index ``n_visible``), ``theta_t`` mirrors ``theta.T``
     for the hidden-to-visible products, and ``bounds`` splits the columns of
     ``theta`` into one stripe per thread.
@@ -1292,7 +1292,7 @@ class _Workspace:
 
         Same algorithm, same random draws in the same order: the data rows and
         the sampled negative visibles live in the padded sparse layout of
-        :mod:`pgm.models._rbm_kernels`, so each of ``v W + c``, ``h W^T + b``
+        :mod:`pgm.layered._kernels`, so each of ``v W + c``, ``h W^T + b``
         and the gradient ``x^T y`` costs one row of ``theta`` (or of its
         transpose ``theta_t``) per non-zero input instead of a dense product.
         Hidden-side work is split in column stripes, one per thread, so each

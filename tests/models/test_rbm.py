@@ -21,7 +21,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from pgm import NotFittedError
 from pgm.learning.schedules import ExponentialDecay
 from pgm.models import RBM
-from pgm.models import _rbm_kernels as kernels
+from pgm.layered import _kernels as kernels
 
 N_VISIBLE, N_HIDDEN = 5, 3
 

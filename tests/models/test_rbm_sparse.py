@@ -24,7 +24,7 @@ import pytest
 import scipy.sparse
 
 from pgm.models import RBM
-from pgm.models import _rbm_kernels as kernels
+from pgm.layered import _kernels as kernels
 
 
 def _sparse_rows(X):

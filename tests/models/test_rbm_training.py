@@ -291,7 +291,7 @@ def test_fit_is_independent_of_thread_count(monkeypatch):
     give the same fit bit for bit (uniforms depend on position, not thread)."""
     import numba
 
-    from pgm.models import _rbm_kernels
+    from pgm.layered import _kernels as _rbm_kernels
 
     monkeypatch.setattr(_rbm_kernels, "PARALLEL_MIN_ENTRIES", 0)
     rng = np.random.default_rng(1)

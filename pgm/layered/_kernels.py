@@ -1,4 +1,4 @@
-"""Numba kernels for the RBM fast path (fused activation and sampling).
+"""Numba kernels of the layered engine (fused activation and sampling).
 
 Every kernel is a pure function on arrays: no Python objects, no validation.
 Randomness comes from a counter-based generator keyed by a 63-bit integer
