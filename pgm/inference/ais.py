@@ -290,6 +290,14 @@ def log_partition(
     >>> bool(abs(result.log_z - exact) < 1e-10)
     True
     """
+    if hasattr(model, "_core") or type(model).__name__ == "LayeredModel":  # DBM: lazy dispatch
+        from pgm.layered.ais import log_partition as _layered_log_partition
+
+        core = model._core if hasattr(model, "_core") else model
+        return _layered_log_partition(
+            core, n_chains=n_chains, betas=betas, base_rate=base_rate,
+            smoothing=smoothing, seed=seed,
+        )
     weights, visible_bias, hidden_bias, visible = _rbm_parameters(model)
     n_visible, n_hidden = weights.shape
     n_chains = check_positive_int(n_chains, "n_chains")

@@ -233,7 +233,7 @@ class LayeredModel:
         for n_iter in range(1, max_iter + 1):
             delta = 0.0
             for parity in (1, 0):
-                for l in range(max(parity, 1), self.n_layers, 2):
+                for l in range(parity if parity else 2, self.n_layers, 2):
                     new = expit(self.total_input(mu, l))
                     new = damping * mu[l] + (1.0 - damping) * new
                     delta = max(delta, float(np.max(np.abs(new - mu[l]), initial=0.0)))

@@ -1,0 +1,262 @@
+r"""Deep Boltzmann machine (Salakhutdinov & Hinton, AISTATS 2009).
+
+.. math::
+
+    E(v, h_1, \dots, h_L) = -\sum_l h_l^\top W_l h_{l+1} - \sum_l b_l \cdot h_l,
+    \quad h_0 = v.
+
+Training: greedy pretraining of modified RBMs (section 3.1: the bottom RBM
+sees its visible input twice through tied weights, the top RBM its hidden
+input twice, middle ones both; the weights are halved when composed), then
+joint training with a mean-field positive phase and persistent fantasy
+particles updated by alternating odd/even block Gibbs (section 2).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import expit
+from sklearn.base import BaseEstimator, TransformerMixin
+
+from pgm._random import as_generator
+from pgm._validation import NotFittedError, as_float_array, check_positive_int
+from pgm.layered.model import DEFAULT_MAX_STATES, LayeredModel, sample_chains
+
+__all__ = ["DBM"]
+
+
+class DBM(TransformerMixin, BaseEstimator):
+    """Binary deep Boltzmann machine, any number of hidden layers.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : tuple of int, default (500, 1000)
+    learning_rate : float, default 0.005
+        Initial joint-training rate, decayed as ``lr / (1 + epoch / 10)``.
+    pretrain_learning_rate : float, default 0.05
+    batch_size : int, default 100
+    n_iter : int, default 10
+        Joint-training epochs.
+    n_pretrain_iter : int, default 5
+        CD-1 epochs per pretrained RBM (0 skips pretraining).
+    n_particles : int, default 100
+        Persistent fantasy particles.
+    momentum : float, default 0.5
+    weight_decay : float, default 1e-4
+    mean_field_iter : int, default 10
+    random_state : None, int or Generator
+    verbose : bool, default False
+    """
+
+    def __init__(self, hidden_layer_sizes=(500, 1000), *, learning_rate=0.005,
+                 pretrain_learning_rate=0.05, batch_size=100, n_iter=10, n_pretrain_iter=5,
+                 n_particles=100, momentum=0.5, weight_decay=1e-4, mean_field_iter=10,
+                 random_state=None, verbose=False):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.learning_rate = learning_rate
+        self.pretrain_learning_rate = pretrain_learning_rate
+        self.batch_size = batch_size
+        self.n_iter = n_iter
+        self.n_pretrain_iter = n_pretrain_iter
+        self.n_particles = n_particles
+        self.momentum = momentum
+        self.weight_decay = weight_decay
+        self.mean_field_iter = mean_field_iter
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # ------------------------------------------------------------ construction
+    @classmethod
+    def from_parameters(cls, weights, biases):
+        """A DBM with given blocks: ``weights[l]`` (n_l, n_l+1), ``biases[l]`` (n_l,), l=0 visible."""
+        core = LayeredModel(weights, biases)
+        dbm = cls(hidden_layer_sizes=core.sizes[1:])
+        dbm._store(core)
+        return dbm
+
+    def _store(self, core):
+        self._core = core
+        self.weights_ = core.weights
+        self.biases_ = core.biases
+        self.n_features_in_ = core.sizes[0]
+
+    def _check_fitted(self):
+        if not hasattr(self, "_core"):
+            raise NotFittedError(
+                "DBM is not fitted yet; call fit or build it with from_parameters first"
+            )
+        return self._core
+
+    def _check_X(self, X, name="X"):
+        core = self._check_fitted()
+        X = as_float_array(X, name, shape=(None, core.sizes[0]))
+        if np.any(X < 0.0) or np.any(X > 1.0):
+            raise ValueError(f"{name} must hold values in [0, 1]")
+        return X
+
+    # ------------------------------------------------------------ model functions
+    def energy(self, states):
+        """Energy of per-layer states (list) or concatenated states (batch, sum sizes)."""
+        core = self._check_fitted()
+        return core.energy(core.check_states(states))
+
+    def free_energy(self, v, *, max_states=DEFAULT_MAX_STATES):
+        """Exact ``F(v)`` (all hidden layers summed; enumerates one parity class)."""
+        core = self._check_fitted()
+        v = self._check_X(v, "v")
+        if not np.all((v == 0) | (v == 1)):
+            raise ValueError("v must hold only 0 and 1")
+        return core.free_energy(v, max_states)
+
+    def transform(self, X, layer=None):
+        """Mean-field posteriors ``q(h_l = 1 | v)``: concatenated, or one layer (1-based)."""
+        X = self._check_X(X)
+        mu, _, _ = self._core.mean_field(X, max_iter=max(self.mean_field_iter, 50))
+        if layer is None:
+            return np.hstack(mu[1:])
+        if not isinstance(layer, (int, np.integer)) or not 1 <= layer < self._core.n_layers:
+            raise ValueError(
+                f"layer must be an int in 1..{self._core.n_layers - 1}, got {layer!r}"
+            )
+        return mu[layer]
+
+    def sample(self, n_samples, *, n_gibbs=1000, seed=None):
+        """Visible states after ``n_gibbs`` block-Gibbs sweeps from random starts."""
+        core = self._check_fitted()
+        n_samples = check_positive_int(n_samples, "n_samples")
+        rng = as_generator(self.random_state if seed is None else seed)
+        return sample_chains(core, n_samples, n_gibbs, rng)[0].astype(np.int64)
+
+    def log_partition(self, method="auto", *, max_states=2**20, seed=None, **ais_options):
+        """``log Z``: exact by enumeration when small enough (``auto``), else AIS."""
+        core = self._check_fitted()
+        if method not in ("auto", "exact", "ais"):
+            raise ValueError(f"method must be 'auto', 'exact' or 'ais', got {method!r}")
+        n_enum = min(sum(core.sizes[0::2]), sum(core.sizes[1::2]))
+        if method == "exact" or (method == "auto" and 2.0**n_enum <= max_states):
+            return core.log_partition_exact(max_states)
+        from pgm.layered.ais import log_partition
+
+        return log_partition(core, seed=seed, **ais_options).log_z
+
+    def log_likelihood_lower_bound(self, X, log_z=None):
+        """Mean variational lower bound on ``log p(v)``: ``-E(mu) + H(q) - log Z``."""
+        X = self._check_X(X)
+        mu, _, _ = self._core.mean_field(X, max_iter=100)
+        log_z = self.log_partition() if log_z is None else float(log_z)
+        return float(np.mean(self._core.mean_field_bound(mu)) - log_z)
+
+    def score(self, X, y=None):
+        """:meth:`log_likelihood_lower_bound`."""
+        return self.log_likelihood_lower_bound(X)
+
+    def to_factor_graph(self):
+        """FactorGraph of the same energy: v first, then h1, h2, ... (binary)."""
+        return self._check_fitted().to_factor_graph()
+
+    def save(self, path):
+        """Write to ``.npz`` (format_version, class name, weights, biases)."""
+        self._check_fitted().save(path, class_name="DBM")
+
+    @classmethod
+    def load(cls, path):
+        """Read a file written by :meth:`save` (validated)."""
+        weights, biases, _ = LayeredModel.load_arrays(path, class_name="DBM")
+        return cls.from_parameters(weights, biases)
+
+    # ------------------------------------------------------------ training
+    def _validate_params(self):
+        sizes = tuple(self.hidden_layer_sizes)
+        if len(sizes) < 1 or not all(isinstance(n, (int, np.integer)) and n >= 1 for n in sizes):
+            raise ValueError(
+                f"hidden_layer_sizes must be a non-empty tuple of positive ints, got {sizes!r}"
+            )
+        for name in ("learning_rate", "pretrain_learning_rate"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be positive, got {getattr(self, name)!r}")
+        if not 0 <= self.momentum < 1:
+            raise ValueError(f"momentum must lie in [0, 1), got {self.momentum!r}")
+        if not self.weight_decay >= 0:
+            raise ValueError(f"weight_decay must be >= 0, got {self.weight_decay!r}")
+        check_positive_int(self.batch_size, "batch_size")
+        check_positive_int(self.n_iter, "n_iter", minimum=0)
+        check_positive_int(self.n_pretrain_iter, "n_pretrain_iter", minimum=0)
+        check_positive_int(self.n_particles, "n_particles")
+        check_positive_int(self.mean_field_iter, "mean_field_iter")
+        return sizes
+
+    def fit(self, X, y=None):
+        """Greedy pretraining then joint (PCD + mean-field) training; returns self."""
+        sizes = self._validate_params()
+        X = as_float_array(X, "X", ndim=2)
+        if X.shape[0] == 0 or np.any(X < 0) or np.any(X > 1):
+            raise ValueError("X must be a non-empty 2-d array with values in [0, 1]")
+        rng = as_generator(self.random_state)
+        all_sizes = (X.shape[1],) + sizes
+        weights, biases = self._pretrain(X, all_sizes, rng)
+        core = LayeredModel(weights, biases)
+        self._joint(core, X, rng)
+        self._store(core)
+        return self
+
+    def _pretrain(self, X, sizes, rng):
+        """CD-1 on the modified RBMs of section 3.1; weights halved where composed."""
+        L = len(sizes) - 1
+        weights = [rng.normal(0.0, 0.01, (sizes[l], sizes[l + 1])) for l in range(L)]
+        biases = [np.zeros(n) for n in sizes]
+        data = X
+        lr = self.pretrain_learning_rate
+        for l in range(L):
+            W, b, c = weights[l], biases[l], biases[l + 1]
+            # doubled bottom-up input except for the top RBM; doubled top-down except bottom
+            up = 1.0 if l == L - 1 and L > 1 else 2.0
+            down = 1.0 if l == 0 and L > 1 else 2.0
+            if L == 1:
+                up = down = 1.0
+            for _ in range(self.n_pretrain_iter):
+                order = rng.permutation(data.shape[0])
+                for s in range(0, data.shape[0], self.batch_size):
+                    v0 = data[order[s : s + self.batch_size]]
+                    h0 = expit(c + up * (v0 @ W))
+                    hs = (rng.random(h0.shape) < h0).astype(np.float64)
+                    v1 = expit(b + down * (hs @ W.T))
+                    h1 = expit(c + up * (v1 @ W))
+                    n = v0.shape[0]
+                    W += lr * ((v0.T @ h0 - v1.T @ h1) / n - self.weight_decay * W)
+                    b += lr * (v0 - v1).mean(axis=0)
+                    c += lr * (h0 - h1).mean(axis=0)
+            data = expit(c + up * (data @ W))
+        if L > 1 and self.n_pretrain_iter > 0:
+            # halve the weights of the middle layers' doubled inputs (section 3.1)
+            for l in range(1, L - 1):
+                weights[l] *= 0.5
+        return weights, biases
+
+    def _joint(self, core, X, rng):
+        """Joint training: mean-field data phase, persistent Gibbs model phase."""
+        particles = [(rng.random((self.n_particles, n)) < 0.5).astype(np.float64)
+                     for n in core.sizes]
+        vel_w = [np.zeros_like(w) for w in core.weights]
+        vel_b = [np.zeros_like(b) for b in core.biases]
+        epochs = range(self.n_iter)
+        if self.verbose:
+            from tqdm.auto import tqdm
+
+            epochs = tqdm(epochs, desc="DBM", unit="epoch")
+        for epoch in epochs:
+            lr = self.learning_rate / (1.0 + epoch / 10.0)
+            order = rng.permutation(X.shape[0])
+            for s in range(0, X.shape[0], self.batch_size):
+                v = X[order[s : s + self.batch_size]]
+                mu, _, _ = core.mean_field(v, max_iter=self.mean_field_iter)
+                core.gibbs_sweep(particles, rng)
+                pos = core.statistics(mu)
+                neg = core.statistics(particles)
+                for l in range(core.n_layers - 1):
+                    g = pos[f"weights_{l}"] - neg[f"weights_{l}"] - self.weight_decay * core.weights[l]
+                    vel_w[l] = self.momentum * vel_w[l] + lr * g
+                    core.weights[l] += vel_w[l]
+                for l in range(core.n_layers):
+                    g = pos[f"biases_{l}"] - neg[f"biases_{l}"]
+                    vel_b[l] = self.momentum * vel_b[l] + lr * g
+                    core.biases[l] += vel_b[l]
