@@ -43,8 +43,16 @@ def _log_f(model, layers, beta, base_bias):
     return out
 
 
-def log_partition(model, *, n_chains=100, betas=None, base_rate=None, smoothing=1.0,
-                  seed=None, min_ess_fraction=0.05):
+def log_partition(
+    model,
+    *,
+    n_chains=100,
+    betas=None,
+    base_rate=None,
+    smoothing=1.0,
+    seed=None,
+    min_ess_fraction=0.05,
+):
     """Estimate ``log Z`` of a :class:`~pgm.layered.model.LayeredModel` by AIS.
 
     Parameters

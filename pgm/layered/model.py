@@ -88,9 +88,7 @@ class LayeredModel:
         """Per-layer float arrays from a list of layers or concatenated states; 0/1 only."""
         if isinstance(states, (list, tuple)):
             if len(states) != self.n_layers:
-                raise ValueError(
-                    f"{name} must hold {self.n_layers} layers, got {len(states)}"
-                )
+                raise ValueError(f"{name} must hold {self.n_layers} layers, got {len(states)}")
             layers = [
                 as_float_array(s, f"{name}[{l}]", shape=(None, n))
                 for l, (s, n) in enumerate(zip(states, self.sizes, strict=True))
@@ -230,7 +228,8 @@ class LayeredModel:
             mu = [v] + [np.array(m, dtype=np.float64) for m in init[1:]]
         converged = False
         n_iter = 0
-        for n_iter in range(1, max_iter + 1):
+        for it in range(1, max_iter + 1):
+            n_iter = it
             delta = 0.0
             for parity in (1, 0):
                 for l in range(parity if parity else 2, self.n_layers, 2):
@@ -317,5 +316,3 @@ def sample_chains(model, n_chains, n_gibbs, rng, layers=None):
     for _ in range(n_gibbs):
         model.gibbs_sweep(layers, rng)
     return layers
-
-

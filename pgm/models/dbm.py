@@ -48,10 +48,22 @@ class DBM(TransformerMixin, BaseEstimator):
     verbose : bool, default False
     """
 
-    def __init__(self, hidden_layer_sizes=(500, 1000), *, learning_rate=0.005,
-                 pretrain_learning_rate=0.05, batch_size=100, n_iter=10, n_pretrain_iter=5,
-                 n_particles=100, momentum=0.5, weight_decay=1e-4, mean_field_iter=10,
-                 random_state=None, verbose=False):
+    def __init__(
+        self,
+        hidden_layer_sizes=(500, 1000),
+        *,
+        learning_rate=0.005,
+        pretrain_learning_rate=0.05,
+        batch_size=100,
+        n_iter=10,
+        n_pretrain_iter=5,
+        n_particles=100,
+        momentum=0.5,
+        weight_decay=1e-4,
+        mean_field_iter=10,
+        random_state=None,
+        verbose=False,
+    ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.learning_rate = learning_rate
         self.pretrain_learning_rate = pretrain_learning_rate
@@ -68,7 +80,7 @@ class DBM(TransformerMixin, BaseEstimator):
     # ------------------------------------------------------------ construction
     @classmethod
     def from_parameters(cls, weights, biases):
-        """A DBM with given blocks: ``weights[l]`` (n_l, n_l+1), ``biases[l]`` (n_l,), l=0 visible."""
+        """A DBM with ``weights[l]`` (n_l, n_l+1) and ``biases[l]`` (n_l,); l = 0 is visible."""
         core = LayeredModel(weights, biases)
         dbm = cls(hidden_layer_sizes=core.sizes[1:])
         dbm._store(core)
@@ -115,9 +127,7 @@ class DBM(TransformerMixin, BaseEstimator):
         if layer is None:
             return np.hstack(mu[1:])
         if not isinstance(layer, (int, np.integer)) or not 1 <= layer < self._core.n_layers:
-            raise ValueError(
-                f"layer must be an int in 1..{self._core.n_layers - 1}, got {layer!r}"
-            )
+            raise ValueError(f"layer must be an int in 1..{self._core.n_layers - 1}, got {layer!r}")
         return mu[layer]
 
     def sample(self, n_samples, *, n_gibbs=1000, seed=None):
@@ -234,8 +244,9 @@ class DBM(TransformerMixin, BaseEstimator):
 
     def _joint(self, core, X, rng):
         """Joint training: mean-field data phase, persistent Gibbs model phase."""
-        particles = [(rng.random((self.n_particles, n)) < 0.5).astype(np.float64)
-                     for n in core.sizes]
+        particles = [
+            (rng.random((self.n_particles, n)) < 0.5).astype(np.float64) for n in core.sizes
+        ]
         vel_w = [np.zeros_like(w) for w in core.weights]
         vel_b = [np.zeros_like(b) for b in core.biases]
         epochs = range(self.n_iter)
@@ -253,7 +264,8 @@ class DBM(TransformerMixin, BaseEstimator):
                 pos = core.statistics(mu)
                 neg = core.statistics(particles)
                 for l in range(core.n_layers - 1):
-                    g = pos[f"weights_{l}"] - neg[f"weights_{l}"] - self.weight_decay * core.weights[l]
+                    g = pos[f"weights_{l}"] - neg[f"weights_{l}"]
+                    g = g - self.weight_decay * core.weights[l]
                     vel_w[l] = self.momentum * vel_w[l] + lr * g
                     core.weights[l] += vel_w[l]
                 for l in range(core.n_layers):

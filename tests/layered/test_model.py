@@ -8,10 +8,9 @@ from pgm.layered import ais
 from pgm.layered.model import LayeredModel
 
 
-
 def _model(sizes, seed=0, scale=0.5):
     rng = np.random.default_rng(seed)
-    w = [rng.normal(0, scale, (a, b)) for a, b in zip(sizes[:-1], sizes[1:])]
+    w = [rng.normal(0, scale, (a, b)) for a, b in zip(sizes[:-1], sizes[1:], strict=True)]
     return LayeredModel(w, [rng.normal(0, scale, n) for n in sizes])
 
 
@@ -30,8 +29,6 @@ def test_energy_log_z_and_free_energy_match_factor_graph(sizes):
         np.testing.assert_allclose(
             -m.free_energy(row[None])[0] - m.log_partition_exact(), ll, rtol=1e-10
         )
-
-
 
 
 def test_mean_field_fixed_point_and_bound():

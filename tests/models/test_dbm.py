@@ -10,7 +10,7 @@ from pgm.models import DBM
 
 def _dbm(sizes=(5, 4, 3), seed=0, scale=0.5):
     rng = np.random.default_rng(seed)
-    w = [rng.normal(0, scale, (a, b)) for a, b in zip(sizes[:-1], sizes[1:])]
+    w = [rng.normal(0, scale, (a, b)) for a, b in zip(sizes[:-1], sizes[1:], strict=True)]
     return DBM.from_parameters(w, [rng.normal(0, scale, n) for n in sizes])
 
 
@@ -51,10 +51,14 @@ def test_save_load_round_trip(tmp_path):
     dbm = _dbm((4, 3, 3, 2))
     dbm.save(tmp_path / "m.npz")
     back = DBM.load(tmp_path / "m.npz")
-    for a, b in zip(dbm.weights_ + dbm.biases_, back.weights_ + back.biases_):
+    for a, b in zip(dbm.weights_ + dbm.biases_, back.weights_ + back.biases_, strict=True):
         np.testing.assert_array_equal(a, b)
-    np.savez(tmp_path / "bad.npz", format_version=np.int64(1), class_name=np.str_("RBM"),
-             n_layers=np.int64(2))
+    np.savez(
+        tmp_path / "bad.npz",
+        format_version=np.int64(1),
+        class_name=np.str_("RBM"),
+        n_layers=np.int64(2),
+    )
     with pytest.raises(ValueError, match="holds a RBM, not a DBM"):
         DBM.load(tmp_path / "bad.npz")
 
@@ -62,8 +66,14 @@ def test_save_load_round_trip(tmp_path):
 def test_fit_smoke_and_sample():
     rng = np.random.default_rng(0)
     X = (rng.random((60, 6)) < 0.3).astype(float)
-    dbm = DBM(hidden_layer_sizes=(4, 3), n_iter=3, n_pretrain_iter=2, batch_size=20,
-              n_particles=20, random_state=0).fit(X)
+    dbm = DBM(
+        hidden_layer_sizes=(4, 3),
+        n_iter=3,
+        n_pretrain_iter=2,
+        batch_size=20,
+        n_particles=20,
+        random_state=0,
+    ).fit(X)
     assert all(np.all(np.isfinite(w)) for w in dbm.weights_)
     s = dbm.sample(5, n_gibbs=10, seed=1)
     assert s.shape == (5, 6) and set(np.unique(s)) <= {0, 1}
