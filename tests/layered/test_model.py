@@ -117,3 +117,20 @@ def test_bad_shapes_rejected():
         LayeredModel([np.zeros((3, 4)), np.zeros((3, 2))], [np.zeros(3), np.zeros(4), np.zeros(2)])
     with pytest.raises(ValueError, match="biases must hold"):
         LayeredModel([np.zeros((3, 4))], [np.zeros(3)])
+
+
+def test_log_z_matches_naive_oracle():
+    """The naive term-by-term brute force of tests/oracle.py (no pgm.inference)."""
+    from tests import oracle
+
+    sizes = (3, 2, 2)
+    m = _model(sizes, seed=3)
+    terms = oracle.Terms()
+    ids = [terms.add_variables(n, "binary") for n in sizes]
+    for layer, b in zip(ids, m.biases, strict=True):
+        terms.unary.extend(zip(layer, b, strict=True))
+    for l, w in enumerate(m.weights):
+        for i, a in enumerate(ids[l]):
+            for j, c in enumerate(ids[l + 1]):
+                terms.pairwise.append((a, c, w[i, j]))
+    np.testing.assert_allclose(m.log_partition_exact(), oracle.log_partition(terms), rtol=1e-10)
