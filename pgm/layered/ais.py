@@ -68,7 +68,7 @@ def log_partition(
         Pseudo-count for the data marginals.
     seed : None, int, SeedSequence or Generator
     min_ess_fraction : float, default 0.05
-        Warn when ``ESS < min_ess_fraction * n_chains``.
+        Warn when ``ESS < max(min_ess_fraction * n_chains, min(3, n_chains / 2))``.
 
     Returns
     -------
@@ -77,8 +77,8 @@ def log_partition(
     Warns
     -----
     RuntimeWarning
-        When the ESS is tiny or the log weights are degenerate (spread > 50
-        nats or all equal with a single chain): the band is then not to be trusted.
+        When the ESS is tiny, the log weights spread over more than 50 nats,
+        or a single chain leaves no variance estimate: the band is then not to be trusted.
     """
     n_chains = check_positive_int(n_chains, "n_chains")
     betas = _check_betas(betas)
@@ -110,7 +110,8 @@ def log_partition(
                     layers[l] = (rng.random(a.shape) < expit(a)).astype(np.float64)
     result = _summarise(log_w, log_z_base, base_bias, len(betas), None)
     spread = float(np.max(log_w) - np.min(log_w))
-    if n_chains > 1 and (result.effective_sample_size < min_ess_fraction * n_chains or spread > 50):
+    ess_floor = max(min_ess_fraction * n_chains, min(3.0, n_chains / 2.0))
+    if n_chains == 1 or result.effective_sample_size < ess_floor or spread > 50:
         warnings.warn(
             f"AIS estimate unreliable: effective sample size {result.effective_sample_size:.1f} "
             f"of {n_chains} chains, log-weight spread {spread:.1f} nats; the +-3 sigma band "
