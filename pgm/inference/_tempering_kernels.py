@@ -31,7 +31,7 @@ __all__ = ["ladder_parameters", "swap_round", "tempering_sweeps"]
 
 @njit(cache=True)
 def ladder_parameters(plan, g, theta, betas, out_bias, out_weight):
-    """:func:`fast_parameters` at every beta: rows ``t`` of ``out_bias``/``out_weight`` (in place)."""
+    """:func:`fast_parameters` at every beta, into rows ``t`` of ``out_bias``, ``out_weight``."""
     for t in range(betas.shape[0]):
         fast_parameters(plan, g, theta, betas[t], out_bias[t], out_weight[t])
 

@@ -58,7 +58,9 @@ DEFAULT_BETA_MIN = 0.1
 DEFAULT_BURN_IN = _gibbs.DEFAULT_BURN_IN
 
 
-def geometric_ladder(n_temperatures: int = DEFAULT_N_TEMPERATURES, beta_min: float = DEFAULT_BETA_MIN) -> NDArray[np.float64]:  # fmt: skip
+def geometric_ladder(
+    n_temperatures: int = DEFAULT_N_TEMPERATURES, beta_min: float = DEFAULT_BETA_MIN
+) -> NDArray[np.float64]:
     """``n_temperatures`` inverse temperatures from ``beta_min`` to 1, equal ratios.
 
     Raises
@@ -89,7 +91,10 @@ def _ladder(betas, n_temperatures, beta_min) -> np.ndarray:
             DEFAULT_BETA_MIN if beta_min is None else beta_min,
         )
     betas = check_beta_ladder(betas, "betas")
-    if n_temperatures is not None and check_positive_int(n_temperatures, "n_temperatures") != betas.size:
+    if (
+        n_temperatures is not None
+        and check_positive_int(n_temperatures, "n_temperatures") != betas.size
+    ):
         raise ValueError(
             f"n_temperatures = {n_temperatures} disagrees with the {betas.size} betas given; "
             "pass one or the other"
@@ -185,7 +190,9 @@ class TemperingSampler:
         indices = np.array(indices, dtype=np.int64, order="C")
         indices[:, clamp_ids] = clamp_idx
         self._x = indices
-        self._v = np.ascontiguousarray(cg.state_value[cg.state_offset[:-1] + indices], dtype=np.float64)
+        self._v = np.ascontiguousarray(
+            cg.state_value[cg.state_offset[:-1] + indices], dtype=np.float64
+        )
         self._slot = np.arange(n_chains * n_temps, dtype=np.int64).reshape(n_chains, n_temps)
         self._attempts = np.zeros((n_chains, max(n_temps - 1, 0)), dtype=np.int64)
         self._accepts = np.zeros_like(self._attempts)
@@ -226,7 +233,7 @@ class TemperingSampler:
 
     @property
     def state(self) -> NDArray[np.int64]:
-        """Current values by temperature, ndarray of shape (n_chains, n_temperatures, n_variables)."""
+        """Current values, ndarray of shape (n_chains, n_temperatures, n_variables), int64."""
         return self._v[self._slot].astype(np.int64)
 
     @property
