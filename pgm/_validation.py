@@ -17,6 +17,7 @@ __all__ = [
     "nonfinite_error",
     "check_positive_int",
     "check_positive_float",
+    "check_beta_ladder",
 ]
 
 try:  # scikit-learn's class, so its tooling recognises our unfitted errors
@@ -175,3 +176,27 @@ def check_clamp(cg, clamp) -> tuple[np.ndarray, np.ndarray]:
         found[i] = int(hit[0])
     ids = np.array(sorted(found), dtype=np.int64)
     return ids, np.array([found[i] for i in ids.tolist()], dtype=np.int64)
+
+
+def check_beta_ladder(betas, name: str = "betas") -> np.ndarray:
+    """Validate a ladder of inverse temperatures: finite, > 0, strictly increasing to 1.
+
+    The last entry must equal 1 to within 1e-12 (it is then set to exactly 1).
+    Returns a fresh float64 array of shape (n_temperatures,).
+    """
+    arr = as_float_array(betas, name, ndim=1)
+    if arr.size == 0:
+        raise ValueError(f"{name} must hold at least one inverse temperature, got none")
+    if np.any(arr <= 0):
+        raise ValueError(f"{name} must be positive, got min {arr.min()!r}")
+    steps = np.diff(arr)
+    if np.any(steps <= 0):
+        k = int(np.flatnonzero(steps <= 0)[0])
+        raise ValueError(
+            f"{name} must be strictly increasing, got {name}[{k}] = {arr[k]!r} >= "
+            f"{name}[{k + 1}] = {arr[k + 1]!r}"
+        )
+    if abs(arr[-1] - 1.0) > 1e-12:
+        raise ValueError(f"{name} must end at 1 (the target distribution), got {arr[-1]!r}")
+    arr[-1] = 1.0
+    return arr
