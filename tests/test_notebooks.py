@@ -14,7 +14,8 @@ def _execute(name, tmp_path, monkeypatch):
     nbclient = pytest.importorskip("nbclient", reason="nbclient is needed to run notebooks")
     pytest.importorskip("ipykernel", reason="ipykernel is needed to run notebooks")
     monkeypatch.setenv("PGM_QUICK", "1")
-    monkeypatch.setenv("MPLBACKEND", "Agg")
+    # The kernel's inline backend stores figures as PNG outputs (Agg would store none).
+    monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
     # The kernel must import this checkout's pgm, wherever pytest was started.
     root = str(NOTEBOOKS.parent)
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([root, os.environ.get("PYTHONPATH", "")]))
