@@ -16,6 +16,7 @@ Examples
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -142,6 +143,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--ais-chains", type=_positive_int, default=100, help="AIS runs when log Z is not exact"
     )
     train.add_argument("--ais-betas", type=_positive_int, default=10000, help="AIS temperatures")
+    train.add_argument(
+        "--max-examples",
+        type=_positive_int,
+        default=None,
+        help="train on at most this many examples (a random subset; default: all)",
+    )
+    train.add_argument(
+        "--no-loglik",
+        action="store_true",
+        help="skip the log-likelihood (no exact log Z, no AIS): fastest",
+    )
     train.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     train.set_defaults(handler=_train_rbm)
     return parser
@@ -157,9 +169,60 @@ def _load_data(args):
         order = rng.permutation(X.shape[0])
         n_test = int(round(_DIGITS_TEST_FRACTION * X.shape[0]))
         return X[order[n_test:]], X[order[:n_test]], (8, 8)
-    X_train, _ = datasets.load_mnist(args.data_dir, split="train", binarize="threshold")
-    X_test, _ = datasets.load_mnist(args.data_dir, split="test", binarize="threshold")
+    try:
+        X_train, _ = datasets.load_mnist(args.data_dir, split="train", binarize="threshold")
+        X_test, _ = datasets.load_mnist(args.data_dir, split="test", binarize="threshold")
+    except FileNotFoundError:
+        where = f" in {args.data_dir}" if args.data_dir is not None else ""
+        raise _RunError(
+            f"MNIST files not found{where}: pass --data-dir DIR (the folder holding "
+            "train-images-idx3-ubyte.gz and the other three files, or its mnist/ subfolder) "
+            "or set PGM_DATA_DIR"
+        ) from None
     return X_train, X_test, (28, 28)
+
+
+def _subset(X, max_examples, seed):
+    """At most ``max_examples`` rows of ``X``, a random subset in random order."""
+    if max_examples is None or max_examples >= X.shape[0]:
+        return X
+    rng = np.random.default_rng([seed, 1])
+    return X[np.sort(rng.choice(X.shape[0], size=max_examples, replace=False))]
+
+
+def _check_memory(n_visible, n_hidden, batch_size, n_samples, n_rows, itemsize):
+    """Refuse sizes whose main arrays cannot fit in this machine's memory."""
+    # Weights, their gradient and their velocity; chains and batch statistics.
+    need = itemsize * (
+        3 * n_visible * n_hidden
+        + 4 * (n_visible + n_hidden) * max(batch_size, n_samples)
+        + n_rows * n_hidden
+    )
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # not available on this platform
+        return
+    if need > total:
+        raise _RunError(
+            f"these sizes need about {need / 2**30:.1f} GiB, more than this machine's "
+            f"{total / 2**30:.1f} GiB: reduce --n-hidden, --batch-size, --n-samples "
+            "or --max-examples"
+        )
+
+
+def _note_first_compile():
+    """Say once, on stderr, that the first run compiles the Numba kernels."""
+    cache = os.environ.get("NUMBA_CACHE_DIR")
+    if not cache:
+        return
+    cache = Path(cache)
+    if cache.is_dir() and any(cache.iterdir()):
+        return
+    print(
+        f"pgm: first run: compiling the Numba kernels (about 10-20 s); they are cached in "
+        f"{cache} for later runs (set NUMBA_CACHE_DIR to choose another folder)",
+        file=sys.stderr,
+    )
 
 
 def _train_rbm(args) -> int:
@@ -170,11 +233,26 @@ def _train_rbm(args) -> int:
     if args.weight_decay < 0 or not np.isfinite(args.weight_decay):
         raise _UsageError(f"--weight-decay must be a non-negative number, got {args.weight_decay}")
     out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise _RunError(f"--out {args.out} exists and is not a folder")
     X_train, X_test, image_shape = _load_data(args)
+    X_train = _subset(X_train, args.max_examples, args.seed)
     dtype = np.float32 if args.float32 else np.float64
     n_visible = X_train.shape[1]
+    _check_memory(
+        n_visible,
+        args.n_hidden,
+        args.batch_size,
+        args.n_samples,
+        X_train.shape[0] + X_test.shape[0],
+        np.dtype(dtype).itemsize,
+    )
     exact = min(n_visible, args.n_hidden) <= EXACT_AUTO_MAX_UNITS
-    monitor = ("reconstruction_error", "log_likelihood") if exact else ("reconstruction_error",)
+    if args.no_loglik or not exact:
+        monitor = ("reconstruction_error",)
+    else:
+        monitor = ("reconstruction_error", "log_likelihood")
+    _note_first_compile()
     print(
         f"training RBM: {args.data} {X_train.shape[0]} x {n_visible} (held out "
         f"{X_test.shape[0]}), n_hidden={args.n_hidden}, {args.method.upper()}-{args.k}, "
@@ -204,8 +282,11 @@ def _train_rbm(args) -> int:
     samples = rbm.sample(args.n_samples, n_gibbs=args.n_gibbs, seed=args.seed, return_mean=True)
     plotting.plot_samples(samples, image_shape, path=out / "samples.png", title="Gibbs samples")
     plotting.plot_filters(rbm.weights_, image_shape, path=out / "filters.png", title="filters")
-    plotting.plot_training_curve(rbm.history_, path=out / "training_curve.png")
+    plotting.plot_training_curve(rbm.history_, panels=True, path=out / "training_curve.png")
 
+    if args.no_loglik:
+        print(f"wrote {out / 'rbm.npz'}, samples.png, filters.png, training_curve.png")
+        return 0
     if exact:
         log_z = rbm.log_partition(method="exact")
         how = "exact"
@@ -234,6 +315,10 @@ class _UsageError(Exception):
     """Bad argument combination found after parsing (reported like argparse errors)."""
 
 
+class _RunError(Exception):
+    """A problem with the inputs found while running (reported on one line, status 2)."""
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the ``pgm`` command.
 
@@ -246,7 +331,10 @@ def main(argv: list[str] | None = None) -> int:
     -------
     int
         Exit status (0 on success). Argument errors exit with status 2
-        through argparse (``SystemExit``).
+        through argparse (``SystemExit``); problems with the inputs found while
+        running (an ``--out`` that is a file, unreadable or corrupt data,
+        missing MNIST, sizes that cannot fit in memory) print one line
+        ``pgm: error: ...`` on stderr and return 2.
     """
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -254,10 +342,21 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.handler(args))
     except _UsageError as exc:
         parser.error(str(exc))
-    except FileNotFoundError as exc:
-        print(f"pgm: error: {exc}", file=sys.stderr)
-        return 1
+    except _RunError as exc:
+        return _fail(str(exc))
+    except MemoryError:
+        return _fail(
+            "out of memory: reduce --n-hidden, --batch-size, --n-samples or --max-examples"
+        )
+    except (OSError, ValueError) as exc:  # unreadable or corrupt data, unwritable --out
+        return _fail(str(exc))
     return 0  # pragma: no cover - parser.error exits
+
+
+def _fail(message: str) -> int:
+    first = " ".join(message.split())  # one line, whatever the message held
+    print(f"pgm: error: {first}", file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -319,6 +319,7 @@ def plot_training_curve(
     logy: bool = False,
     title: str | None = None,
     ax: Axes | None = None,
+    panels: bool = False,
     figsize: tuple[float, float] | None = None,
     path: str | os.PathLike | None = None,
     dpi: float = 100,
@@ -338,17 +339,23 @@ def plot_training_curve(
         Logarithmic y axis; every finite value must then be positive.
     title, ax, figsize, path, dpi
         As in :func:`plot_filters`.
+    panels : bool, default False
+        One panel (own y axis, stacked, shared x axis) per key, for
+        quantities of different scales such as a reconstruction error and a
+        log-likelihood. Cannot be combined with ``ax``.
 
     Returns
     -------
     matplotlib.figure.Figure
-        One line per key, labelled by the key, with a legend.
+        One line per key, labelled by the key, with a legend (or, with
+        ``panels=True``, one panel per key titled by the key).
 
     Raises
     ------
     ValueError
         If ``history`` is empty or not a dict, a value is not a 1-D sequence
-        of numbers, every sequence is empty, or ``logy`` meets a value <= 0.
+        of numbers, every sequence is empty, ``logy`` meets a value <= 0, or
+        ``panels=True`` is given with ``ax``.
 
     Examples
     --------
@@ -368,6 +375,27 @@ def plot_training_curve(
         series[str(key)] = arr
     if all(arr.size == 0 for arr in series.values()):
         raise ValueError("history must hold at least one value, every sequence is empty")
+    if not isinstance(panels, (bool, np.bool_)):
+        raise TypeError(f"panels must be a bool, got {type(panels).__name__}")
+    if panels:
+        if ax is not None:
+            raise ValueError("panels=True draws its own figure; it cannot be combined with ax")
+        n = len(series)
+        if figsize is None:
+            figsize = (6.4, 1.2 + 1.8 * n)
+        fig = Figure(figsize=figsize, layout="constrained")
+        axes = fig.subplots(n, 1, sharex=True, squeeze=False)[:, 0]
+        for axis, (key, arr) in zip(axes, series.items()):
+            axis.plot(np.arange(1, arr.size + 1), arr, marker="." if arr.size < 50 else None)
+            axis.set_ylabel(key if ylabel is None else ylabel)
+            if logy:
+                axis.set_yscale("log")
+            axis.grid(True, alpha=0.3)
+        axes[-1].set_xlabel(xlabel)
+        if title is not None:
+            fig.suptitle(title)
+        _save(fig, path, dpi)
+        return fig
     fig, ax = _figure_and_axes(ax, figsize)
     for key, arr in series.items():
         ax.plot(np.arange(1, arr.size + 1), arr, marker="." if arr.size < 50 else None, label=key)

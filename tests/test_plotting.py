@@ -194,3 +194,20 @@ def test_plot_training_curve_lines_and_file(tmp_path):
 def test_plot_training_curve_errors(history, kwargs, match):
     with pytest.raises(ValueError, match=match):
         plot_training_curve(history, **kwargs)
+
+
+def test_training_curve_panels_one_axis_per_quantity():
+    from pgm.plotting import plot_training_curve
+
+    history = {"reconstruction_error": [0.3, 0.2, 0.1], "log_likelihood": [-40.0, -30.0, -25.0]}
+    fig = plot_training_curve(history, panels=True)
+    axes = fig.axes
+    assert len(axes) == 2
+    assert [a.get_ylabel() for a in axes] == list(history)
+    for axis, values in zip(axes, history.values()):
+        (line,) = axis.get_lines()
+        np.testing.assert_array_equal(line.get_ydata(), values)
+    # Each panel scales to its own quantity.
+    assert axes[0].get_ylim()[1] < 1 and axes[1].get_ylim()[1] < 0
+    with pytest.raises(ValueError, match="ax"):
+        plot_training_curve(history, panels=True, ax=axes[0])
