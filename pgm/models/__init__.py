@@ -2,5 +2,6 @@
 
 from pgm.models.crf import CRF, grid_edges
 from pgm.models.rbm import RBM
+from pgm.models.shape_prior import ShapePriorCRF
 
-__all__ = ["RBM", "CRF", "grid_edges"]
+__all__ = ["RBM", "CRF", "grid_edges", "ShapePriorCRF"]
