@@ -2,7 +2,7 @@
 
 E(y, h | x) = E_crf(y | x) - sum_{r,k,j} W[r,k,j] ybar_rk h_j - c . h,
 with ybar_rk = sum_s P[r, s] [y_s = k] (P: overlap of pixel s with grid cell r).
-Training (unary, pairwise, RBM by CD, joint) is not written yet.
+Training: stage-wise (CRF, then a CD-1 softmax RBM on projected ground truth); no joint fine-tuning yet.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from scipy.special import expit, logsumexp, softmax
 
 from pgm.models.crf import CRF, _check_example
 
-__all__ = ["ShapePriorCRF", "projection_matrix"]
+__all__ = ["ShapePriorCRF", "projection_matrix", "train_softmax_rbm", "fit_shape_prior_crf"]
 
 
 def projection_matrix(height: int, width: int, grid: int) -> np.ndarray:
@@ -143,3 +143,47 @@ class ShapePriorCRF:
     def predict(self, X):
         """Argmax of the mean-field label marginals."""
         return [np.argmax(q, axis=1) for q in self.predict_marginals(X)]
+
+
+def train_softmax_rbm(label_maps, n_labels, n_hidden, *, n_epochs=50, learning_rate=0.05,
+                      batch_size=20, seed=None):
+    """CD-1 for an RBM with K softmax visible units per cell and no visible bias.
+
+    Parameters
+    ----------
+    label_maps : ndarray of shape (n, n_cells, K)
+        Projected label fractions ybar (rows over K sum to 1).
+
+    Returns
+    -------
+    weights : ndarray (n_cells, K, n_hidden); hidden_bias : ndarray (n_hidden,)
+    """
+    from pgm._random import as_generator
+
+    rng = as_generator(seed)
+    v_all = np.asarray(label_maps, dtype=np.float64)
+    if v_all.ndim != 3 or v_all.shape[2] != n_labels:
+        raise ValueError(f"label_maps must have shape (n, n_cells, {n_labels}); got {v_all.shape}")
+    n, r, k = v_all.shape
+    w = 0.01 * rng.normal(size=(r, k, n_hidden))
+    c = np.zeros(n_hidden)
+    for _ in range(n_epochs):
+        for start in range(0, n, batch_size):
+            v = v_all[rng.permutation(n)[:batch_size]] if n > batch_size else v_all
+            ph = expit(c + np.einsum("brk,rkj->bj", v, w))
+            hs = (rng.random(ph.shape) < ph).astype(np.float64)
+            v1 = softmax(np.einsum("rkj,bj->brk", w, hs), axis=2)
+            ph1 = expit(c + np.einsum("brk,rkj->bj", v1, w))
+            w += learning_rate * (np.einsum("brk,bj->rkj", v, ph) - np.einsum("brk,bj->rkj", v1, ph1)) / len(v)
+            c += learning_rate * (ph - ph1).mean(axis=0)
+    return w, c
+
+
+def fit_shape_prior_crf(X, Y, projection, *, n_labels=2, n_hidden=50, crf_kwargs=None,
+                        rbm_kwargs=None, seed=None, **kw) -> ShapePriorCRF:
+    """Stage-wise training (no joint fine-tuning): CRF by its own fit, RBM by CD-1 on P @ onehot(y)."""
+    crf = CRF(n_labels=n_labels, **(crf_kwargs or {})).fit(X, Y)
+    p = np.asarray(projection, dtype=np.float64)
+    maps = np.stack([p @ np.eye(n_labels)[np.asarray(y)] for y in Y])
+    w, c = train_softmax_rbm(maps, n_labels, n_hidden, seed=seed, **(rbm_kwargs or {}))
+    return ShapePriorCRF.from_parameters(crf.unary_weights_, crf.pairwise_weights_, w, c, p, **kw)
