@@ -5,6 +5,7 @@
 :func:`find_data_dir`.
 """
 
+from pgm.datasets.horses import horse_node_features, load_weizmann_horses
 from pgm.datasets.mnist import find_data_dir, load_binarized_mnist, load_mnist
 from pgm.datasets.small import (
     bars_and_stripes,
@@ -13,6 +14,8 @@ from pgm.datasets.small import (
 )
 
 __all__ = [
+    "load_weizmann_horses",
+    "horse_node_features",
     "load_mnist",
     "load_binarized_mnist",
     "find_data_dir",

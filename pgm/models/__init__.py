@@ -1,6 +1,8 @@
 """Specialised models built on the factor-graph core."""
 
-from pgm.models.rbm import RBM
+from pgm.models.crf import CRF, grid_edges
 from pgm.models.dbm import DBM
+from pgm.models.rbm import RBM
+from pgm.models.shape_prior import ShapePriorCRF
 
-__all__ = ["RBM", "DBM"]
+__all__ = ["RBM", "DBM", "CRF", "grid_edges", "ShapePriorCRF"]

