@@ -15,7 +15,13 @@ from dataclasses import dataclass
 import networkx as nx
 import numpy as np
 
-from pgm._validation import as_float_array, as_index_array
+from pgm._validation import (
+    MAX_CARDINALITY,
+    as_float_array,
+    as_index_array,
+    check_states,
+    describe_domain,
+)
 from pgm.compiled import (
     DOMAIN_BINARY,
     DOMAIN_CATEGORICAL,
@@ -174,6 +180,11 @@ class FactorGraph:
         elif isinstance(domain, numbers.Integral) and not isinstance(domain, bool):
             if domain < 2:
                 raise ValueError(f"domain: a categorical variable needs k >= 2 states, got {domain}")
+            if domain > MAX_CARDINALITY:
+                raise ValueError(
+                    f"domain: a categorical variable may have at most {MAX_CARDINALITY:,} states "
+                    f"(pgm._validation.MAX_CARDINALITY), got {domain:,}"
+                )
             kind, card, domain = DOMAIN_CATEGORICAL, int(domain), int(domain)
         else:
             raise ValueError(f"domain must be 'binary', 'spin' or an integer k >= 2, got {domain!r}")
@@ -572,36 +583,9 @@ class FactorGraph:
 
     def _states(self, states, name: str = "states") -> tuple[np.ndarray, np.ndarray]:
         """Validate ``states``; return (values as float64, state indices as int64)."""
-        arr = np.asarray(states)
-        if arr.ndim == 1:
-            arr = arr[None, :]
-        if arr.ndim != 2 or arr.shape[1] != self.n_variables:
-            raise ValueError(
-                f"{name} must have shape (batch, {self.n_variables}) or ({self.n_variables},), "
-                f"got {np.shape(states)}"
-            )
-        if arr.dtype == bool:
-            arr = arr.astype(np.int64)
-        if not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
-            raise ValueError(f"{name} must hold integer values, got dtype {arr.dtype}")
-        if np.issubdtype(arr.dtype, np.floating):
-            if not np.all(np.isfinite(arr)):
-                raise ValueError(f"{name} must be finite, found NaN or infinite entries")
-            if np.any(arr != np.round(arr)):
-                raise ValueError(f"{name} must hold integer values, got non-integral entries")
-        values = arr.astype(np.int64)
-        kind = np.asarray(self._kind, dtype=np.int64)
-        card = np.asarray(self._card, dtype=np.int64)
-        spin = kind == DOMAIN_SPIN
-        index = values.copy()
-        index[:, spin] = (values[:, spin] + 1) // 2
-        bad = (index < 0) | (index >= card) | (spin & (values != -1) & (values != 1))
-        if np.any(bad):
-            row, col = (int(t[0]) for t in np.nonzero(bad))
-            raise ValueError(
-                f"{name}[{row}, {col}] = {values[row, col]} is outside the domain of variable "
-                f"{col} ({_describe_domain(kind[col], card[col])})"
-            )
+        values, index = check_states(
+            states, np.asarray(self._kind, dtype=np.int64), np.asarray(self._card, dtype=np.int64), name
+        )
         return values.astype(np.float64), index
 
     def _build_compiled(self) -> CompiledGraph:
@@ -687,12 +671,7 @@ class FactorGraph:
         )
 
 
-def _describe_domain(kind: int, card: int) -> str:
-    if kind == DOMAIN_BINARY:
-        return "binary: 0 or 1"
-    if kind == DOMAIN_SPIN:
-        return "spin: -1 or +1"
-    return f"categorical: 0..{card - 1}"
+_describe_domain = describe_domain  # kept for old imports
 
 
 def _domain_values(kind: int, card: int) -> np.ndarray:
