@@ -1,0 +1,99 @@
+"""Bad-input classes from issue 14: each is refused with a message naming the argument."""
+
+import numpy as np
+import pytest
+
+import pgm
+from pgm._validation import MAX_CARDINALITY, format_shape
+from pgm.inference import exact
+
+
+@pytest.fixture
+def fg():
+    g = pgm.FactorGraph()
+    v = g.add_variables("v", 3)
+    g.add_unary(v, [1.0, 2.0, 3.0])
+    return g
+
+
+@pytest.mark.parametrize(
+    ("states", "error", "match"),
+    [
+        (np.array([[2**64 - 1, 0, 1]], dtype=np.uint64), ValueError, "states holds values above"),
+        (np.array([1, 0, 1j]), TypeError, "states must hold real numbers, got complex"),
+        (np.array(["1", "0", "1"]), TypeError, "states must be a numeric array"),
+        (np.array([1, 0, None], dtype=object), TypeError, "states must be a numeric array"),
+        (np.array([1e300, 0, 1]), ValueError, "states holds values outside the int64 range"),
+    ],
+)
+def test_states_that_would_wrap_or_lose_parts_are_refused(fg, states, error, match):
+    before = fg.theta.copy()
+    for call in (fg.energy, fg.flat_statistics):
+        with pytest.raises(error, match=match):
+            call(states)
+    np.testing.assert_array_equal(fg.theta, before)
+
+
+def test_narrow_unsigned_states_are_read_correctly(fg):
+    assert fg.energy(np.array([1, 0, 1], dtype=np.uint8)) == -4.0
+    assert fg.energy(np.array([1, 0, 1], dtype=np.uint64)) == -4.0
+
+
+@pytest.mark.parametrize(
+    ("value", "error"), [(np.ones(3) * 1j, TypeError), (np.array(["1", "2", "3"]), TypeError)]
+)
+def test_parameters_must_be_real(fg, value, error):
+    with pytest.raises(error, match="theta"):
+        fg.set_theta(value)
+
+
+def test_huge_domain_refused_before_allocation():
+    g = pgm.FactorGraph()
+    with pytest.raises(ValueError, match="at most 1,048,576 states"):
+        g.add_variables("c", 1, domain=2**40)
+    assert g.n_variables == 0
+    g.add_variables("c", 2, domain=MAX_CARDINALITY)
+    with pytest.raises(exact.EnumerationTooLargeError):
+        exact.log_partition(g)
+
+
+def test_format_shape_writes_tuples():
+    assert format_shape((21,)) == "(21,)"
+    assert format_shape((2, None)) == "(2, *)"
+    assert format_shape(()) == "()"
+
+
+def test_add_factor_accepts_a_list_of_groups():
+    g = pgm.FactorGraph()
+    c = g.add_variables("c", 2)
+    h = g.add_variables("h", 1, domain="spin")
+    table = np.arange(8.0).reshape(2, 2, 2)
+    g.add_factor([c, h], table)
+    # state (c0, c1, h) = (1, 0, +1) has indices (1, 0, 1)
+    assert g.energy([1, 0, 1]) == table[1, 0, 1]
+    with pytest.raises(TypeError, match="variable_ids: mix of VariableGroup"):
+        g.add_factor([c, 2], np.zeros((2, 2, 2)))
+
+
+def test_duplicate_edges_are_summed_terms():
+    g = pgm.FactorGraph()
+    g.add_variables("v", 2)
+    g.add_edges([[0, 1]], [1.0])
+    g.add_edges([[1, 0]], [2.0])
+    assert g.energy([1, 1]) == -3.0
+
+
+def test_many_terms_build_in_linear_time():
+    """Adding terms appends to an amortised buffer and a name counter (no quadratic scans)."""
+    g = pgm.FactorGraph()
+    g.add_variables("v", 3000)
+    for i in range(3000):
+        g.add_unary([i], [float(i)])
+    assert g.theta.shape == (3000,)
+    np.testing.assert_array_equal(g.theta, np.arange(3000.0))
+    assert list(g.parameters())[:3] == ["bias", "bias_1", "bias_2"]
+
+
+def test_submodules_are_attributes_of_pgm():
+    assert pgm.inference.exact is exact
+    assert hasattr(pgm.models, "RBM")
