@@ -62,7 +62,9 @@ def check_numeric_dtype(arr: np.ndarray, name: str, *, integer: bool = False) ->
             f"{name} must be a numeric array (bool, integer or float), got dtype {arr.dtype}"
         )
     if kind == "u" and arr.dtype.itemsize >= 8 and arr.size and int(arr.max()) > _INT64_MAX:
-        raise ValueError(f"{name} holds values above {_INT64_MAX} (the int64 limit): {int(arr.max())}")
+        raise ValueError(
+            f"{name} holds values above {_INT64_MAX} (the int64 limit): {int(arr.max())}"
+        )
     if integer and kind == "f" and arr.size:
         finite = np.isfinite(arr)
         if np.all(finite) and np.any(np.abs(arr) >= 2.0**63):

@@ -97,3 +97,14 @@ def test_many_terms_build_in_linear_time():
 def test_submodules_are_attributes_of_pgm():
     assert pgm.inference.exact is exact
     assert hasattr(pgm.models, "RBM")
+
+
+def test_mean_field_max_iter_is_a_cap_not_an_allocation():
+    from pgm.inference import mean_field
+
+    g = pgm.FactorGraph()
+    v = g.add_variables("v", 2)
+    g.add_unary(v, [0.5, -0.5])
+    result = mean_field.run(g, max_iter=10**10)
+    assert result.converged
+    assert result.history.shape == (result.n_iter + 1,)
