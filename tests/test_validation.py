@@ -108,3 +108,21 @@ def test_mean_field_max_iter_is_a_cap_not_an_allocation():
     result = mean_field.run(g, max_iter=10**10)
     assert result.converged
     assert result.history.shape == (result.n_iter + 1,)
+
+
+def test_learning_refuses_empty_data_and_bad_momentum(fg):
+    from pgm import learning
+    from pgm.learning.gradient import data_statistics
+
+    before = fg.theta.copy()
+    with pytest.raises(ValueError, match="data must have at least one row"):
+        learning.fit(fg, np.zeros((0, 3)), n_epochs=1)
+    with pytest.raises(ValueError, match="data must have at least one row"):
+        data_statistics(fg, np.zeros((0, 3), dtype=np.int64))
+    with pytest.raises(TypeError, match="momentum must be a real number"):
+        learning.fit(fg, np.zeros((2, 3)), n_epochs=1, momentum="x")
+    with pytest.raises(TypeError, match="data must hold real numbers"):
+        learning.fit(fg, np.zeros((2, 3), dtype=complex), n_epochs=1)
+    with pytest.raises(TypeError, match="fg must be a pgm.FactorGraph"):
+        learning.fit("graph", np.zeros((2, 3)), n_epochs=1)
+    np.testing.assert_array_equal(fg.theta, before)
