@@ -126,3 +126,19 @@ def test_learning_refuses_empty_data_and_bad_momentum(fg):
     with pytest.raises(TypeError, match="fg must be a pgm.FactorGraph"):
         learning.fit("graph", np.zeros((2, 3)), n_epochs=1)
     np.testing.assert_array_equal(fg.theta, before)
+
+
+def test_step_functions_validate_their_state(fg):
+    import dataclasses
+
+    from pgm.inference import gibbs, mean_field
+
+    gstate = gibbs.init_state(fg, n_chains=2, seed=0)
+    for bad in (np.full((2, 3), -1), np.full((2, 3), 0.5), np.full((2, 3), 2)):
+        with pytest.raises(ValueError, match="state.indices"):
+            gibbs.step(fg, dataclasses.replace(gstate, indices=bad))
+    mstate = mean_field.init_state(fg)
+    bad_q = np.array(mstate.marginals, copy=True)
+    bad_q[0, 0] = np.nan
+    with pytest.raises(ValueError, match="state.marginals"):
+        mean_field.step(fg, dataclasses.replace(mstate, marginals=bad_q))

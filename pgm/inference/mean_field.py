@@ -45,7 +45,13 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from pgm._random import as_generator
-from pgm._validation import as_float_array, check_clamp, check_positive_float, check_positive_int
+from pgm._validation import (
+    as_float_array,
+    as_index_array,
+    check_clamp,
+    check_positive_float,
+    check_positive_int,
+)
 from pgm.compiled import CompiledGraph
 from pgm.graph import FactorGraph
 from pgm.inference import _mean_field_kernels as _k
@@ -319,8 +325,9 @@ def step(
     if np.shape(state.marginals) != want:
         got = np.shape(state.marginals)
         raise ValueError(f"state.marginals must have shape {want} for this graph, got {got}")
+    _check_marginals(state.marginals, "state.marginals", cg)  # checks only: no renormalising
     q = np.array(state.marginals, dtype=np.float64)
-    free = np.array(state.free, dtype=np.int64)
+    free = as_index_array(state.free, "state.free")
     if free.ndim != 1 or (free.size and (free.min() < 0 or free.max() >= cg.n_variables)):
         raise ValueError("state.free must be a 1-d array of variable ids of this graph")
     scratch = np.zeros_like(q) if schedule == "parallel" else np.zeros(q.shape[1])
