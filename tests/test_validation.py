@@ -141,4 +141,11 @@ def test_step_functions_validate_their_state(fg):
     bad_q = np.array(mstate.marginals, copy=True)
     bad_q[0, 0] = np.nan
     with pytest.raises(ValueError, match="state.marginals"):
-        mean_field.step(fg, dataclasses.replace(mstate, marginals=bad_q))
+        mean_field.step(fg, mstate._replace(marginals=bad_q))
+
+
+def test_exact_log_likelihood_refuses_wrapping_data(fg):
+    with pytest.raises(ValueError, match="data holds values above"):
+        exact.log_likelihood(fg, np.full((2, 3), 2**64 - 1, dtype=np.uint64))
+    with pytest.raises(TypeError, match="data must hold real numbers"):
+        exact.log_likelihood(fg, np.ones((2, 3), dtype=complex))

@@ -387,7 +387,7 @@ def test_probability_base_rate_and_explicit_bias_agree(small):
 def test_other_base_errors(small):
     with pytest.raises(ValueError, match="at most one of base_rate and base_visible_bias"):
         ais.log_partition(small, betas=5, base_rate=np.full(5, 0.5), base_visible_bias=np.zeros(5))
-    with pytest.raises(ValueError, match=r"base_visible_bias must have shape \(5\)"):
+    with pytest.raises(ValueError, match=r"base_visible_bias must have shape \(5,\)"):
         ais.log_partition(small, betas=5, base_visible_bias=np.zeros(3))
     with pytest.raises(ValueError, match="smoothing must be a finite positive number"):
         ais.log_partition(small, betas=5, base_rate=np.zeros((3, 5)), smoothing=0.0)
