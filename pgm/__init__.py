@@ -25,9 +25,18 @@ def _default_numba_cache_dir() -> str:
 if not _os.environ.get("NUMBA_CACHE_DIR"):
     _os.environ["NUMBA_CACHE_DIR"] = _default_numba_cache_dir()
 
+from pgm import inference, models  # noqa: E402  (submodules as attributes of pgm)
 from pgm._validation import NotFittedError  # noqa: E402
 from pgm.compiled import CompiledGraph  # noqa: E402
 from pgm.graph import FactorGraph, VariableGroup  # noqa: E402
 
-__all__ = ["FactorGraph", "VariableGroup", "CompiledGraph", "NotFittedError", "__version__"]
+__all__ = [
+    "FactorGraph",
+    "VariableGroup",
+    "CompiledGraph",
+    "NotFittedError",
+    "inference",
+    "models",
+    "__version__",
+]
 __version__ = "0.1.0"

@@ -18,7 +18,58 @@ __all__ = [
     "check_positive_int",
     "check_positive_float",
     "check_beta_ladder",
+    "check_numeric_dtype",
+    "describe_domain",
+    "format_shape",
+    "MAX_CARDINALITY",
 ]
+
+#: Largest number of states a categorical variable may have. Tables and the
+#: compiled state map grow with k, so a larger k is refused when the variable
+#: is added, before anything is allocated.
+MAX_CARDINALITY = 2**20
+
+_DOMAIN_BINARY, _DOMAIN_SPIN = 0, 1  # the codes of pgm.compiled (kept local: no import cycle)
+_INT64_MAX = np.iinfo(np.int64).max
+
+
+def format_shape(shape) -> str:
+    """Write a shape as Python writes a tuple: ``(21,)``, ``(2, 3)``; ``None`` prints ``*``."""
+    parts = ["*" if s is None else str(int(s)) for s in shape]
+    return "(" + ", ".join(parts) + ("," if len(parts) == 1 else "") + ")"
+
+
+def describe_domain(kind: int, card: int) -> str:
+    """Human-readable domain of a variable, for error messages."""
+    if kind == _DOMAIN_BINARY:
+        return "binary: 0 or 1"
+    if kind == _DOMAIN_SPIN:
+        return "spin: -1 or +1"
+    return f"categorical: 0..{card - 1}"
+
+
+def check_numeric_dtype(arr: np.ndarray, name: str, *, integer: bool = False) -> None:
+    """Refuse arrays whose dtype cannot be read as real numbers without loss.
+
+    Complex, string, bytes, object and datetime arrays raise ``TypeError``;
+    unsigned or other integers beyond the int64 range raise ``ValueError``
+    (they would wrap, e.g. ``uint64`` ``2**64-1`` read as ``-1``).
+    """
+    kind = arr.dtype.kind
+    if kind == "c":
+        raise TypeError(f"{name} must hold real numbers, got complex dtype {arr.dtype}")
+    if kind not in "biuf":
+        raise TypeError(
+            f"{name} must be a numeric array (bool, integer or float), got dtype {arr.dtype}"
+        )
+    if kind == "u" and arr.dtype.itemsize >= 8 and arr.size and int(arr.max()) > _INT64_MAX:
+        raise ValueError(
+            f"{name} holds values above {_INT64_MAX} (the int64 limit): {int(arr.max())}"
+        )
+    if integer and kind == "f" and arr.size:
+        finite = np.isfinite(arr)
+        if np.all(finite) and np.any(np.abs(arr) >= 2.0**63):
+            raise ValueError(f"{name} holds values outside the int64 range")
 
 try:  # scikit-learn's class, so its tooling recognises our unfitted errors
     from sklearn.exceptions import NotFittedError
@@ -63,15 +114,19 @@ def as_float_array(
         On a non-numeric input, a wrong shape or non-finite entries.
     """
     try:
-        arr = np.array(value, dtype=dtype, copy=copy) if copy else np.asarray(value, dtype=dtype)
+        raw = np.asarray(value)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must be an array of real numbers: {exc}") from None
+    check_numeric_dtype(raw, name)
+    try:
+        arr = np.array(raw, dtype=dtype, copy=copy) if copy else np.asarray(raw, dtype=dtype)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{name} must be an array of real numbers: {exc}") from None
     if shape is not None:
         if arr.ndim != len(shape) or any(
             want is not None and got != want for got, want in zip(arr.shape, shape, strict=False)
         ):
-            want_text = "(" + ", ".join("*" if s is None else str(s) for s in shape) + ")"
-            raise ValueError(f"{name} must have shape {want_text}, got {arr.shape}")
+            raise ValueError(f"{name} must have shape {format_shape(shape)}, got {arr.shape}")
     elif ndim is not None and arr.ndim != ndim:
         raise ValueError(f"{name} must be {ndim}-dimensional, got shape {arr.shape}")
     if not allow_nonfinite and arr.size and not np.all(np.isfinite(arr)):
@@ -86,9 +141,14 @@ def nonfinite_error(name: str, n_bad: int) -> ValueError:
 
 def as_index_array(value, name: str, *, ndim: int = 1) -> np.ndarray:
     """Convert ``value`` to an ``int64`` array, rejecting non-integral entries."""
-    arr = np.asarray(value)
+    try:
+        arr = np.asarray(value)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must be an array of integers: {exc}") from None
     if arr.dtype == bool:
         raise ValueError(f"{name} must hold integers, got booleans")
+    if arr.size:
+        check_numeric_dtype(arr, name, integer=True)
     if arr.size == 0:
         arr = arr.astype(np.int64).reshape((0,) * ndim if ndim > 1 else (0,))
     if not np.issubdtype(arr.dtype, np.integer):
@@ -143,8 +203,6 @@ def check_clamp(cg, clamp) -> tuple[np.ndarray, np.ndarray]:
     """
     from collections.abc import Mapping
 
-    from pgm.graph import _describe_domain
-
     if clamp is None:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     if not isinstance(clamp, Mapping):
@@ -171,7 +229,7 @@ def check_clamp(cg, clamp) -> tuple[np.ndarray, np.ndarray]:
         if hit.size != 1:
             raise ValueError(
                 f"clamp[{i}] = {value!r} is outside the domain of variable {i} "
-                f"({_describe_domain(cg.domain_kind[i], cg.cardinality[i])})"
+                f"({describe_domain(cg.domain_kind[i], cg.cardinality[i])})"
             )
         found[i] = int(hit[0])
     ids = np.array(sorted(found), dtype=np.int64)
@@ -200,3 +258,62 @@ def check_beta_ladder(betas, name: str = "betas") -> np.ndarray:
         raise ValueError(f"{name} must end at 1 (the target distribution), got {arr[-1]!r}")
     arr[-1] = 1.0
     return arr
+def check_states(values, kind: np.ndarray, card: np.ndarray, name: str = "states"):
+    """Validate a batch of variable values against each variable's domain.
+
+    Parameters
+    ----------
+    values : array_like of shape (batch, n_variables) or (n_variables,)
+        Integer-valued entries (bool, any integer dtype within int64, or
+        integral floats).
+    kind, card : ndarray of shape (n_variables,), int64
+        Domain code and number of states of each variable.
+    name : str
+        The argument's name, used in messages.
+
+    Returns
+    -------
+    values : ndarray of shape (batch, n_variables), int64
+    index : ndarray of shape (batch, n_variables), int64
+        State index of each value (spin -1 -> 0, +1 -> 1).
+
+    Raises
+    ------
+    TypeError
+        On complex, string or object input.
+    ValueError
+        On a wrong shape, non-finite or non-integral entries, integers
+        beyond int64, or values outside a variable's domain.
+    """
+    n = int(kind.shape[0])
+    try:
+        arr = np.asarray(values)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must be an array of integers: {exc}") from None
+    shape_in = arr.shape
+    if arr.ndim == 1:
+        arr = arr[None, :]
+    if arr.ndim != 2 or arr.shape[1] != n:
+        raise ValueError(f"{name} must have shape (batch, {n}) or ({n},), got {shape_in}")
+    if arr.dtype == bool:
+        arr = arr.astype(np.int64)
+    check_numeric_dtype(arr, name)
+    if arr.dtype.kind == "f":
+        if not np.all(np.isfinite(arr)):
+            raise ValueError(f"{name} must be finite, found NaN or infinite entries")
+        if np.any(arr != np.round(arr)):
+            raise ValueError(f"{name} must hold integer values, got non-integral entries")
+        if arr.size and np.max(np.abs(arr)) >= 2.0**63:
+            raise ValueError(f"{name} holds values outside the int64 range")
+    out = arr.astype(np.int64)
+    spin = kind == _DOMAIN_SPIN
+    index = out.copy()
+    index[:, spin] = (out[:, spin] + 1) // 2
+    bad = (index < 0) | (index >= card) | (spin & (out != -1) & (out != 1))
+    if np.any(bad):
+        row, col = (int(t[0]) for t in np.nonzero(bad))
+        raise ValueError(
+            f"{name}[{row}, {col}] = {arr[row, col]} is outside the domain of variable "
+            f"{col} ({describe_domain(kind[col], card[col])})"
+        )
+    return out, index

@@ -15,7 +15,13 @@ from dataclasses import dataclass
 import networkx as nx
 import numpy as np
 
-from pgm._validation import as_float_array, as_index_array
+from pgm._validation import (
+    MAX_CARDINALITY,
+    as_float_array,
+    as_index_array,
+    check_states,
+    describe_domain,
+)
 from pgm.compiled import (
     DOMAIN_BINARY,
     DOMAIN_CATEGORICAL,
@@ -112,7 +118,9 @@ class FactorGraph:
         self._kind: list[int] = []  # domain kind per variable
         self._card: list[int] = []  # cardinality per variable
         self._group_of: list[str] = []
-        self._theta = np.zeros(0, dtype=np.float64)
+        self._theta_buffer = np.zeros(0, dtype=np.float64)
+        self._n_params = 0
+        self._name_counter: dict[str, int] = {}
         self._blocks: dict[str, _Block] = {}
         # structural terms, as lists of arrays concatenated at compile time
         self._unary: list[tuple[np.ndarray, np.ndarray, int]] = []  # (vars, params, kind)
@@ -174,6 +182,11 @@ class FactorGraph:
         elif isinstance(domain, numbers.Integral) and not isinstance(domain, bool):
             if domain < 2:
                 raise ValueError(f"domain: a categorical variable needs k >= 2 states, got {domain}")
+            if domain > MAX_CARDINALITY:
+                raise ValueError(
+                    f"domain: a categorical variable may have at most {MAX_CARDINALITY:,} states "
+                    f"(pgm._validation.MAX_CARDINALITY), got {domain:,}"
+                )
             kind, card, domain = DOMAIN_CATEGORICAL, int(domain), int(domain)
         else:
             raise ValueError(f"domain must be 'binary', 'spin' or an integer k >= 2, got {domain!r}")
@@ -255,6 +268,11 @@ class FactorGraph:
         ------
         ValueError
             If a variable would be coupled with itself, or on a wrong shape.
+
+        Notes
+        -----
+        Pairs already coupled by an earlier term are accepted: the energy
+        sums every term, so two weights on one pair act as their sum.
         """
         ia = self._resolve(a, "a")
         ib = self._resolve(b, "b")
@@ -276,7 +294,10 @@ class FactorGraph:
         Parameters
         ----------
         edges : array_like of shape (m, 2)
-            Variable id pairs ``(i, j)`` with ``i != j``.
+            Variable id pairs ``(i, j)`` with ``i != j``. A pair may repeat
+            (here or in an earlier term): each occurrence is a separate term
+            with its own weight, and the energy sums them, so only their sum
+            is identifiable.
         weights : array_like of shape (m,)
         name : str, optional
             Defaults to ``"edges"`` (with a numeric suffix when taken).
@@ -535,6 +556,17 @@ class FactorGraph:
     def _resolve(self, variables, label: str, allow_empty: bool = False) -> np.ndarray:
         if isinstance(variables, VariableGroup):
             ids = np.asarray(variables.ids, dtype=np.int64)
+        elif (
+            isinstance(variables, (list, tuple))
+            and variables
+            and any(isinstance(g, VariableGroup) for g in variables)
+        ):
+            if not all(isinstance(g, VariableGroup) for g in variables):
+                raise TypeError(
+                    f"{label}: mix of VariableGroup and other entries; pass groups only "
+                    "(they are concatenated in order) or integer ids only"
+                )
+            ids = np.concatenate([np.asarray(g.ids, dtype=np.int64) for g in variables])
         elif np.ndim(variables) == 0 and not isinstance(variables, (set, frozenset, range)):
             try:
                 ids = [variables] if not hasattr(variables, "__iter__") else list(variables)
@@ -558,50 +590,36 @@ class FactorGraph:
             return name
         parts = [prefix] + [g.name for g in groups if isinstance(g, VariableGroup)]
         base = "_".join(parts)
-        candidate, j = base, 1
+        candidate, j = base, self._name_counter.get(base, 1)
         while candidate in self._blocks:
             candidate = f"{base}_{j}"
             j += 1
+        self._name_counter[base] = j
         return candidate
 
     def _append_block(self, name: str, array: np.ndarray) -> int:
-        start = self._theta.shape[0]
-        self._theta = np.concatenate([self._theta, array.ravel()])
-        self._blocks[name] = _Block(name, start, start + array.size, array.shape)
+        # theta grows geometrically (amortised O(1) per parameter): building a
+        # graph term by term must not copy the whole vector each time
+        start = self._n_params
+        stop = start + array.size
+        if stop > self._theta_buffer.shape[0]:
+            grown = np.zeros(max(stop, 2 * self._theta_buffer.shape[0], 16), dtype=np.float64)
+            grown[:start] = self._theta_buffer[:start]
+            self._theta_buffer = grown
+        self._theta_buffer[start:stop] = array.ravel()
+        self._n_params = stop
+        self._blocks[name] = _Block(name, start, stop, array.shape)
         return start
+
+    @property
+    def _theta(self) -> np.ndarray:
+        return self._theta_buffer[: self._n_params]
 
     def _states(self, states, name: str = "states") -> tuple[np.ndarray, np.ndarray]:
         """Validate ``states``; return (values as float64, state indices as int64)."""
-        arr = np.asarray(states)
-        if arr.ndim == 1:
-            arr = arr[None, :]
-        if arr.ndim != 2 or arr.shape[1] != self.n_variables:
-            raise ValueError(
-                f"{name} must have shape (batch, {self.n_variables}) or ({self.n_variables},), "
-                f"got {np.shape(states)}"
-            )
-        if arr.dtype == bool:
-            arr = arr.astype(np.int64)
-        if not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
-            raise ValueError(f"{name} must hold integer values, got dtype {arr.dtype}")
-        if np.issubdtype(arr.dtype, np.floating):
-            if not np.all(np.isfinite(arr)):
-                raise ValueError(f"{name} must be finite, found NaN or infinite entries")
-            if np.any(arr != np.round(arr)):
-                raise ValueError(f"{name} must hold integer values, got non-integral entries")
-        values = arr.astype(np.int64)
-        kind = np.asarray(self._kind, dtype=np.int64)
-        card = np.asarray(self._card, dtype=np.int64)
-        spin = kind == DOMAIN_SPIN
-        index = values.copy()
-        index[:, spin] = (values[:, spin] + 1) // 2
-        bad = (index < 0) | (index >= card) | (spin & (values != -1) & (values != 1))
-        if np.any(bad):
-            row, col = (int(t[0]) for t in np.nonzero(bad))
-            raise ValueError(
-                f"{name}[{row}, {col}] = {values[row, col]} is outside the domain of variable "
-                f"{col} ({_describe_domain(kind[col], card[col])})"
-            )
+        values, index = check_states(
+            states, np.asarray(self._kind, dtype=np.int64), np.asarray(self._card, dtype=np.int64), name
+        )
         return values.astype(np.float64), index
 
     def _build_compiled(self) -> CompiledGraph:
@@ -687,12 +705,7 @@ class FactorGraph:
         )
 
 
-def _describe_domain(kind: int, card: int) -> str:
-    if kind == DOMAIN_BINARY:
-        return "binary: 0 or 1"
-    if kind == DOMAIN_SPIN:
-        return "spin: -1 or +1"
-    return f"categorical: 0..{card - 1}"
+_describe_domain = describe_domain  # kept for old imports
 
 
 def _domain_values(kind: int, card: int) -> np.ndarray:

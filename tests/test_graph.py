@@ -108,7 +108,7 @@ def test_set_parameters_validates_everything_before_writing(mixed):
 def test_set_theta_validation_and_no_aliasing(mixed):
     before = mixed.theta.copy()
     n = before.shape[0]
-    with pytest.raises(ValueError, match=rf"theta must have shape \({n}\)"):
+    with pytest.raises(ValueError, match=rf"theta must have shape \({n},\), got \({n + 1},\)"):
         mixed.set_theta(np.zeros(n + 1))
     with pytest.raises(ValueError, match="theta must be finite"):
         mixed.set_theta(np.full(n, np.inf))
@@ -279,7 +279,7 @@ def test_term_errors(mixed):
     theta = mixed.theta.copy()
     v, h, c = mixed.groups["v"], mixed.groups["h"], mixed.groups["c"]
     cases = [
-        (lambda: mixed.add_unary(v, np.ones(4)), r"bias must have shape \(3\), got \(4,\)"),
+        (lambda: mixed.add_unary(v, np.ones(4)), r"bias must have shape \(3,\), got \(4,\)"),
         (lambda: mixed.add_unary(c, np.ones(2)), r"bias must have shape \(2, 3\)"),
         (lambda: mixed.add_unary([0, 5], np.ones(2)), "all categorical with the same"),
         (lambda: mixed.add_unary(v, [0.0, np.nan, 1.0]), "bias must be finite"),
@@ -289,7 +289,7 @@ def test_term_errors(mixed):
         (lambda: mixed.add_edges([[0, 0]], [1.0]), r"edge \(0, 0\) couples a variable with itself"),
         (lambda: mixed.add_edges([[0, 9]], [1.0]), "variable id 9 is out of range"),
         (lambda: mixed.add_edges([[0, 1, 2]], [1.0]), r"edges must have shape \(m, 2\)"),
-        (lambda: mixed.add_edges([[0, 1]], [1.0, 2.0]), r"weights must have shape \(1\)"),
+        (lambda: mixed.add_edges([[0, 1]], [1.0, 2.0]), r"weights must have shape \(1,\)"),
         (lambda: mixed.add_factor([0, 0], np.zeros((2, 2))), "must not repeat"),
         (lambda: mixed.add_factor([0, -1], np.zeros((2, 2))), "variable id -1 is out of range"),
         (lambda: mixed.add_factor([0, 5], np.zeros((2, 2))), r"energies must have shape \(2, 3\)"),

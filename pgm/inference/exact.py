@@ -34,7 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from pgm._validation import check_clamp
+from pgm._validation import check_clamp, check_numeric_dtype
 from pgm.compiled import DOMAIN_SPIN, CompiledGraph
 from pgm.graph import FactorGraph, VariableGroup
 from pgm.inference import _exact_kernels as _k
@@ -477,6 +477,7 @@ def _as_integers(value, name: str) -> np.ndarray:
     arr = np.asarray(value)
     if arr.dtype == bool:
         arr = arr.astype(np.int64)
+    check_numeric_dtype(arr, name, integer=True)
     if np.issubdtype(arr.dtype, np.floating):
         if not np.all(np.isfinite(arr)):
             raise ValueError(f"{name} must be finite, found NaN or infinite entries")

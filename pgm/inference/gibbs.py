@@ -57,7 +57,13 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from pgm._random import as_generator, kernel_seed
-from pgm._validation import as_float_array, check_clamp, check_positive_float, check_positive_int
+from pgm._validation import (
+    as_float_array,
+    as_index_array,
+    check_clamp,
+    check_positive_float,
+    check_positive_int,
+)
 from pgm.compiled import DOMAIN_CATEGORICAL, UNARY_ONEHOT, CompiledGraph
 from pgm.graph import FactorGraph
 from pgm.inference import _gibbs_kernels as _k
@@ -393,7 +399,13 @@ def step(
     beta = _check_beta(beta)
     clamp_ids, clamp_idx = _check_clamp(fg, cg, clamp)
     theta = _check_theta(cg, fg.theta if theta is None else theta)
-    indices = np.array(state.indices, dtype=np.int64, order="C")
+    indices = np.array(as_index_array(state.indices, "state.indices", ndim=2), order="C")
+    if np.any((indices < 0) | (indices >= cg.cardinality[None, :])):
+        row, col = (int(t[0]) for t in np.nonzero((indices < 0) | (indices >= cg.cardinality)))
+        raise ValueError(
+            f"state.indices[{row}, {col}] = {indices[row, col]} is not a state index of "
+            f"variable {col} (0..{cg.cardinality[col] - 1})"
+        )
     indices[:, clamp_ids] = clamp_idx
     values = np.ascontiguousarray(cg.state_value[cg.state_offset[:-1] + indices], dtype=np.float64)
     new = replace(state, indices=indices, values=values)

@@ -45,8 +45,14 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from pgm._random import as_generator
-from pgm._validation import as_float_array, check_clamp, check_positive_float, check_positive_int
-from pgm.compiled import DOMAIN_BINARY, DOMAIN_SPIN, CompiledGraph
+from pgm._validation import (
+    as_float_array,
+    as_index_array,
+    check_clamp,
+    check_positive_float,
+    check_positive_int,
+)
+from pgm.compiled import CompiledGraph
 from pgm.graph import FactorGraph
 from pgm.inference import _mean_field_kernels as _k
 
@@ -219,12 +225,16 @@ def run(
     g, theta = cg.kernel_graph, fg.theta
     scratch = np.zeros_like(q) if schedule == "parallel" else np.zeros(q.shape[1])
 
-    history = np.empty(max_iter + 1, dtype=np.float64)
+    # the history grows geometrically: max_iter is a cap, not a size to allocate
+    history = np.empty(min(max_iter, 63) + 1, dtype=np.float64)
     history[0] = _k.log_z_bound(q, g, theta, beta)
     converged, change, n_iter = False, np.inf, 0
     while n_iter < max_iter:
         change = _sweep(schedule, q, free, g, theta, beta, damping, scratch)
         n_iter += 1
+        if n_iter == history.shape[0]:
+            extra = min(history.shape[0], max_iter + 1 - n_iter)
+            history = np.concatenate([history, np.empty(extra)])
         history[n_iter] = _k.log_z_bound(q, g, theta, beta)
         if change < tol:
             converged = True
@@ -315,8 +325,9 @@ def step(
     if np.shape(state.marginals) != want:
         got = np.shape(state.marginals)
         raise ValueError(f"state.marginals must have shape {want} for this graph, got {got}")
+    _check_marginals(state.marginals, "state.marginals", cg)  # checks only: no renormalising
     q = np.array(state.marginals, dtype=np.float64)
-    free = np.array(state.free, dtype=np.int64)
+    free = as_index_array(state.free, "state.free")
     if free.ndim != 1 or (free.size and (free.min() < 0 or free.max() >= cg.n_variables)):
         raise ValueError("state.free must be a 1-d array of variable ids of this graph")
     scratch = np.zeros_like(q) if schedule == "parallel" else np.zeros(q.shape[1])
@@ -399,15 +410,6 @@ def _check_run_args(fg, schedule, max_iter, tol, damping, beta):
 def _check_clamp(clamp, cg: CompiledGraph) -> tuple[np.ndarray, np.ndarray]:
     """Validate ``clamp``; return (ids, state indices), both int64 and sorted by id."""
     return check_clamp(cg, clamp)
-
-
-def _describe_domain(cg: CompiledGraph, i: int) -> str:
-    kind = cg.domain_kind[i]
-    if kind == DOMAIN_BINARY:
-        return "binary: 0 or 1"
-    if kind == DOMAIN_SPIN:
-        return "spin: -1 or +1"
-    return f"categorical: 0..{cg.cardinality[i] - 1}"
 
 
 def _padding_mask(cg: CompiledGraph) -> np.ndarray:

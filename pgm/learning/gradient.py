@@ -118,6 +118,8 @@ def data_statistics(fg, data, visible=None, *, method="auto", mean_field_options
     ndarray of shape (n_params,)
     """
     ids = _visible_ids(fg, visible)
+    if np.ndim(data) >= 1 and np.shape(data)[0] == 0:
+        raise ValueError("data must have at least one row, got 0")
     hidden = np.setdiff1d(np.arange(fg.n_variables), ids)
     if hidden.size == 0:
         full = np.empty((np.shape(data)[0], fg.n_variables), dtype=np.int64)

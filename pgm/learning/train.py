@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from pgm._random import as_generator
-from pgm._validation import check_positive_float, check_positive_int
+from pgm._validation import check_numeric_dtype, check_positive_float, check_positive_int
 from pgm.learning.gradient import (
     ContrastiveDivergence,
     ExactModelStatistics,
@@ -26,6 +26,9 @@ class SGD:
 
     def __init__(self, learning_rate=0.1, momentum=0.0, weight_decay=0.0, decay_mask=None):
         self.learning_rate = check_positive_float(learning_rate, "learning_rate")
+        real = isinstance(momentum, (int, float, np.integer, np.floating))
+        if isinstance(momentum, (bool, np.bool_)) or not real:
+            raise TypeError(f"momentum must be a real number in [0, 1), got {momentum!r}")
         self.momentum = float(momentum)
         if not 0.0 <= self.momentum < 1.0:
             raise ValueError(f"momentum must be in [0, 1), got {momentum}")
@@ -97,12 +100,22 @@ def fit(
     """
     n_epochs = check_positive_int(n_epochs, "n_epochs")
     rng = as_generator(seed)
+    from pgm.graph import FactorGraph
+
+    if not isinstance(fg, FactorGraph):
+        raise TypeError(f"fg must be a pgm.FactorGraph, got {type(fg).__name__}")
     data = np.asarray(data)
+    if data.dtype != bool:
+        check_numeric_dtype(data, "data")
     ids = np.arange(fg.n_variables) if visible is None else fg._resolve(visible, "visible")
     if data.ndim != 2 or data.shape[1] != ids.shape[0]:
         raise ValueError(f"data must have shape (n_rows, {ids.shape[0]}), got {data.shape}")
     n_rows = data.shape[0]
+    if n_rows == 0:
+        raise ValueError("data must have at least one row, got 0")
+    # a batch larger than the data is the full batch (no larger buffers are allocated)
     batch_size = n_rows if batch_size is None else check_positive_int(batch_size, "batch_size")
+    batch_size = min(batch_size, n_rows)
     if method == "exact":
         estimator = ExactModelStatistics()
     elif method == "cd":

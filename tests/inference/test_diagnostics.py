@@ -211,9 +211,16 @@ def test_rhat_three_dimensional_and_constant_chains():
         (np.zeros((2, 10, 0)), "at least 1 statistic"),
         (np.array([[0.0, 1.0, np.nan, 2.0]] * 2), "draws must be finite, found 2 NaN"),
         (np.array([[0.0, 1.0, np.inf, 2.0]] * 2), "draws must be finite"),
-        ([["a", "b", "c", "d"]], "draws must be an array of real numbers"),
     ],
 )
 def test_bad_draws_are_rejected(func, draws, match):
     with pytest.raises(ValueError, match=match):
         func(draws)
+
+
+@pytest.mark.parametrize("func", [effective_sample_size, split_rhat])
+def test_string_or_complex_draws_are_a_type_error(func):
+    with pytest.raises(TypeError, match="draws must be a numeric array"):
+        func([["a", "b", "c", "d"]])
+    with pytest.raises(TypeError, match="draws must hold real numbers"):
+        func(np.ones((2, 4), dtype=complex))

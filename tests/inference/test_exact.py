@@ -435,7 +435,6 @@ def small():
         ([[3]], [5], r"outside the domain of variable 5 \(categorical: 0..2\)"),
         ([[0, np.nan]], [0, 1], "data must be finite"),
         ([[0, 0.5]], [0, 1], "non-integral"),
-        ([["a", "b"]], [0, 1], "integer values"),
         ([[0, 1]], [0, 6], "visible: variable id 6 is out of range"),
         ([[0, 1]], [-1, 0], "visible: variable id -1 is out of range"),
         ([[0, 1]], [1, 1], "visible: variable id 1 is repeated"),
@@ -510,3 +509,11 @@ def test_results_follow_parameter_changes_without_recompiling(small):
     energy = small.energy(states)
     m = energy.min()
     assert after == pytest.approx(-m + np.log(np.exp(m - energy).sum()), rel=1e-12)
+
+
+def test_string_data_is_a_type_error(small):
+    """Strings are the wrong kind of input (TypeError), not a bad value; theta is untouched."""
+    theta = small.theta.copy()
+    with pytest.raises(TypeError, match="data must be a numeric array"):
+        exact.log_likelihood(small, [["a", "b"]], visible=[0, 1])
+    np.testing.assert_array_equal(small.theta, theta)

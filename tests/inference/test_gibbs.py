@@ -588,7 +588,7 @@ def test_bad_input_sampler():
         sampler.sample(0)
     with pytest.raises(ValueError, match="thin must be an integer >= 1"):
         sampler.sample(1, thin=0)
-    with pytest.raises(ValueError, match=rf"theta must have shape \({fg.theta.size}\)"):
+    with pytest.raises(ValueError, match=rf"theta must have shape \({fg.theta.size},\)"):
         sampler.set_theta(np.zeros(3))
     with pytest.raises(ValueError, match="theta must be finite"):
         sampler.set_theta(np.full(fg.theta.size, np.nan))

@@ -493,9 +493,9 @@ def test_monitor_requirements():
 
 def test_from_parameters_validates(rng):
     W, b, c = _params(rng)
-    with pytest.raises(ValueError, match=r"visible_bias must have shape \(5\)"):
+    with pytest.raises(ValueError, match=r"visible_bias must have shape \(5,\)"):
         RBM.from_parameters(W, b[:4], c)
-    with pytest.raises(ValueError, match=r"hidden_bias must have shape \(3\)"):
+    with pytest.raises(ValueError, match=r"hidden_bias must have shape \(3,\)"):
         RBM.from_parameters(W, b, c[:2])
     with pytest.raises(ValueError, match="weights must be 2-dimensional"):
         RBM.from_parameters(W[0], b, c)
