@@ -54,7 +54,7 @@ def load_data(n_rows: int) -> tuple[np.ndarray, str]:
             from pgm.datasets import load_mnist
 
             X, _ = load_mnist(path, split="train", binarize="threshold", download=False)
-            return X[:n_rows], f"MNIST train images from {path}, thresholded at 0.5"
+            return X[:n_rows], "MNIST train images (PGM_DATA_DIR), thresholded at 0.5"
         except (OSError, ValueError):
             continue
     rng = np.random.default_rng(0)

@@ -52,7 +52,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import cpu_model  # noqa: E402
 
 ANCHORS = {"cd1": -125.53, "cd25": -86.34}
-DATA_DIR_DEFAULT = Path("/work/shared/data")
 DOCS_OUTPUT = Path(__file__).resolve().parent.parent / "docs" / "benchmarks" / "rbm_mnist_loglik.md"
 
 
@@ -60,22 +59,13 @@ DOCS_OUTPUT = Path(__file__).resolve().parent.parent / "docs" / "benchmarks" / "
 
 
 def load_split(split: str, data_dir: Path | None) -> np.ndarray:
-    """One split of binarised MNIST as float64 0/1, via pgm.datasets when available."""
-    try:
-        from pgm.datasets import load_binarized_mnist
-    except ImportError:
-        load_binarized_mnist = None
-    if load_binarized_mnist is not None:
-        try:
-            return load_binarized_mnist(data_dir, split=split)
-        except FileNotFoundError:
-            if data_dir is None and DATA_DIR_DEFAULT.exists():
-                return load_binarized_mnist(DATA_DIR_DEFAULT, split=split)
-            raise
-    import scipy.io
+    """One split of binarised MNIST as float64 0/1, found by pgm.datasets.
 
-    folder = (data_dir or DATA_DIR_DEFAULT) / "binarized_mnist"
-    return scipy.io.loadmat(folder / f"binarized_mnist_{split}.mat")["X"].astype(np.float64)
+    ``data_dir`` (``--data-dir``) first, then ``PGM_DATA_DIR``, then the user cache.
+    """
+    from pgm.datasets import load_binarized_mnist
+
+    return load_binarized_mnist(data_dir, split=split)
 
 
 # --------------------------------------------------------------------------- training
