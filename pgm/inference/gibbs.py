@@ -414,7 +414,71 @@ def step(
 
 
 # ---------------------------------------------------------------------- sampler
-class GibbsSampler:
+class _PersistentSweeps:
+    """What every persistent sampler shares: its own ``theta``, ``run`` and ``sample``.
+
+    Subclasses hold ``_fg``, ``_cg`` (compiled at construction) and ``_theta``
+    (``None`` for ``fg.theta``), and implement ``_go(n_sweeps, thin, n_record)``.
+    """
+
+    def set_theta(self, theta: ArrayLike | None) -> None:
+        """Use ``theta`` (shape (n_params,)) instead of ``fg.theta``; ``None`` reverts.
+
+        Raises
+        ------
+        ValueError
+            On a wrong shape or non-finite entries.
+        """
+        self._theta = None if theta is None else _check_theta(self._cg, theta)
+
+    # -------------------------------------------------------------- running
+    def _current_theta(self) -> np.ndarray:
+        if self._fg.revision != self._cg.revision:
+            raise ValueError(
+                "fg: the factor graph's structure changed since this "
+                f"{type(self).__name__} was "
+                f"built (revision {self._cg.revision}, now {self._fg.revision}); "
+                f"build a new {type(self).__name__}"
+            )
+        if self._theta is not None:
+            return self._theta
+        return np.ascontiguousarray(self._fg.theta, dtype=np.float64)
+
+    def run(self, n_sweeps: int):
+        """Advance every chain by ``n_sweeps`` sweeps (``>= 0``) in place; return self.
+
+        Raises
+        ------
+        ValueError
+            On ``n_sweeps < 0``, or when the graph's structure changed.
+        """
+        n_sweeps = check_positive_int(n_sweeps, "n_sweeps", minimum=0)
+        self._go(n_sweeps, 1, 0)
+        return self
+
+    def sample(self, n_samples: int, thin: int = 1) -> NDArray[np.int64]:
+        """Advance ``n_samples * thin`` sweeps, keeping every ``thin``-th state.
+
+        A tempering sampler keeps the beta = 1 replica.
+
+        Parameters
+        ----------
+        n_samples : int
+            ``>= 1``.
+        thin : int, default 1
+            ``>= 1``.
+
+        Returns
+        -------
+        ndarray of shape (n_chains, n_samples, n_variables), int64
+            Values in each variable's domain.
+        """
+        n_samples = check_positive_int(n_samples, "n_samples")
+        thin = check_positive_int(thin, "thin")
+        return self._go(n_samples * thin, thin, n_samples)
+
+
+class GibbsSampler(_PersistentSweeps):
     """Persistent Gibbs chains on a factor graph, advanced in place.
 
     Each :meth:`run` or :meth:`sample` re-reads the graph's parameters
@@ -528,64 +592,11 @@ class GibbsSampler:
         s = self._state
         return replace(s, indices=s.indices.copy(), values=s.values.copy())
 
-    def set_theta(self, theta: ArrayLike | None) -> None:
-        """Use ``theta`` (shape (n_params,)) instead of ``fg.theta``; ``None`` reverts.
-
-        Raises
-        ------
-        ValueError
-            On a wrong shape or non-finite entries.
-        """
-        self._theta = None if theta is None else _check_theta(self._cg, theta)
-
-    # -------------------------------------------------------------- running
-    def _current_theta(self) -> np.ndarray:
-        if self._fg.revision != self._cg.revision:
-            raise ValueError(
-                "fg: the factor graph's structure changed since this GibbsSampler was "
-                f"built (revision {self._cg.revision}, now {self._fg.revision}); "
-                "build a new GibbsSampler"
-            )
-        if self._theta is not None:
-            return self._theta
-        return np.ascontiguousarray(self._fg.theta, dtype=np.float64)
-
     def _go(self, n_sweeps: int, thin: int, n_record: int) -> np.ndarray:
         theta = self._current_theta()
         out = self._engine.advance(self._state, theta, self._beta, n_sweeps, thin, n_record)
         self._state = replace(self._state, sweep=self._state.sweep + n_sweeps)
         return out
-
-    def run(self, n_sweeps: int) -> GibbsSampler:
-        """Advance every chain by ``n_sweeps`` sweeps (``>= 0``) in place; return self.
-
-        Raises
-        ------
-        ValueError
-            On ``n_sweeps < 0``, or when the graph's structure changed.
-        """
-        n_sweeps = check_positive_int(n_sweeps, "n_sweeps", minimum=0)
-        self._go(n_sweeps, 1, 0)
-        return self
-
-    def sample(self, n_samples: int, thin: int = 1) -> NDArray[np.int64]:
-        """Advance ``n_samples * thin`` sweeps, keeping every ``thin``-th state.
-
-        Parameters
-        ----------
-        n_samples : int
-            ``>= 1``.
-        thin : int, default 1
-            ``>= 1``.
-
-        Returns
-        -------
-        ndarray of shape (n_chains, n_samples, n_variables), int64
-            Values in each variable's domain.
-        """
-        n_samples = check_positive_int(n_samples, "n_samples")
-        thin = check_positive_int(thin, "thin")
-        return self._go(n_samples * thin, thin, n_samples)
 
     def __repr__(self) -> str:
         return (

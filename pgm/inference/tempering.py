@@ -105,7 +105,7 @@ def _ladder(betas, n_temperatures, beta_min) -> np.ndarray:
     return betas
 
 
-class TemperingSampler:
+class TemperingSampler(_gibbs._PersistentSweeps):
     """Persistent parallel-tempering chains on a factor graph, advanced in place.
 
     Parameters
@@ -251,24 +251,7 @@ class TemperingSampler:
         """Acceptance rate so far per adjacent pair; NaN for a pair never proposed."""
         return _rates(self.swap_accepts, self.swap_attempts)
 
-    def set_theta(self, theta: ArrayLike | None) -> None:
-        """Use ``theta`` (shape (n_params,)) instead of ``fg.theta``; ``None`` reverts."""
-        self._theta = None if theta is None else _gibbs._check_theta(self._cg, theta)
-
     # -------------------------------------------------------------- running
-    def _current_theta(self) -> np.ndarray:
-        if self._fg.revision != self._cg.revision:
-            raise ValueError(
-                "fg: the factor graph's structure changed since this TemperingSampler was "
-                f"built (revision {self._cg.revision}, now {self._fg.revision}); "
-                "build a new TemperingSampler"
-            )
-        if self._theta is not None:
-            return self._theta
-        theta = np.array(self._fg.theta, dtype=np.float64, order="C")
-        theta.flags.writeable = False
-        return theta
-
     def _go(self, n_sweeps: int, thin: int, n_record: int) -> np.ndarray:
         theta = self._current_theta()
         out = np.empty((self.n_chains, n_record, self._cg.n_variables), dtype=np.int64)
@@ -286,24 +269,6 @@ class TemperingSampler:
         )  # fmt: skip
         self._sweep += n_sweeps
         return out
-
-    def run(self, n_sweeps: int) -> TemperingSampler:
-        """Advance every replica by ``n_sweeps`` sweeps (``>= 0``), with swaps; return self."""
-        n_sweeps = check_positive_int(n_sweeps, "n_sweeps", minimum=0)
-        self._go(n_sweeps, 1, 0)
-        return self
-
-    def sample(self, n_samples: int, thin: int = 1) -> NDArray[np.int64]:
-        """Advance ``n_samples * thin`` sweeps, keeping every ``thin``-th state at beta = 1.
-
-        Returns
-        -------
-        ndarray of shape (n_chains, n_samples, n_variables), int64
-            Values in each variable's domain.
-        """
-        n_samples = check_positive_int(n_samples, "n_samples")
-        thin = check_positive_int(thin, "thin")
-        return self._go(n_samples * thin, thin, n_samples)
 
     def __repr__(self) -> str:
         return (
