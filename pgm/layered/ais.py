@@ -38,7 +38,7 @@ def _log_f(model, layers, beta, base_bias):
     for l in range(0, model.n_layers, 2):
         out = out + beta * (layers[l] @ model.biases[l])
     for l in range(1, model.n_layers, 2):
-        a = model._input_from_kept(layers, l)
+        a = model.total_input(layers, l)
         out = out + np.logaddexp(0.0, beta * a).sum(axis=1)
     return out
 

@@ -133,16 +133,8 @@ class LayeredModel:
             if l % 2 != parity:
                 f = f - layers[l] @ self.biases[l]
         for l in range(parity, self.n_layers, 2):
-            f = f - _binary.log_partition(self._input_from_kept(layers, l))
+            f = f - _binary.log_partition(self.total_input(layers, l))
         return f
-
-    def _input_from_kept(self, layers, l):
-        a = self.biases[l]
-        if l > 0:
-            a = a + layers[l - 1] @ self.weights[l - 1]
-        if l < self.n_layers - 1:
-            a = a + layers[l + 1] @ self.weights[l].T
-        return a
 
     def _log_sum(self, v, max_states):
         """``log sum exp(-E)`` over every unclamped unit (v clamped when not None).
@@ -183,7 +175,7 @@ class LayeredModel:
                     if l % 2 == 1:
                         neg_f = neg_f + layers[l] @ self.biases[l]
                 for l in range(2, self.n_layers, 2):
-                    neg_f = neg_f + _binary.log_partition(self._input_from_kept(layers_f, l))
+                    neg_f = neg_f + _binary.log_partition(self.total_input(layers_f, l))
             else:
                 neg_f = -self.free_energy_parity(layers, 1 - parity)
             out[r] = logsumexp(neg_f)
