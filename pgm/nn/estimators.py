@@ -455,9 +455,7 @@ class DeepClassifier(ClassifierMixin, BaseEstimator):
         from sklearn.utils.validation import column_or_1d
 
         if y is None:
-            raise ValueError(
-                "DeepClassifier requires y to be passed, but the target y is None"
-            )
+            raise ValueError("DeepClassifier requires y to be passed, but the target y is None")
         y = column_or_1d(y, warn=True)
         if y.dtype.kind in "fc":  # before sklearn's type checks, which cast NaN to int
             from sklearn.utils import assert_all_finite
@@ -699,9 +697,7 @@ class DeepAutoencoder(TransformerMixin, BaseEstimator):
         self.verbose = verbose
 
     @classmethod
-    def from_pretrained(
-        cls, weights, hidden_biases, visible_biases, **params
-    ) -> DeepAutoencoder:
+    def from_pretrained(cls, weights, hidden_biases, visible_biases, **params) -> DeepAutoencoder:
         """Unroll a stack of RBMs into an autoencoder (encoder ``W_l``, decoder ``W_l^T``).
 
         Parameters

@@ -86,7 +86,12 @@ def test_from_pretrained_fine_tunes_every_layer_and_clone_keeps_the_start():
     weights, biases, _ = _stack(rng, [2, 6, 6])
     X, y = _xor(rng, 120)
     clf = DeepClassifier.from_pretrained(
-        weights, biases, n_classes=None, optimizer="lbfgs", n_epochs=15, max_iter=10,
+        weights,
+        biases,
+        n_classes=None,
+        optimizer="lbfgs",
+        n_epochs=15,
+        max_iter=10,
         random_state=4,
     )
     start = DeepClassifier.from_pretrained(weights, biases, n_epochs=0, random_state=4).fit(X, y)
@@ -127,8 +132,9 @@ def test_predictions_are_chunked_consistently():
 def test_float32_classifier():
     rng = np.random.default_rng(7)
     X, y = _xor(rng, 100)
-    clf = DeepClassifier((8,), dtype=np.float32, optimizer="lbfgs", n_epochs=20, max_iter=10,
-                         random_state=0).fit(X, y)
+    clf = DeepClassifier(
+        (8,), dtype=np.float32, optimizer="lbfgs", n_epochs=20, max_iter=10, random_state=0
+    ).fit(X, y)
     assert clf.network_.theta.dtype == np.float32
     assert clf.predict_proba(X).dtype == np.float32
     assert clf.score(X, y) >= 0.95
@@ -184,8 +190,14 @@ def test_autoencoder_from_random_weights_and_linear_output():
     rng = np.random.default_rng(10)
     protos = rng.normal(size=(2, 5))
     X = protos[rng.integers(0, 2, 40)] + rng.normal(scale=0.05, size=(40, 5))
-    ae = DeepAutoencoder((4, 1), output_activation="linear", optimizer="lbfgs", n_epochs=20,
-                         max_iter=10, random_state=0).fit(X)
+    ae = DeepAutoencoder(
+        (4, 1),
+        output_activation="linear",
+        optimizer="lbfgs",
+        n_epochs=20,
+        max_iter=10,
+        random_state=0,
+    ).fit(X)
     assert ae.network_.activations == ("sigmoid", "linear", "sigmoid", "linear")
     assert ae.transform(X).shape == (40, 1)
     # total variance ~ |p0 - p1|^2 / 4 ~ 2.5 per row; the code captures the cluster
@@ -246,7 +258,11 @@ def test_autoencoder_unfitted(method):
 @pytest.mark.parametrize(
     ("params", "error", "match"),
     [
-        ({"hidden_layer_sizes": (4, 0)}, ValueError, r"hidden_layer_sizes\[1\] must be an integer >= 1"),
+        (
+            {"hidden_layer_sizes": (4, 0)},
+            ValueError,
+            r"hidden_layer_sizes\[1\] must be an integer >= 1",
+        ),
         ({"hidden_layer_sizes": (-3,)}, ValueError, r"hidden_layer_sizes\[0\]"),
         ({"hidden_layer_sizes": (2.5,)}, ValueError, r"hidden_layer_sizes\[0\]"),
         ({"hidden_layer_sizes": 5}, TypeError, "hidden_layer_sizes must be a sequence"),
@@ -300,11 +316,13 @@ def test_classifier_bad_data_and_refused_calls_change_nothing():
     [
         ((np.zeros((3, 2)), [np.zeros(2)]), TypeError, "weights must be a list or tuple"),
         (([np.zeros((3, 2))], np.zeros(2)), TypeError, "biases must be a list or tuple"),
-        (([np.zeros((3, 2)), np.zeros((3, 4))], [np.zeros(2), np.zeros(4)]), ValueError,
-         r"weights\[1\] must have 2 rows"),
+        (
+            ([np.zeros((3, 2)), np.zeros((3, 4))], [np.zeros(2), np.zeros(4)]),
+            ValueError,
+            r"weights\[1\] must have 2 rows",
+        ),
         (([np.zeros((3, 2))], [np.zeros(3)]), ValueError, r"biases\[0\] must have shape \(2,\)"),
-        (([np.zeros((3, 2))], [np.zeros(3), np.zeros(2)]), ValueError,
-         "no input bias"),
+        (([np.zeros((3, 2))], [np.zeros(3), np.zeros(2)]), ValueError, "no input bias"),
         (([np.full((3, 2), np.inf)], [np.zeros(2)]), ValueError, r"weights\[0\] must be finite"),
         (([np.zeros((3, 0))], [np.zeros(0)]), ValueError, "nonzero dimensions"),
     ],
@@ -348,7 +366,9 @@ def test_autoencoder_bad_input():
         DeepAutoencoder(()).fit(rng.random((5, 4)))
     with pytest.raises(ValueError, match=r"X must have values in \[0, 1\]"):
         DeepAutoencoder((2,), n_epochs=1).fit(rng.normal(size=(5, 4)))
-    ae = DeepAutoencoder.from_pretrained(weights, hidden, visible, n_epochs=0).fit(rng.random((5, 4)))
+    ae = DeepAutoencoder.from_pretrained(weights, hidden, visible, n_epochs=0).fit(
+        rng.random((5, 4))
+    )
     with pytest.raises(ValueError, match="code has 3 features, but the decoder is expecting 2"):
         ae.inverse_transform(np.zeros((2, 3)))
     with pytest.raises(ValueError, match="X has 5 features, but DeepAutoencoder is expecting 4"):
