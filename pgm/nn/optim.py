@@ -210,8 +210,10 @@ def line_search(
                 else:
                     theta = base.copy()
                     theta[mask] = x
-                loss, grad = network._loss_and_gradient(xb, tb, theta.astype(network.dtype))
-                grad = grad.astype(np.float64)
+                loss, grad = network._loss_and_gradient(
+                    xb, tb, theta.astype(network.dtype, copy=False)
+                )
+                grad = grad.astype(np.float64, copy=False)
                 return loss, grad if mask is None else grad[mask]
 
             x0 = full if mask is None else full[mask]

@@ -375,3 +375,11 @@ def test_autoencoder_bad_input():
         ae.transform(np.zeros((2, 5)))
     with pytest.raises(ValueError, match="X must be finite"):
         ae.reconstruction_error(np.full((2, 4), np.nan))
+
+
+def test_verbose_progress_bar(capsys):
+    rng = np.random.default_rng(13)
+    X, y = _xor(rng, 20)
+    DeepClassifier((3,), n_epochs=2, output_only_epochs=1, verbose=True, random_state=0).fit(X, y)
+    err = capsys.readouterr().err
+    assert "DeepClassifier" in err and "2/2" in err
