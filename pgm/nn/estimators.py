@@ -278,6 +278,7 @@ class DeepClassifier(ClassifierMixin, BaseEstimator):
     classes : array_like or None, default None
         All class labels. None takes the labels present in ``y``; given, ``y``
         must lie within them (a subset of the data may lack some classes).
+        Either way ``classes_`` holds them sorted, as scikit-learn does.
     init_weights : tuple of array_like or None, default None
         Initial hidden weights, ``init_weights[l]`` of shape (n_l, n_{l+1})
         with layer 0 the input; set by :meth:`from_pretrained`. None draws
@@ -411,7 +412,10 @@ class DeepClassifier(ClassifierMixin, BaseEstimator):
         for key in ("init_weights", "init_biases"):
             if key in params:
                 raise TypeError(f"from_pretrained sets {key} itself; do not pass it")
-        if "hidden_layer_sizes" in params and tuple(params["hidden_layer_sizes"]) != sizes:
+        if (
+            "hidden_layer_sizes" in params
+            and _sizes(params["hidden_layer_sizes"], "hidden_layer_sizes") != sizes
+        ):
             raise ValueError(
                 f"hidden_layer_sizes={params['hidden_layer_sizes']!r} disagrees with the "
                 f"widths of weights {sizes}"
@@ -731,7 +735,10 @@ class DeepAutoencoder(TransformerMixin, BaseEstimator):
         for key in ("init_weights", "init_hidden_biases", "init_visible_biases"):
             if key in params:
                 raise TypeError(f"from_pretrained sets {key} itself; do not pass it")
-        if "hidden_layer_sizes" in params and tuple(params["hidden_layer_sizes"]) != sizes:
+        if (
+            "hidden_layer_sizes" in params
+            and _sizes(params["hidden_layer_sizes"], "hidden_layer_sizes") != sizes
+        ):
             raise ValueError(
                 f"hidden_layer_sizes={params['hidden_layer_sizes']!r} disagrees with the "
                 f"widths of weights {sizes}"
