@@ -193,7 +193,7 @@ def test_autoencoder_from_random_weights_and_linear_output():
     ae = DeepAutoencoder(
         (4, 1),
         output_activation="linear",
-        optimizer="lbfgs",
+        optimizer="cg",
         n_epochs=20,
         max_iter=10,
         random_state=0,
