@@ -20,7 +20,6 @@ from pgm._validation import (
     as_float_array,
     as_index_array,
     check_states,
-    describe_domain,
 )
 from pgm.compiled import (
     DOMAIN_BINARY,
@@ -31,7 +30,7 @@ from pgm.compiled import (
     CompiledGraph,
 )
 
-__all__ = ["FactorGraph", "VariableGroup"]
+__all__ = ["FactorGraph", "VariableGroup", "check_graph"]
 
 _DOMAIN_NAMES = {DOMAIN_BINARY: "binary", DOMAIN_SPIN: "spin"}
 
@@ -705,7 +704,14 @@ class FactorGraph:
         )
 
 
-_describe_domain = describe_domain  # kept for old imports
+def check_graph(fg, name: str = "fg") -> FactorGraph:
+    """Return ``fg`` if it is a :class:`FactorGraph`, else raise ``TypeError`` naming ``name``.
+
+    The one check every public function taking a graph starts with.
+    """
+    if not isinstance(fg, FactorGraph):
+        raise TypeError(f"{name} must be a pgm.FactorGraph, got {type(fg).__name__}")
+    return fg
 
 
 def _domain_values(kind: int, card: int) -> np.ndarray:
