@@ -60,9 +60,9 @@ from pgm._random import as_generator, kernel_seed
 from pgm._validation import (
     as_float_array,
     as_index_array,
+    check_allocation,
     check_clamp,
     check_positive_float,
-    check_allocation,
     check_positive_int,
 )
 from pgm.compiled import DOMAIN_CATEGORICAL, UNARY_ONEHOT, CompiledGraph

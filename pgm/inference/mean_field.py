@@ -46,7 +46,6 @@ from numpy.typing import ArrayLike, NDArray
 
 from pgm._random import as_generator
 from pgm._validation import (
-    as_float_array,
     as_index_array,
     check_clamp,
     check_marginals,

@@ -169,7 +169,7 @@ def data_statistics(fg, data, visible=None, *, method="auto", mean_field_options
         rows = padded[:, ids]
         total = np.zeros(cg.n_params)
         for row in rows:
-            clamp = {int(i): int(v) for i, v in zip(ids, row)}
+            clamp = {int(i): int(v) for i, v in zip(ids, row, strict=True)}
             result = mean_field.run(fg, clamp=clamp, **options)
             total += product_statistics(fg, result.marginals)
         return total / rows.shape[0]
