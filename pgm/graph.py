@@ -19,6 +19,7 @@ from pgm._validation import (
     MAX_CARDINALITY,
     as_float_array,
     as_index_array,
+    check_allocation,
     check_states,
 )
 from pgm.compiled import (
@@ -626,6 +627,8 @@ class FactorGraph:
         i64 = np.int64
         kind = np.asarray(self._kind, dtype=i64)
         card = np.asarray(self._card, dtype=i64)
+        n_states = int(card.sum())
+        check_allocation(8 * n_states, f"the state map of {n:,} variables with {n_states:,} states")
         state_offset = np.zeros(n + 1, dtype=i64)
         np.cumsum(card, out=state_offset[1:])
         state_value = np.concatenate(

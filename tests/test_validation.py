@@ -266,3 +266,21 @@ def test_no_test_skips_when_a_pgm_module_fails_to_import():
         str(p.relative_to(root)) for p in root.rglob("*.py") if pattern.search(p.read_text())
     ]
     assert offenders == []
+
+
+def test_mean_field_refuses_marginals_beyond_memory():
+    """One variable of 2**20 states and 10**5 binary ones: 0.8 TiB of marginals, refused early."""
+    from pgm.inference import mean_field
+
+    g = pgm.FactorGraph()
+    g.add_variables("c", 1, domain=MAX_CARDINALITY)
+    g.add_variables("b", 10**5)
+    with pytest.raises(ValueError, match=r"mean-field marginals of shape \(100001, 1048576\)"):
+        mean_field.run(g, max_iter=1)
+
+
+def test_compile_refuses_a_state_map_beyond_memory():
+    g = pgm.FactorGraph()
+    g.add_variables("c", 10**6, domain=MAX_CARDINALITY)  # 10**12 states
+    with pytest.raises(ValueError, match="the state map of 1,000,000 variables"):
+        g.compile()

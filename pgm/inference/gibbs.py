@@ -64,6 +64,7 @@ from pgm._validation import (
     check_clamp,
     check_positive_float,
     check_positive_int,
+    check_states,
 )
 from pgm.compiled import DOMAIN_CATEGORICAL, UNARY_ONEHOT, CompiledGraph
 from pgm.graph import FactorGraph
@@ -135,9 +136,8 @@ def _check_init(fg: FactorGraph, cg: CompiledGraph, init, n_chains: int) -> np.n
             f"init must have shape (n_chains, n_variables) = ({n_chains}, {n}) or "
             f"(n_variables,) = ({n},); got {shape}"
         )
-    values = fg.check_states(init, "init")
-    values = np.broadcast_to(values, (n_chains, n))
-    return np.ascontiguousarray(cg.values_to_indices(values), dtype=np.int64)
+    _, index = check_states(init, cg.domain_kind, cg.cardinality, "init")
+    return np.ascontiguousarray(np.broadcast_to(index, (n_chains, n)), dtype=np.int64)
 
 
 def _check_counter(value, name: str, maximum: int) -> int:

@@ -47,6 +47,7 @@ from numpy.typing import ArrayLike, NDArray
 from pgm._random import as_generator
 from pgm._validation import (
     as_index_array,
+    check_allocation,
     check_clamp,
     check_marginals,
     check_positive_float,
@@ -416,6 +417,8 @@ def _check_clamp(clamp, cg: CompiledGraph) -> tuple[np.ndarray, np.ndarray]:
 def _initial_state(fg, cg, clamp, init, seed) -> MeanFieldState:
     clamp_ids, clamp_index = _check_clamp(clamp, cg)
     n, max_k = cg.n_variables, cg.max_cardinality
+    # the marginals, their padding mask and a parallel sweep's scratch copy
+    check_allocation(17 * n * max_k, f"mean-field marginals of shape ({n}, {max_k})")
     pad = padding_mask(cg)
     if isinstance(init, str):
         if init != "uniform":
