@@ -77,7 +77,8 @@ def check_numeric_dtype(arr: np.ndarray, name: str, *, integer: bool = False) ->
         )
     if integer and kind == "f" and arr.size:
         finite = np.isfinite(arr)
-        if np.all(finite) and np.any(np.abs(arr) >= 2.0**63):
+        # compared in float64: 2**63 itself overflows a float16
+        if np.all(finite) and np.any(np.abs(arr.astype(np.float64)) >= 2.0**63):
             raise ValueError(f"{name} holds values outside the int64 range")
 
 
@@ -383,7 +384,7 @@ def check_states(values, kind: np.ndarray, card: np.ndarray, name: str = "states
             raise ValueError(f"{name} must be finite, found NaN or infinite entries")
         if np.any(arr != np.round(arr)):
             raise ValueError(f"{name} must hold integer values, got non-integral entries")
-        if arr.size and np.max(np.abs(arr)) >= 2.0**63:
+        if arr.size and np.max(np.abs(arr.astype(np.float64))) >= 2.0**63:
             raise ValueError(f"{name} holds values outside the int64 range")
     out = arr.astype(np.int64)
 

@@ -13,17 +13,9 @@ import pgm
 from pgm.inference import exact
 
 DTYPES = [
-    bool,
-    np.int8,
-    np.uint8,
-    np.int64,
-    np.uint64,
-    np.float32,
-    np.float64,
-    complex,
-    object,
-    str,
-]
+    bool, np.int8, np.uint8, np.int64, np.uint64, np.float16, np.float32, np.float64, complex,
+    object, str,
+]  # fmt: skip
 VALUES = [0, 1, -1, 2, 0.5, np.nan, np.inf, 1e300, 2**63, 2**64 - 1]
 
 

@@ -219,8 +219,10 @@ class ContrastiveDivergence:
     """
 
     def __init__(self, k: int = 1, schedule: str = "auto", seed=None):
+        from pgm.inference.gibbs import _check_schedule
+
         self.k = check_positive_int(k, "k")
-        self.schedule = schedule
+        self.schedule = _check_schedule(schedule)
         self._rng = as_generator(seed)
 
     def __call__(self, fg, batch_states) -> np.ndarray:
@@ -242,9 +244,11 @@ class PersistentContrastiveDivergence:
     """
 
     def __init__(self, n_chains: int = 100, k: int = 1, schedule: str = "auto", seed=None):
+        from pgm.inference.gibbs import _check_schedule
+
         self.n_chains = check_positive_int(n_chains, "n_chains")
         self.k = check_positive_int(k, "k")
-        self.schedule = schedule
+        self.schedule = _check_schedule(schedule)
         self._rng = as_generator(seed)
         self.sampler = None
 
