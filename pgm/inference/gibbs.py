@@ -415,6 +415,22 @@ def step(
     -------
     GibbsState
         With ``sweep`` advanced by ``n_sweeps``.
+
+    Raises
+    ------
+    TypeError
+        If ``fg`` is not a FactorGraph or ``state`` not a GibbsState.
+    ValueError
+        If ``state`` does not fit ``fg`` (shape, state indices outside
+        ``0..k_i-1``, a key outside ``0..2**63-1`` or a sweep counter that
+        would pass it), or on bad ``n_sweeps``, ``schedule``, ``beta``,
+        ``clamp`` or ``theta``.
+
+    Notes
+    -----
+    The sweep plan is built once per compiled graph, schedule and clamp set
+    and kept on the compiled graph, so calling ``step`` in a loop costs what
+    :meth:`GibbsSampler.run` costs (apart from copying the state).
     """
     fg = _check_graph(fg)
     cg = fg.compile()
