@@ -19,8 +19,8 @@ from pgm._validation import (
     MAX_CARDINALITY,
     as_float_array,
     as_index_array,
+    check_allocation,
     check_states,
-    describe_domain,
 )
 from pgm.compiled import (
     DOMAIN_BINARY,
@@ -31,7 +31,7 @@ from pgm.compiled import (
     CompiledGraph,
 )
 
-__all__ = ["FactorGraph", "VariableGroup"]
+__all__ = ["FactorGraph", "VariableGroup", "check_graph"]
 
 _DOMAIN_NAMES = {DOMAIN_BINARY: "binary", DOMAIN_SPIN: "spin"}
 
@@ -627,6 +627,8 @@ class FactorGraph:
         i64 = np.int64
         kind = np.asarray(self._kind, dtype=i64)
         card = np.asarray(self._card, dtype=i64)
+        n_states = int(card.sum())
+        check_allocation(8 * n_states, f"the state map of {n:,} variables with {n_states:,} states")
         state_offset = np.zeros(n + 1, dtype=i64)
         np.cumsum(card, out=state_offset[1:])
         state_value = np.concatenate(
@@ -705,7 +707,14 @@ class FactorGraph:
         )
 
 
-_describe_domain = describe_domain  # kept for old imports
+def check_graph(fg, name: str = "fg") -> FactorGraph:
+    """Return ``fg`` if it is a :class:`FactorGraph`, else raise ``TypeError`` naming ``name``.
+
+    The one check every public function taking a graph starts with.
+    """
+    if not isinstance(fg, FactorGraph):
+        raise TypeError(f"{name} must be a pgm.FactorGraph, got {type(fg).__name__}")
+    return fg
 
 
 def _domain_values(kind: int, card: int) -> np.ndarray:

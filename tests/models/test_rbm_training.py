@@ -113,7 +113,7 @@ def test_exact_cd_k_approaches_exact_gradient():
     assert errors[0] > 1e-2  # CD-1 is visibly biased for this model
     assert all(later < earlier for earlier, later in zip(errors[:-2], errors[1:-1], strict=True))
     assert errors[-1] < 1e-12
-    exact = pytest.importorskip("pgm.inference.exact")
+    from pgm.inference import exact
     fg = RBM.from_parameters(W, b, c).to_factor_graph()
     grad = exact.log_likelihood_gradient(fg, DATA, visible=np.arange(N_VISIBLE))
     for name in oracle:
