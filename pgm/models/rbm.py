@@ -38,8 +38,8 @@ from pgm._validation import (
     check_positive_int,
     nonfinite_error,
 )
-from pgm.learning.schedules import Schedule, get_schedule
 from pgm.layered import _kernels as _k
+from pgm.learning.schedules import Schedule, get_schedule
 
 __all__ = ["RBM", "EXACT_AUTO_MAX_UNITS", "EXACT_MAX_UNITS", "AUTO_SPARSE_MAX_DENSITY"]
 
