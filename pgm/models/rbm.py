@@ -224,7 +224,8 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         1797 digits, 100 rows per batch leave 15 updates per epoch and
         features that classify markedly worse after 20 epochs
         (``docs/benchmarks/rbm_digits.md``). On large data (MNIST) a batch of
-        100 learns as well per epoch and an epoch is several times faster.
+        100 still makes hundreds of updates per epoch, and an epoch is
+        several times faster than at 10.
     n_epochs : int, default 10
         Passes over the data in ``fit``.
     momentum : float in [0, 1), default 0.5
