@@ -119,10 +119,7 @@ def test_training_recovers_parameters():
     np.testing.assert_allclose(du[0], (u_true[1] - u_true[0])[0], atol=tol)
     P = p_true - p_true[0, 0]
     # the bias-feature column and pairwise offsets trade off; compare the Potts-like contrast
-    assert (
-        abs((dp[0, 0] + dp[1, 1] - dp[0, 1] - dp[1, 0]) - (P[0, 0] + P[1, 1] - P[0, 1] - P[1, 0]))
-        < 2 * tol
-    )
+    assert abs((dp[0, 0] + dp[1, 1] - dp[0, 1] - dp[1, 0]) - (P[0, 0] + P[1, 1] - P[0, 1] - P[1, 0])) < 2 * tol
     assert crf.score(X[:50], Y[:50]) > 0.5
 
 

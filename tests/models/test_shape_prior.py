@@ -11,13 +11,8 @@ from pgm.models.shape_prior import ShapePriorCRF, projection_matrix
 def _model(rng, k=2, h=2):
     P = projection_matrix(2, 3, 2)  # 6 pixels onto a 2x2 grid
     m = ShapePriorCRF.from_parameters(
-        rng.normal(size=(k, 3)),
-        rng.normal(size=(k, k)),
-        rng.normal(size=(4, k, h)),
-        rng.normal(size=h),
-        P,
-        mean_field_iter=200,
-    )
+        rng.normal(size=(k, 3)), rng.normal(size=(k, k)), rng.normal(size=(4, k, h)),
+        rng.normal(size=h), P, mean_field_iter=200)
     x = (rng.normal(size=(6, 3)), grid_edges(2, 3))
     return m, x
 
@@ -36,9 +31,7 @@ def test_energy_and_conditional_vs_factor_graph():
     fg = m.to_factor_graph(x)
     y = rng.integers(0, 2, size=(20, 6))
     h = rng.integers(0, 2, size=(20, 2))
-    np.testing.assert_allclose(
-        m.energy(x, y, h), fg.energy(np.hstack([y, h])), rtol=1e-12, atol=1e-12
-    )
+    np.testing.assert_allclose(m.energy(x, y, h), fg.energy(np.hstack([y, h])), rtol=1e-12, atol=1e-12)
     q, log_z = m.exact_conditional(x)
     assert np.isclose(log_z, exact.log_partition(fg), rtol=1e-10)
     np.testing.assert_allclose(q, exact.marginals(fg)[:6, :2], rtol=1e-10, atol=1e-12)
@@ -59,9 +52,7 @@ def test_bad_input():
     with pytest.raises(ValueError, match="projection expects 6"):
         m.mean_field((np.zeros((5, 3)), np.zeros((0, 2), dtype=int)))
     with pytest.raises(ValueError, match="rbm_weights must have shape"):
-        ShapePriorCRF.from_parameters(
-            np.zeros((2, 3)), np.zeros((2, 2)), np.zeros((4, 3, 2)), np.zeros(2), np.zeros((4, 6))
-        )
+        ShapePriorCRF.from_parameters(np.zeros((2, 3)), np.zeros((2, 2)), np.zeros((4, 3, 2)), np.zeros(2), np.zeros((4, 6)))
 
 
 def test_stagewise_fit_runs_and_prior_helps_on_shapes():
@@ -84,9 +75,8 @@ def test_stagewise_fit_runs_and_prior_helps_on_shapes():
         X.append((feats, edges))
         Y.append(y)
     P = projection_matrix(h, w, 3)
-    m = fit_shape_prior_crf(
-        X, Y, P, n_hidden=5, crf_kwargs={"max_iter": 20}, rbm_kwargs={"n_epochs": 100}, seed=0
-    )
+    m = fit_shape_prior_crf(X, Y, P, n_hidden=5, crf_kwargs={"max_iter": 20},
+                            rbm_kwargs={"n_epochs": 100}, seed=0)
     acc = np.mean([np.mean(p == y) for p in m.predict(X)])
     crf = CRF(n_labels=2, max_iter=20).fit(X, Y)
     crf_acc = np.mean([np.mean(p == y) for p in crf.predict(X)])
