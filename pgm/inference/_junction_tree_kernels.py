@@ -63,7 +63,7 @@ TreeArrays = namedtuple(
         "order",  # (n_cliques,) children before parents
         "parent",  # (n_cliques,) parent clique or -1 (a root)
         "sep_offset",  # (n_cliques + 1,) offsets of upward messages in sep_up
-        "child_stride",  # aligned with clique_vars: stride in the separator to the parent (0: absent)
+        "child_stride",  # aligned with clique_vars: stride in the separator (0: not in it)
         "pstride",  # aligned with clique_vars of the parent: stride in the separator
         "pstride_indptr",  # (n_cliques + 1,) CSR of pstride by child clique
         "term_indptr",  # (n_cliques + 1,) CSR of the energy terms assigned to each clique
@@ -401,7 +401,20 @@ def rows_log_z(rows, visible, t, g, theta, beliefs, sep_up, iwork, fwork, fsep, 
 
 @njit(cache=True)
 def rows_moments(
-    rows, visible, t, g, theta, beliefs, sep_up, iwork, fwork, fsep, out_node, out_edge, out_table, out_log_z
+    rows,
+    visible,
+    t,
+    g,
+    theta,
+    beliefs,
+    sep_up,
+    iwork,
+    fwork,
+    fsep,
+    out_node,
+    out_edge,
+    out_table,
+    out_log_z,
 ):
     """Sums over rows of the moments of ``p(h | v_r)`` (added in row order), and each row's log Z.
 

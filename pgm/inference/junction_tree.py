@@ -132,7 +132,9 @@ class JunctionTree:
         )
 
     def _x(self, x):
-        return np.array(x, dtype=np.int64) if x is not None else np.zeros(self.n_variables, np.int64)
+        return (
+            np.array(x, dtype=np.int64) if x is not None else np.zeros(self.n_variables, np.int64)
+        )
 
     def log_partition(self, cg: CompiledGraph, theta: np.ndarray, x=None) -> float:
         """``log sum_{free} exp(-E(x_free, x_clamped))``, clamped state indices read from ``x``.
@@ -144,13 +146,22 @@ class JunctionTree:
         beliefs, sep_up, iwork, fwork, fsep = self._buffers()
         return float(
             _k.calibrate(
-                self._x(x), self._arrays, cg.kernel_graph, theta, False, False, beliefs, sep_up,
-                iwork, fwork, fsep,
+                self._x(x),
+                self._arrays,
+                cg.kernel_graph,
+                theta,
+                False,
+                False,
+                beliefs,
+                sep_up,
+                iwork,
+                fwork,
+                fsep,
             )
         )
 
     def moments(self, cg: CompiledGraph, theta: np.ndarray, x=None, pairs=None) -> dict:
-        """Node, edge, table and pair moments of ``p(free | clamped)`` (layout of ``exact._moments``).
+        """Node, edge, table and pair moments of ``p(free | clamped)`` (as ``exact._moments``).
 
         Returns a dict with ``node`` (n_variables, max_k), ``edge``
         (n_edges,), ``table`` (n_params,), ``pair`` (n_pairs, max_k, max_k)
@@ -160,7 +171,9 @@ class JunctionTree:
         x = self._x(x)
         beliefs, sep_up, iwork, fwork, fsep = self._buffers()
         g = cg.kernel_graph
-        log_z = _k.calibrate(x, self._arrays, g, theta, False, True, beliefs, sep_up, iwork, fwork, fsep)
+        log_z = _k.calibrate(
+            x, self._arrays, g, theta, False, True, beliefs, sep_up, iwork, fwork, fsep
+        )
         max_k = cg.max_cardinality
         node = np.zeros((cg.n_variables, max_k))
         edge = np.zeros(cg.n_edges)
@@ -201,7 +214,9 @@ class JunctionTree:
                 continue
             # no common clique: P(x_i = a, x_j) = P(x_i = a) P(x_j | x_i = a)
             sub = build_from_compiled(
-                cg, np.union1d(self.clamped, [i]), heuristic=self.heuristic,
+                cg,
+                np.union1d(self.clamped, [i]),
+                heuristic=self.heuristic,
                 max_clique_states=max(4 * self.largest_clique_states, DEFAULT_MAX_CLIQUE_STATES),
             )
             for a in range(int(card[i])):
@@ -225,8 +240,20 @@ class JunctionTree:
         table = np.empty(cg.n_params)
         row_log_z = np.empty(rows.shape[0])
         _k.rows_moments(
-            rows, visible, self._arrays, cg.kernel_graph, theta, beliefs, sep_up, iwork, fwork,
-            fsep, node, edge, table, row_log_z,
+            rows,
+            visible,
+            self._arrays,
+            cg.kernel_graph,
+            theta,
+            beliefs,
+            sep_up,
+            iwork,
+            fwork,
+            fsep,
+            node,
+            edge,
+            table,
+            row_log_z,
         )
         return node, edge, table, row_log_z
 
@@ -235,16 +262,37 @@ class JunctionTree:
         beliefs, sep_up, iwork, fwork, fsep = self._buffers()
         out = np.empty(rows.shape[0])
         _k.rows_log_z(
-            rows, visible, self._arrays, cg.kernel_graph, theta, beliefs, sep_up, iwork, fwork,
-            fsep, out,
+            rows,
+            visible,
+            self._arrays,
+            cg.kernel_graph,
+            theta,
+            beliefs,
+            sep_up,
+            iwork,
+            fwork,
+            fsep,
+            out,
         )
         return out
 
     def map_state(self, cg, theta, x=None) -> np.ndarray:
-        """State indices (n_variables,) of a lowest-energy state given the clamped entries of ``x``."""
+        """State indices (n_variables,) of a lowest-energy state, clamped entries from ``x``."""
         x = self._x(x)
         beliefs, sep_up, iwork, fwork, fsep = self._buffers()
-        _k.calibrate(x, self._arrays, cg.kernel_graph, theta, True, False, beliefs, sep_up, iwork, fwork, fsep)
+        _k.calibrate(
+            x,
+            self._arrays,
+            cg.kernel_graph,
+            theta,
+            True,
+            False,
+            beliefs,
+            sep_up,
+            iwork,
+            fwork,
+            fsep,
+        )
         _k.backtrack(x, self._arrays, beliefs, np.zeros(self.n_variables, dtype=np.bool_))
         return x
 
@@ -313,7 +361,10 @@ def check_max_clique_states(value) -> int:
 
 
 def build_from_compiled(
-    cg: CompiledGraph, clamped, *, max_clique_states: int = DEFAULT_MAX_CLIQUE_STATES,
+    cg: CompiledGraph,
+    clamped,
+    *,
+    max_clique_states: int = DEFAULT_MAX_CLIQUE_STATES,
     heuristic: str = "min_fill",
 ) -> JunctionTree:
     """:func:`build` on a compiled graph with validated clamped ids (sorted, distinct)."""
@@ -328,7 +379,7 @@ def build_from_compiled(
 
     # ---- interaction graph on the free variables
     adj = [set() for _ in range(n)]
-    for i, j in zip(cg.edge_i.tolist(), cg.edge_j.tolist()):
+    for i, j in zip(cg.edge_i.tolist(), cg.edge_j.tolist(), strict=True):
         if is_free[i] and is_free[j]:
             adj[i].add(j)
             adj[j].add(i)
@@ -347,10 +398,10 @@ def build_from_compiled(
     position = np.full(n, -1, dtype=np.int64)
     position[order] = np.arange(len(order))
     parent = {}
-    for v, members in zip(order, cliques):
+    for v, members in zip(order, cliques, strict=True):
         rest = [u for u in members if u != v]
         parent[v] = min(rest, key=lambda u: position[u]) if rest else -1
-    content = dict(zip(order, (set(m) for m in cliques)))
+    content = dict(zip(order, (set(m) for m in cliques), strict=True))
     alias = {}
     for v in order:  # children before parents
         p = parent[v]
@@ -397,7 +448,7 @@ def build_from_compiled(
     for k, i in enumerate(unary_var.tolist()):
         c = home_of([i])
         (terms[c] if c >= 0 else const).append((_k.TERM_UNARY, k))
-    for k, (i, j) in enumerate(zip(cg.edge_i.tolist(), cg.edge_j.tolist())):
+    for k, (i, j) in enumerate(zip(cg.edge_i.tolist(), cg.edge_j.tolist(), strict=True)):
         c = home_of([i, j])
         (terms[c] if c >= 0 else const).append((_k.TERM_EDGE, k))
     for f in range(cg.n_factors):
@@ -428,7 +479,9 @@ def build_from_compiled(
             acc *= card[u]
         sep_sizes.append(acc)
         child_stride.append(np.array([stride.get(u, 0) for u in m.tolist()], dtype=np.int64))
-        pstride.append(np.array([stride.get(u, 0) for u in clique_vars[p].tolist()], dtype=np.int64))
+        pstride.append(
+            np.array([stride.get(u, 0) for u in clique_vars[p].tolist()], dtype=np.int64)
+        )
 
     def csr(lists):
         indptr = np.zeros(len(lists) + 1, dtype=np.int64)
