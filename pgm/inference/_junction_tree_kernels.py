@@ -69,6 +69,8 @@ TreeArrays = namedtuple(
         "term_indptr",  # (n_cliques + 1,) CSR of the energy terms assigned to each clique
         "term_kind",
         "term_index",
+        "term_stride",  # per term, aligned with its clique's vars: stride in the term's own table
+        "term_stride_indptr",  # (n_terms + 1,) CSR of term_stride
         "const_kind",  # terms whose variables are all clamped
         "const_index",
         "node_indptr",  # (n_cliques + 1,) CSR of the free variables whose marginal a clique gives
@@ -139,24 +141,43 @@ def _sep_index(card, stride, out):
 
 
 @njit(cache=True)
-def _fill(c, x, t, g, theta, beliefs):
-    """Write clique ``c``'s log-potential ``-sum(assigned terms' energies)`` into ``beliefs``."""
+def _fill(c, x, t, g, theta, beliefs, iwork):
+    """Write clique ``c``'s log-potential ``-sum(assigned terms' energies)`` into ``beliefs``.
+
+    Each term's energy is tabulated once over the joint states of its own free
+    variables (few), then broadcast into the clique table through a stride
+    map, so the cost per clique entry is one add per term.
+    """
     lo = t.clique_indptr[c]
     hi = t.clique_indptr[c + 1]
+    m = hi - lo
     vars_ = t.clique_vars[lo:hi]
     card = t.clique_card[lo:hi]
-    digits = np.zeros(hi - lo, dtype=np.int64)
-    for r in range(hi - lo):
-        x[vars_[r]] = 0
     start = t.table_offset[c]
-    t0 = t.term_indptr[c]
-    t1 = t.term_indptr[c + 1]
-    for s in range(t.table_offset[c + 1] - start):
-        e = 0.0
-        for q in range(t0, t1):
-            e += _term_energy(t.term_kind[q], t.term_index[q], x, t, g, theta)
-        beliefs[start + s] = -e
-        _advance(digits, card, vars_, x)
+    size = t.table_offset[c + 1] - start
+    table = beliefs[start : start + size]
+    table[:] = 0.0
+    for q in range(t.term_indptr[c], t.term_indptr[c + 1]):
+        stride = t.term_stride[t.term_stride_indptr[q] : t.term_stride_indptr[q + 1]]
+        tsize = 1
+        for r in range(m):
+            if stride[r] > 0:
+                tsize *= card[r]
+        energies = np.empty(tsize, dtype=np.float64)
+        for ts in range(tsize):
+            for r in range(m):
+                if stride[r] > 0:
+                    x[vars_[r]] = (ts // stride[r]) % card[r]
+            energies[ts] = _term_energy(t.term_kind[q], t.term_index[q], x, t, g, theta)
+        if tsize == 1:
+            e = energies[0]
+            for s in range(size):
+                table[s] -= e
+            continue
+        idx = iwork[:size]
+        _sep_index(card, stride, idx)
+        for s in range(size):
+            table[s] -= energies[idx[s]]
 
 
 @njit(cache=True)
@@ -219,7 +240,7 @@ def calibrate(x, t, g, theta, use_max, downward, beliefs, sep_up, iwork, fwork, 
     """
     n_cliques = t.parent.shape[0]
     for c in range(n_cliques):
-        _fill(c, x, t, g, theta, beliefs)
+        _fill(c, x, t, g, theta, beliefs, iwork)
     for a in range(n_cliques):
         c = t.order[a]
         p = t.parent[c]

@@ -65,7 +65,7 @@ DEFAULT_MAX_CLIQUE_STATES = 2**22
 TOTAL_STATES_FACTOR = 32
 
 #: Elimination heuristics accepted by :func:`build`.
-HEURISTICS = ("min_fill", "min_degree")
+HEURISTICS = ("auto", "min_fill", "min_degree", "rcm")
 
 
 class TreewidthTooLargeError(ValueError):
@@ -308,7 +308,7 @@ def build(
     clamp: dict | None = None,
     *,
     max_clique_states: int = DEFAULT_MAX_CLIQUE_STATES,
-    heuristic: str = "min_fill",
+    heuristic: str = "auto",
 ) -> JunctionTree:
     """Build the junction tree of ``fg`` with the variables of ``clamp`` removed.
 
@@ -321,7 +321,13 @@ def build(
     max_clique_states : int, default DEFAULT_MAX_CLIQUE_STATES
         Refuse when a clique table would have more entries than this, or all
         tables together more than ``TOTAL_STATES_FACTOR`` times this.
-    heuristic : {"min_fill", "min_degree"}, default "min_fill"
+    heuristic : {"auto", "min_fill", "min_degree", "rcm"}, default "auto"
+        The elimination order: greedy min-fill, greedy min-degree, or the
+        reverse Cuthill-McKee order (a bandwidth-reducing sweep, which on a
+        long narrow grid eliminates column by column: width = the short
+        side, where the greedy heuristics' ties can do much worse); ``"auto"``
+        computes min-fill and reverse Cuthill-McKee and keeps the one with
+        the smaller sum of clique tables.
 
     Returns
     -------
@@ -365,7 +371,7 @@ def build_from_compiled(
     clamped,
     *,
     max_clique_states: int = DEFAULT_MAX_CLIQUE_STATES,
-    heuristic: str = "min_fill",
+    heuristic: str = "auto",
 ) -> JunctionTree:
     """:func:`build` on a compiled graph with validated clamped ids (sorted, distinct)."""
     limit = check_max_clique_states(max_clique_states)
@@ -392,7 +398,24 @@ def build_from_compiled(
             adj[a].update(b for b in members if b != a)
     free = [i for i in range(n) if is_free[i]]
 
-    order, cliques = _eliminate(adj, free, card, limit, heuristic)
+    candidates = ("min_fill", "rcm") if heuristic == "auto" else (heuristic,)
+    best, refusals = None, []
+    for name in candidates:
+        try:
+            found = _eliminate([set(a) for a in adj], free, card, limit, name)
+        except TreewidthTooLargeError as err:
+            refusals.append(err)
+            continue
+        cost = sum(math.prod(card[u] for u in m) for m in found[1])
+        if best is None or cost < best[0]:
+            best = (cost, name, found)
+    if best is None:
+        if len(refusals) == 1:
+            raise refusals[0]
+        raise TreewidthTooLargeError(
+            "; ".join(str(err) for err in refusals).replace("; junction tree refused: ", "; and ")
+        )
+    _, heuristic, (order, cliques) = best
 
     # ---- clique tree: parent of C_v is the clique of the first-eliminated member of C_v - {v}
     position = np.full(n, -1, dtype=np.int64)
@@ -434,15 +457,25 @@ def build_from_compiled(
             f"{limit:,}; pass a larger max_clique_states= or use an approximate method"
         )
 
-    # ---- term assignment
+    # ---- term assignment: the smallest clique containing the term's free variables
+    # (a term evaluated in a big clique costs one evaluation per entry of its table)
+    n_cliques = len(clique_vars)
+    terms = [[] for _ in range(n_cliques)]
+    in_cliques = [[] for _ in range(n)]
+    for c, m in enumerate(clique_vars):
+        for u in m.tolist():
+            in_cliques[u].append(c)
+    survivor_sets = [content[v] for v in survivors]
+
     def home_of(members):
         f = [u for u in members if is_free[u]]
         if not f:
             return -1
-        return int(home[min(f, key=lambda u: position[u])])
+        # the clique of the first-eliminated member contains them all: a candidate always exists
+        rarest = min(f, key=lambda u: len(in_cliques[u]))
+        fits = [c for c in in_cliques[rarest] if all(u in survivor_sets[c] for u in f)]
+        return min(fits, key=lambda c: (sizes[c], len(terms[c]), c))
 
-    n_cliques = len(clique_vars)
-    terms = [[] for _ in range(n_cliques)]
     const = []
     unary_var = np.repeat(np.arange(n, dtype=np.int64), np.diff(cg.unary_indptr))
     for k, i in enumerate(unary_var.tolist()):
@@ -454,6 +487,23 @@ def build_from_compiled(
     for f in range(cg.n_factors):
         c = home_of(cg.scope[cg.scope_indptr[f] : cg.scope_indptr[f + 1]].tolist())
         (terms[c] if c >= 0 else const).append((_k.TERM_TABLE, f))
+    term_stride = []
+    for c in range(n_cliques):
+        m = clique_vars[c].tolist()
+        for kind, k in terms[c]:
+            if kind == _k.TERM_UNARY:
+                scope = [int(unary_var[k])]
+            elif kind == _k.TERM_EDGE:
+                scope = [int(cg.edge_i[k]), int(cg.edge_j[k])]
+            else:
+                scope = cg.scope[cg.scope_indptr[k] : cg.scope_indptr[k + 1]].tolist()
+            stride = [0] * len(m)
+            acc = 1
+            for r in range(len(m) - 1, -1, -1):
+                if m[r] in scope:
+                    stride[r] = acc
+                    acc *= card[m[r]]
+            term_stride.append(np.array(stride, dtype=np.int64))
     nodes = [[] for _ in range(n_cliques)]
     for v in free:
         c = int(home[v])
@@ -512,6 +562,8 @@ def build_from_compiled(
         term_indptr=csr(terms),
         term_kind=pairs_of(terms, 0),
         term_index=pairs_of(terms, 1),
+        term_stride=flat(term_stride),
+        term_stride_indptr=csr(term_stride),
         const_kind=np.array([e[0] for e in const], dtype=np.int64),
         const_index=np.array([e[1] for e in const], dtype=np.int64),
         node_indptr=csr(nodes),
@@ -560,12 +612,25 @@ def _fill_in(v, adj) -> int:
 
 
 def _eliminate(adj, free, card, limit, heuristic):
-    """Greedy elimination of ``free``; returns (order, cliques). Mutates ``adj``.
+    """Eliminate ``free`` by ``heuristic``; returns (order, cliques). Mutates ``adj``.
 
     Raises :class:`TreewidthTooLargeError` at the first clique whose table
     would exceed ``limit`` (so a hopeless graph is refused quickly).
     """
     use_fill = heuristic == "min_fill"
+    rank = {}
+    if heuristic == "rcm":
+        import scipy.sparse
+        from scipy.sparse.csgraph import reverse_cuthill_mckee
+
+        local = {v: a for a, v in enumerate(free)}
+        rows = [local[v] for v in free for _ in adj[v]]
+        cols = [local[u] for v in free for u in adj[v]]
+        graph = scipy.sparse.csr_matrix(
+            (np.ones(len(rows)), (rows, cols)), shape=(len(free), len(free))
+        )
+        perm = reverse_cuthill_mckee(graph, symmetric_mode=True)
+        rank = {free[int(a)]: r for r, a in enumerate(perm)}
     # treewidth >= the minimum degree: refuse a dense graph before any O(d^2) work
     if free:
         low = min(len(adj[v]) for v in free)
@@ -580,6 +645,8 @@ def _eliminate(adj, free, card, limit, heuristic):
             )
 
     def score(v):
+        if rank:
+            return (rank[v], 0, v)
         return (_fill_in(v, adj) if use_fill else len(adj[v]), len(adj[v]), v)
 
     current = {v: score(v) for v in free}
@@ -615,7 +682,7 @@ def _eliminate(adj, free, card, limit, heuristic):
         for a in nbl:
             adj[a].update(u for u in nbl if u != a)
         adj[v] = set()
-        affected = set(nbl)
+        affected = set() if rank else set(nbl)
         if use_fill:
             for a in nbl:
                 affected.update(adj[a])
