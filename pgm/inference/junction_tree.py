@@ -619,7 +619,7 @@ def _eliminate(adj, free, card, limit, heuristic):
     """
     use_fill = heuristic == "min_fill"
     rank = {}
-    if heuristic == "rcm":
+    if heuristic == "rcm" and free:
         import scipy.sparse
         from scipy.sparse.csgraph import reverse_cuthill_mckee
 
