@@ -94,13 +94,14 @@ _CHUNK = 4096
 METHODS = ("auto", "enumerate", "junction_tree")
 
 #: ``method="auto"`` enumerates models with at most this many free joint
-#: states without building a junction tree at all.
-AUTO_ENUMERATE_STATES = 2**12
+#: states without building a junction tree at all (enumerating 2**15 states
+#: takes about as long as building a small tree in Python, ~0.5 ms).
+AUTO_ENUMERATE_STATES = 2**15
 
 #: ``method="auto"`` enumerates when the joint states are at most this many
-#: times the junction tree's total clique-table size (measured in
-#: benchmarks/bench_junction_tree.py: a calibrated clique entry costs about
-#: as much as this many enumerated states).
+#: times the junction tree's total clique-table size: an enumerated state
+#: costs ~15-40 ns (docs/benchmarks/exact.md), a clique entry ~70-250 ns
+#: (filling, two passes, marginals; docs/benchmarks/junction_tree.md).
 AUTO_COST_RATIO = 8
 
 

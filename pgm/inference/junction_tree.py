@@ -100,6 +100,9 @@ class JunctionTree:
         Sum of the table sizes (work per calibration is a small multiple).
     heuristic : str
         The elimination heuristic used.
+    revision : int
+        The structure revision of the graph it was built from (the engine
+        methods refuse another).
     """
 
     n_variables: int
@@ -131,6 +134,13 @@ class JunctionTree:
             np.empty(max(self._sep_max, 1), dtype=np.float64),
         )
 
+    def _check(self, cg: CompiledGraph) -> None:
+        if cg.revision != self.revision or cg.n_variables != self.n_variables:
+            raise ValueError(
+                f"cg: this junction tree was built from graph revision {self.revision}, "
+                f"got revision {cg.revision}; build it again after changing the structure"
+            )
+
     def _x(self, x):
         return (
             np.array(x, dtype=np.int64) if x is not None else np.zeros(self.n_variables, np.int64)
@@ -143,6 +153,7 @@ class JunctionTree:
         flat parameter vector; ``x`` (n_variables,) int64 state indices
         (entries of free variables ignored). Callers validate.
         """
+        self._check(cg)
         beliefs, sep_up, iwork, fwork, fsep = self._buffers()
         return float(
             _k.calibrate(
@@ -168,6 +179,7 @@ class JunctionTree:
         and ``log_z``. ``pairs`` (n_pairs, 2) int64 may join variables in no
         common clique: those are conditioned on each state of the first.
         """
+        self._check(cg)
         x = self._x(x)
         beliefs, sep_up, iwork, fwork, fsep = self._buffers()
         g = cg.kernel_graph
@@ -234,6 +246,7 @@ class JunctionTree:
         ``rows`` (n_rows, n_visible) int64 state indices of ``visible``, which
         must equal :attr:`clamped`. Returns ``(node, edge, table, row_log_z)``.
         """
+        self._check(cg)
         beliefs, sep_up, iwork, fwork, fsep = self._buffers()
         node = np.empty((cg.n_variables, cg.max_cardinality))
         edge = np.empty(cg.n_edges)
@@ -259,6 +272,7 @@ class JunctionTree:
 
     def rows_log_z(self, cg, theta, rows, visible) -> np.ndarray:
         """Each row's ``log sum_h exp(-E(v_r, h))`` (``visible`` must equal :attr:`clamped`)."""
+        self._check(cg)
         beliefs, sep_up, iwork, fwork, fsep = self._buffers()
         out = np.empty(rows.shape[0])
         _k.rows_log_z(
@@ -278,6 +292,7 @@ class JunctionTree:
 
     def map_state(self, cg, theta, x=None) -> np.ndarray:
         """State indices (n_variables,) of a lowest-energy state, clamped entries from ``x``."""
+        self._check(cg)
         x = self._x(x)
         beliefs, sep_up, iwork, fwork, fsep = self._buffers()
         _k.calibrate(

@@ -316,15 +316,25 @@ def test_auto_picks_by_cost_and_falls_back_to_enumeration():
     assert exact.choose_method(small) == "enumerate"  # 64 states: no tree is built
     strip, *_ = grid(2, 30)
     assert exact.choose_method(strip) == "junction_tree"
-    # a dense model too wide for a small clique limit but small enough to enumerate
+    # one clique of all 16 variables: as many table entries as states, enumeration is cheaper
+    full = pgm.FactorGraph()
+    full.add_variables("v", 16, "binary")
+    full.add_edges(np.array(list(itertools.combinations(range(16), 2))), np.full(120, 0.1))
+    assert junction_tree.build(full).total_clique_states == 2**16
+    assert exact.choose_method(full) == "enumerate"
+    # the same with 2 variables clamped is still enumerated
+    assert exact.choose_method(full, clamp={0: 1, 1: 0}) == "enumerate"
+    # too wide for a small clique limit but small enough to enumerate: auto falls back
     rng = np.random.default_rng(0)
     dense = pgm.FactorGraph()
-    v = dense.add_variables("v", 14, "binary")
-    dense.add_pairwise(v[:7], v[7:], rng.normal(0, 0.3, (7, 7)))
+    v = dense.add_variables("v", 18, "binary")
+    dense.add_pairwise(v[:9], v[9:], rng.normal(0, 0.3, (9, 9)))
     assert exact.choose_method(dense, max_clique_states=64) == "enumerate"
     assert exact.log_partition(dense, max_clique_states=64) == pytest.approx(
         exact.log_partition(dense, method="enumerate"), rel=1e-14
     )
+    with pytest.raises(junction_tree.TreewidthTooLargeError):
+        exact.log_partition(dense, max_clique_states=64, **JT)
 
 
 # ---------------------------------------------------------------------- refusals and bad input
@@ -366,3 +376,7 @@ def test_bad_arguments_are_refused_before_any_work():
     with pytest.raises(TypeError, match="fg must be a FactorGraph"):
         junction_tree.build("graph")
     np.testing.assert_array_equal(fg.theta, theta)  # refused calls change nothing
+    tree = junction_tree.build(fg)
+    fg.add_variables("extra", 1)
+    with pytest.raises(ValueError, match="built from graph revision"):
+        tree.log_partition(fg.compile(), np.asarray(fg.theta))
