@@ -64,6 +64,9 @@ DEFAULT_MAX_CLIQUE_STATES = 2**22
 #: ``max_clique_states`` (bounds the memory of one tree).
 TOTAL_STATES_FACTOR = 32
 
+#: ``heuristic="auto"`` stops at min-fill when its tables hold at most this many entries.
+_SMALL_TREE = 2**14
+
 #: Elimination heuristics accepted by :func:`build`.
 HEURISTICS = ("auto", "min_fill", "min_degree", "rcm")
 
@@ -342,7 +345,8 @@ def build(
         long narrow grid eliminates column by column: width = the short
         side, where the greedy heuristics' ties can do much worse); ``"auto"``
         computes min-fill and reverse Cuthill-McKee and keeps the one with
-        the smaller sum of clique tables.
+        the smaller sum of clique tables (min-fill alone when its tables
+        hold at most 2**14 entries).
 
     Returns
     -------
@@ -424,6 +428,8 @@ def build_from_compiled(
         cost = sum(math.prod(card[u] for u in m) for m in found[1])
         if best is None or cost < best[0]:
             best = (cost, name, found)
+        if cost <= _SMALL_TREE:
+            break  # a second order cannot save more than it costs to find
     if best is None:
         if len(refusals) == 1:
             raise refusals[0]
