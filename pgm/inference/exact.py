@@ -5,15 +5,18 @@ Every public function takes ``method``:
 - ``"enumerate"``: the Gray-code enumeration described below, for tiny models
   (cost ~ the number of joint states, whatever the graph);
 - ``"junction_tree"``: :mod:`pgm.inference.junction_tree` (cost ~ the sum of
-  the clique tables of a min-fill elimination order, so sparse graphs of
-  hundreds of variables are exact);
+  the clique tables of an elimination order, min-fill or reverse
+  Cuthill-McKee, so sparse graphs of hundreds of variables are exact);
+  ``max_states`` does not apply, ``max_clique_states`` does;
 - ``"auto"`` (default): :func:`choose_method` decides, and tells which it
   chose when called itself. It enumerates when the free variables' joint
   states are within ``max_states`` and either at most
-  ``AUTO_ENUMERATE_STATES`` (no tree is built) or at most ``AUTO_COST_RATIO``
-  times the junction tree's total clique-table size (a clique entry costs several passes, an
-  enumerated state one incremental update); otherwise it uses the junction
-  tree, and falls back on enumeration when the tree is too wide.
+  ``AUTO_ENUMERATE_STATES`` (no tree is built) or at most
+  ``AUTO_COST_RATIO`` times the junction tree's total clique-table size (a
+  clique entry costs several passes, an enumerated state one incremental
+  update); otherwise it uses the junction tree, and falls back on
+  enumeration when the tree is too wide. Both give the same answers to
+  rounding (~1e-12 relative); only MAP ties may be broken differently.
 
 Enumeration
 -----------
