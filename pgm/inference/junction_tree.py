@@ -7,11 +7,13 @@ How it works
 ------------
 1. Clamped variables are removed (evidence by reducing potentials: every term
    is evaluated with the clamped values substituted).
-2. The free variables are eliminated greedily, by min-fill (fewest edges
-   added, ties by degree then id) or min-degree; eliminating ``v`` creates the
-   clique ``{v} + neighbours(v)``, whose parent is the clique of the first
-   variable of ``neighbours(v)`` to be eliminated later. Cliques contained in
-   their parent's successor are merged, which leaves a junction tree (a forest,
+2. The free variables are eliminated in an order found by min-fill (fewest
+   edges added, ties by degree then id), min-degree, or reverse Cuthill-McKee
+   (a bandwidth sweep); by default the first and last are both tried and the
+   one with the smaller sum of clique tables kept. Eliminating ``v`` creates
+   the clique ``{v} + neighbours(v)``, whose parent is the clique of the first
+   of ``neighbours(v)`` to be eliminated after it. A parent contained in its
+   child is merged into the child, which leaves a junction tree (a forest,
    one tree per connected component) with the running intersection property.
 3. Every energy term (unary, pairwise, table factor) is assigned to one clique
    containing its free variables; a term whose variables are all clamped is a
