@@ -58,9 +58,9 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from pgm._validation import check_clamp, check_numeric_dtype
-from pgm.compiled import DOMAIN_SPIN, CompiledGraph
-from pgm.graph import FactorGraph, VariableGroup
+from pgm._validation import check_clamp, check_numeric_dtype, values_to_indices
+from pgm.compiled import CompiledGraph
+from pgm.graph import FactorGraph, VariableGroup, check_graph
 from pgm.inference import _exact_kernels as _k
 from pgm.inference import junction_tree as _jt
 from pgm.inference._kernels import state_energy
@@ -634,8 +634,7 @@ def _pick(cg, free, method, max_states, max_clique_states, hidden=None, n_rows=0
 
 
 def _compile(fg: FactorGraph) -> tuple[CompiledGraph, np.ndarray]:
-    if not isinstance(fg, FactorGraph):
-        raise TypeError(f"fg must be a FactorGraph, got {type(fg).__name__}")
+    fg = check_graph(fg)
     return fg.compile(), np.ascontiguousarray(fg.theta, dtype=np.float64)
 
 
@@ -692,26 +691,13 @@ def _value_indices(cg: CompiledGraph, ids: np.ndarray, values: np.ndarray, name:
 
     ``labels(pos)`` names the offending entry for the error message.
     """
-    kind = cg.domain_kind[ids]
-    card = cg.cardinality[ids]
-    spin = kind == DOMAIN_SPIN
-    index = np.where(spin, (values + 1) // 2, values)
-    bad = (index < 0) | (index >= card) | (spin & (values != -1) & (values != 1))
-    if np.any(bad):
-        pos = tuple(int(t[0]) for t in np.nonzero(bad))
-        col = pos[-1]
-        var = int(ids[col])
-        if kind[col] == DOMAIN_SPIN:
-            domain = "spin: -1 or +1"
-        elif card[col] == 2 and kind[col] == 0:
-            domain = "binary: 0 or 1"
-        else:
-            domain = f"categorical: 0..{card[col] - 1}"
-        raise ValueError(
-            f"{name}{labels(pos)} = {values[pos]} is outside the domain of variable {var} "
-            f"({domain})"
-        )
-    return index.astype(np.int64)
+    return values_to_indices(
+        values,
+        cg.domain_kind[ids],
+        cg.cardinality[ids],
+        name,
+        lambda pos: (labels(pos), int(ids[pos[-1]])),
+    )
 
 
 def _as_integers(value, name: str) -> np.ndarray:

@@ -496,7 +496,7 @@ def test_pair_errors(small, pairs, match):
 
 
 def test_not_a_factor_graph():
-    with pytest.raises(TypeError, match="fg must be a FactorGraph"):
+    with pytest.raises(TypeError, match="fg must be a pgm.FactorGraph"):
         exact.log_partition({"not": "a graph"})
 
 
