@@ -343,7 +343,9 @@ class DBN(TransformerMixin, BaseEstimator):
     def _check_labels(self, y, n_rows, n_classes, name="y"):
         y = as_index_array(y, name)
         if y.shape[0] != n_rows:
-            raise ValueError(f"{name} must have {n_rows} entries (one per row of X), got {y.shape[0]}")
+            raise ValueError(
+                f"{name} must have {n_rows} entries (one per row of X), got {y.shape[0]}"
+            )
         if y.size and (y.min() < 0 or y.max() >= n_classes):
             raise ValueError(
                 f"{name} must hold labels in 0..{n_classes - 1} (n_classes = {n_classes}); "
@@ -408,9 +410,11 @@ class DBN(TransformerMixin, BaseEstimator):
         W, b, c = self.weights_[-1], self.biases_[-2], self.biases_[-1]
         act = h @ W + c
         U, d = self.label_weights_, self.label_bias_
-        return -(h @ b)[:, None] - d[None, :] - np.logaddexp(
-            0.0, act[:, None, :] + U[None, :, :]
-        ).sum(axis=2)
+        return (
+            -(h @ b)[:, None]
+            - d[None, :]
+            - np.logaddexp(0.0, act[:, None, :] + U[None, :, :]).sum(axis=2)
+        )
 
     def _top_free_energy(self, h):
         """``F_top(h_{L-1})`` with ``h_L`` (and the labels) summed out, shape (batch,)."""
@@ -484,7 +488,8 @@ class DBN(TransformerMixin, BaseEstimator):
 
     def predict(self, X: ArrayLike) -> NDArray[np.int64]:
         """The label of lowest top-RBM free energy ``F_top(h_{L-1}(X), k)``."""
-        return self.classes_[np.argmax(self.predict_log_proba(X), axis=1)]
+        log_proba = self.predict_log_proba(X)
+        return self.classes_[np.argmax(log_proba, axis=1)]
 
     # ------------------------------------------------------------ sampling
     def sample(
@@ -567,7 +572,8 @@ class DBN(TransformerMixin, BaseEstimator):
                 layers[l], layers[l + 1] @ self.weights_[l].T + self.biases_[l]
             )
             log_q = log_q + _bernoulli_log_prob(
-                layers[l + 1], layers[l] @ self.recognition_weights_[l] + self.recognition_biases_[l]
+                layers[l + 1],
+                layers[l] @ self.recognition_weights_[l] + self.recognition_biases_[l],
             )
         return log_p, log_q
 
@@ -622,8 +628,10 @@ class DBN(TransformerMixin, BaseEstimator):
         if log_z is None:
             log_z = self.log_partition(seed=rng)
         else:
-            if isinstance(log_z, bool) or not isinstance(log_z, numbers.Real) or not np.isfinite(
-                log_z
+            if (
+                isinstance(log_z, bool)
+                or not isinstance(log_z, numbers.Real)
+                or not np.isfinite(log_z)
             ):
                 raise ValueError(f"log_z must be a finite real number, got {log_z!r}")
             log_z = float(log_z)
@@ -693,8 +701,8 @@ class DBN(TransformerMixin, BaseEstimator):
         for l in range(L - 1):
             if sizes[l + 1] > _TABLE_MAX_PARENTS:
                 raise ValueError(
-                    f"to_factor_graph writes p(h_{l} | h_{l + 1}) as tables of 2**{sizes[l + 1] + 1}"
-                    f" entries; layer {l + 1} has {sizes[l + 1]} units (at most "
+                    f"to_factor_graph writes p(h_{l} | h_{l + 1}) as tables of "
+                    f"2**{sizes[l + 1] + 1} entries; layer {l + 1} has {sizes[l + 1]} units (at most "
                     f"{_TABLE_MAX_PARENTS} allowed)"
                 )
         fg = FactorGraph()
