@@ -702,8 +702,8 @@ class DBN(TransformerMixin, BaseEstimator):
             if sizes[l + 1] > _TABLE_MAX_PARENTS:
                 raise ValueError(
                     f"to_factor_graph writes p(h_{l} | h_{l + 1}) as tables of "
-                    f"2**{sizes[l + 1] + 1} entries; layer {l + 1} has {sizes[l + 1]} units (at most "
-                    f"{_TABLE_MAX_PARENTS} allowed)"
+                    f"2**{sizes[l + 1] + 1} entries; layer {l + 1} has {sizes[l + 1]} units "
+                    f"(at most {_TABLE_MAX_PARENTS} allowed)"
                 )
         fg = FactorGraph()
         groups = [
