@@ -238,7 +238,7 @@ def test_training_the_added_layer_does_not_lower_the_bound():
 
     The bound is ``E_Q[log p_top(h_1)] + const`` in the top RBM's parameters, so
     maximum-likelihood training of the top RBM on draws of the aggregated
-    posterior raises it in expectation; checked on three seeds (CD-10, 50 epochs).
+    posterior raises it in expectation; checked on three seeds (CD-10, 20 epochs).
     """
     gains = []
     for seed in range(3):
@@ -251,9 +251,9 @@ def test_training_the_added_layer_does_not_lower_the_bound():
         np.testing.assert_allclose(before, _rbm_exact_log_p(W, b, c)[_index(X)].mean(), rtol=1e-10)
         H = (rng.random((300, 4)) < 1 / (1 + np.exp(-(X @ W + c)))).astype(float)
         top = RBM.from_parameters(
-            W.T, c, b, method="cd", k=10, learning_rate=0.05, batch_size=20, random_state=seed
+            W.T, c, b, method="cd", k=10, learning_rate=0.1, batch_size=30, random_state=seed
         )
-        for _ in range(50):
+        for _ in range(20):
             top.partial_fit(H[rng.permutation(300)])
         trained = DBN.from_parameters(
             [W, top.weights_], [b, top.visible_bias_, top.hidden_bias_], recognition_biases=[c]
