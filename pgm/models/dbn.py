@@ -748,7 +748,7 @@ class DBN(TransformerMixin, BaseEstimator):
         elif seed is not None:
             params["random_state"] = int(seed)
         try:
-            text = json.dumps(params)
+            text = json.dumps(params, default=_json_option)
         except TypeError:
             warnings.warn("rbm_options cannot be written as JSON; stored as None", stacklevel=3)
             params["rbm_options"] = None
@@ -1068,6 +1068,22 @@ class DBN(TransformerMixin, BaseEstimator):
         weights, biases = self._up_parameters()
         visible = [x.copy() for x in self.biases_[:-1]]
         return DeepAutoencoder.from_pretrained(weights, biases, visible, **params)
+
+
+def _json_option(value):
+    """JSON form of an RBM option the RBM accepts back: dtypes by name, schedules as dicts."""
+    from pgm.learning.schedules import Schedule
+
+    if isinstance(value, Schedule):
+        return value.to_dict()
+    if isinstance(value, (np.dtype, type)):
+        try:
+            return np.dtype(value).name
+        except TypeError:
+            pass
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
 # ---------------------------------------------------------------- training helpers

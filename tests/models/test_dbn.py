@@ -376,8 +376,13 @@ def test_save_load_round_trip_exact(tmp_path):
     np.testing.assert_array_equal(dbn.predict_proba(V), back.predict_proba(V))
     np.testing.assert_array_equal(dbn.sample(5, n_gibbs=3), back.sample(5, n_gibbs=3))
     plain = _dbn((4, 3))
+    # a dtype in rbm_options is written by name (JSON), which RBM accepts back
+    plain.set_params(rbm_options={"dtype": np.float32, "n_epochs": 1})
     plain.save(tmp_path / "p.npz")
-    assert DBN.load(tmp_path / "p.npz").label_weights_ is None
+    loaded = DBN.load(tmp_path / "p.npz")
+    assert loaded.label_weights_ is None
+    assert loaded.rbm_options == {"dtype": "float32", "n_epochs": 1}
+    loaded.fit(_toy(20)[0][:, :4])
 
 
 def test_load_rejects_foreign_and_broken_files(tmp_path):
