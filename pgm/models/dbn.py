@@ -857,8 +857,11 @@ class DBN(TransformerMixin, BaseEstimator):
                 raise ValueError(f"rbm_options[{l}]: {exc}") from None
             except ValueError as exc:
                 raise ValueError(f"rbm_options[{l}]: {exc}") from None
-            if l > 0 and o.get("visible", "binary") != "binary":
-                raise ValueError(f"rbm_options[{l}]: only the bottom RBM may have Gaussian units")
+            if o.get("visible", "binary") != "binary":
+                raise ValueError(
+                    f"rbm_options[{l}]: a DBN has binary units only (its directed layers are "
+                    f"logistic), got visible={o['visible']!r}"
+                )
         if self.propagate not in ("mean", "sample"):
             raise ValueError(f"propagate must be 'mean' or 'sample', got {self.propagate!r}")
         if not isinstance(self.verbose, (bool, np.bool_, numbers.Integral)):
@@ -866,7 +869,7 @@ class DBN(TransformerMixin, BaseEstimator):
         X = as_float_array(X, "X", ndim=2)
         if X.shape[0] == 0 or X.shape[1] == 0:
             raise ValueError(f"X must have at least one row and one column, got shape {X.shape}")
-        if options[0].get("visible", "binary") == "binary" and (np.any(X < 0) or np.any(X > 1)):
+        if np.any(X < 0) or np.any(X > 1):
             raise ValueError(
                 f"X must have values in [0, 1] (binary data or probabilities); got values in "
                 f"[{float(X.min())}, {float(X.max())}]"
@@ -887,8 +890,6 @@ class DBN(TransformerMixin, BaseEstimator):
                     f"rbm_options[{L - 1}]: the labelled top RBM does not support {bad}; it "
                     f"honours {sorted(_LABELLED_TOP_OPTIONS)}"
                 )
-            if L == 1 and options[0].get("visible", "binary") != "binary":
-                raise ValueError("a labelled one-layer DBN needs binary visible units")
         return sizes, options, X, y, K
 
     def fit(self, X: ArrayLike, y: ArrayLike | None = None) -> DBN:

@@ -461,6 +461,8 @@ def test_bad_labels_and_inputs_leave_model_unchanged():
         DBN((4, 3), rbm_options=[{}]).fit(X)
     with pytest.raises(ValueError, match="does not support"):
         DBN((4, 3), rbm_options={"sparsity_target": 0.1}).fit(X, y)
+    with pytest.raises(ValueError, match="binary units only"):
+        DBN((4, 3), rbm_options={"visible": "gaussian"}).fit(X)
     with pytest.raises(ValueError, match="propagate must be"):
         DBN((4, 3), propagate="max").fit(X)
     with pytest.raises(ValueError, match="X must be finite"):
