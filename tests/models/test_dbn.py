@@ -162,8 +162,9 @@ def test_log_partition_exact_and_ais(n_classes):
         dbn.weights_[-1], dbn.biases_[-2], dbn.biases_[-1], dbn.label_weights_, dbn.label_bias_
     ).sum())  # fmt: skip
     np.testing.assert_allclose(dbn.log_partition("exact"), ref, rtol=1e-12)
-    # AIS on a 4-3 RBM (per label) with 1000 betas and 200 chains: error ~1e-2; 0.1 is > 5 sigma
-    assert abs(dbn.log_partition("ais", n_chains=200, betas=1000, seed=0) - ref) < 0.1
+    # AIS on this 4-3 RBM (per label), 1000 betas, 200 chains: the error's standard deviation
+    # over 10 seeds measured 0.0045 (0.0036 with labels); 0.03 is over 6 sigma
+    assert abs(dbn.log_partition("ais", n_chains=200, betas=1000, seed=0) - ref) < 0.03
 
 
 def _all_v(n):
