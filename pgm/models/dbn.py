@@ -126,8 +126,10 @@ class DBN(TransformerMixin, BaseEstimator):
         labels the top RBM (softmax label units) is trained by this module
         and honours ``method``, ``k``, ``learning_rate``, ``batch_size``,
         ``n_epochs``, ``momentum``, ``weight_decay``,
-        ``learning_rate_schedule``, ``n_chains`` and ``random_state``; other
-        options raise there.
+        ``learning_rate_schedule``, ``n_chains``, ``random_state`` and
+        ``verbose`` (``dtype`` and ``algorithm`` are accepted and ignored: it
+        trains in float64 with dense products); other options raise there.
+        Every RBM of a DBN has binary units.
     propagate : {"mean", "sample"}, default "mean"
         What the next RBM is trained on: the posterior means
         ``P(h = 1 | data)`` of the layer below, or one binary sample of them.
