@@ -105,7 +105,7 @@ def _anything(value, name):
 
 _COMMON = {
     "optimizer": _options(*optim.OPTIMIZERS),
-    "n_epochs": _int_at_least(1),
+    "n_epochs": _int_at_least(0),
     "batch_size": _optional_int,
     "learning_rate": _positive,
     "momentum": _momentum,
@@ -128,6 +128,7 @@ _CLASSIFIER_CONSTRAINTS = {
 _AUTOENCODER_CONSTRAINTS = {
     "hidden_layer_sizes": _sizes_nonempty,
     "code_activation": _options("linear", "sigmoid"),
+    "output_activation": _options("sigmoid", "linear"),
     **_COMMON,
     "init_weights": _anything,
     "init_hidden_biases": _anything,
@@ -145,12 +146,23 @@ def _validated(estimator, table) -> _Params:
     return _Params({name: check(params[name], name) for name, check in table.items()})
 
 
-def _check_X(X, name, dtype, n_features=None, *, unit_interval=False):
+def _check_X(X, name, dtype, n_features=None, *, unit_interval=False, owner="the model"):
     """A 2-D finite float array (no copy when possible), optionally with entries in [0, 1]."""
     import scipy.sparse
 
     if scipy.sparse.issparse(X):
         raise TypeError(f"{name}: sparse input is not supported; pass a dense array")
+    try:
+        X = np.asarray(X)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must be an array of real numbers: {exc}") from None
+    if np.iscomplexobj(X):
+        raise ValueError(f"Complex data not supported: {name} must hold real numbers")
+    if X.dtype == object:
+        try:
+            X = X.astype(dtype)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"{name} must hold real numbers: {exc}") from None
     X = as_float_array(X, name, dtype=dtype, copy=False)
     if X.ndim != 2:
         raise ValueError(
@@ -165,7 +177,7 @@ def _check_X(X, name, dtype, n_features=None, *, unit_interval=False):
             )
     if n_features is not None and X.shape[1] != n_features:
         raise ValueError(
-            f"{name} has {X.shape[1]} features, but the model is expecting {n_features} "
+            f"{name} has {X.shape[1]} features, but {owner} is expecting {n_features} "
             "features as input"
         )
     if unit_interval and (X.min() < 0 or X.max() > 1):
@@ -246,7 +258,8 @@ class DeepClassifier(ClassifierMixin, BaseEstimator):
         minibatch (:func:`pgm.nn.optim.line_search`), or momentum SGD
         (:func:`pgm.nn.optim.sgd`).
     n_epochs : int, default 10
-        Passes over the shuffled training data.
+        Passes over the shuffled training data. 0 only builds the network
+        (pretrained hidden layers and a random output layer), with no training.
     batch_size : int or None, default None
         Rows per minibatch; None means 1000 for "cg"/"lbfgs" and 100 for
         "sgd" (capped at the number of rows).
@@ -265,6 +278,7 @@ class DeepClassifier(ClassifierMixin, BaseEstimator):
     classes : array_like or None, default None
         All class labels. None takes the labels present in ``y``; given, ``y``
         must lie within them (a subset of the data may lack some classes).
+        Either way ``classes_`` holds them sorted, as scikit-learn does.
     init_weights : tuple of array_like or None, default None
         Initial hidden weights, ``init_weights[l]`` of shape (n_l, n_{l+1})
         with layer 0 the input; set by :meth:`from_pretrained`. None draws
@@ -398,7 +412,10 @@ class DeepClassifier(ClassifierMixin, BaseEstimator):
         for key in ("init_weights", "init_biases"):
             if key in params:
                 raise TypeError(f"from_pretrained sets {key} itself; do not pass it")
-        if "hidden_layer_sizes" in params and tuple(params["hidden_layer_sizes"]) != sizes:
+        if (
+            "hidden_layer_sizes" in params
+            and _sizes(params["hidden_layer_sizes"], "hidden_layer_sizes") != sizes
+        ):
             raise ValueError(
                 f"hidden_layer_sizes={params['hidden_layer_sizes']!r} disagrees with the "
                 f"widths of weights {sizes}"
@@ -442,8 +459,12 @@ class DeepClassifier(ClassifierMixin, BaseEstimator):
         from sklearn.utils.validation import column_or_1d
 
         if y is None:
-            raise ValueError("y must be given: DeepClassifier needs labels to fit")
+            raise ValueError("DeepClassifier requires y to be passed, but the target y is None")
         y = column_or_1d(y, warn=True)
+        if y.dtype.kind in "fc":  # before sklearn's type checks, which cast NaN to int
+            from sklearn.utils import assert_all_finite
+
+            assert_all_finite(y, input_name="y")
         if y.shape[0] != n_rows:
             raise ValueError(f"y has {y.shape[0]} labels, but X has {n_rows} rows")
         check_classification_targets(y)
@@ -464,8 +485,7 @@ class DeepClassifier(ClassifierMixin, BaseEstimator):
                 )
         if classes.size < 2:
             raise ValueError(
-                f"y must hold at least 2 classes to train a classifier, got {classes.size} "
-                f"({classes.tolist()})"
+                f"y holds only one class ({classes.tolist()}); a classifier needs at least 2"
             )
         return classes, np.searchsorted(classes, y)
 
@@ -544,7 +564,7 @@ class DeepClassifier(ClassifierMixin, BaseEstimator):
         ndarray of shape (n_samples, n_classes)
         """
         self._check_fitted()
-        X = _check_X(X, "X", self.network_.dtype, self.n_features_in_)
+        X = _check_X(X, "X", self.network_.dtype, self.n_features_in_, owner="DeepClassifier")
         net = self.network_
         return _chunked(lambda x: net.propagate(x), X, self.classes_.size, net.dtype)
 
@@ -553,7 +573,7 @@ class DeepClassifier(ClassifierMixin, BaseEstimator):
         from scipy.special import log_softmax
 
         self._check_fitted()
-        X = _check_X(X, "X", self.network_.dtype, self.n_features_in_)
+        X = _check_X(X, "X", self.network_.dtype, self.n_features_in_, owner="DeepClassifier")
         net = self.network_
 
         def log_p(x):
@@ -568,14 +588,16 @@ class DeepClassifier(ClassifierMixin, BaseEstimator):
         -------
         ndarray of shape (n_samples,), labels from ``classes_``
         """
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
 
 
 # ----------------------------------------------------------------- autoencoder
 class DeepAutoencoder(TransformerMixin, BaseEstimator):
     """A deep autoencoder: sigmoid encoder, linear code, mirrored decoder, sigmoid output.
 
-    Trained (fine-tuned) on the Bernoulli cross-entropy of the reconstruction,
+    Trained (fine-tuned) on the Bernoulli cross-entropy of the reconstruction
+    (squared error with ``output_activation="linear"``),
     ``-sum_i x_i log r_i + (1 - x_i) log(1 - r_i)`` averaged over images,
     plus ``weight_decay / 2 * sum ||W_l||^2``, as in Hinton & Salakhutdinov
     (2006). :meth:`from_pretrained` unrolls a stack of RBMs: the encoder
@@ -589,8 +611,13 @@ class DeepAutoencoder(TransformerMixin, BaseEstimator):
         mirrors them, so the network is ``d-1000-500-250-30-250-500-1000-d``.
     code_activation : {"linear", "sigmoid"}, default "linear"
         Units of the code layer (H&S: linear, from a Gaussian-hidden RBM).
+    output_activation : {"sigmoid", "linear"}, default "sigmoid"
+        Output units: sigmoid with Bernoulli cross-entropy (data in [0, 1],
+        e.g. MNIST pixels), or linear with squared error ``sum_i (r_i - x_i)^2 / 2``
+        for real-valued data.
     optimizer, n_epochs, batch_size, learning_rate, momentum, weight_decay, max_iter
-        As in :class:`DeepClassifier`.
+        As in :class:`DeepClassifier`; ``n_epochs=0`` only unrolls the
+        pretrained stack (the reconstruction before fine-tuning).
     init_weights : tuple of array_like or None, default None
         Encoder weights, ``init_weights[l]`` of shape (n_l, n_{l+1}); set by
         :meth:`from_pretrained`.
@@ -641,6 +668,7 @@ class DeepAutoencoder(TransformerMixin, BaseEstimator):
         hidden_layer_sizes=(1000, 500, 250, 30),
         *,
         code_activation="linear",
+        output_activation="sigmoid",
         optimizer="cg",
         n_epochs=10,
         batch_size=None,
@@ -657,6 +685,7 @@ class DeepAutoencoder(TransformerMixin, BaseEstimator):
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.code_activation = code_activation
+        self.output_activation = output_activation
         self.optimizer = optimizer
         self.n_epochs = n_epochs
         self.batch_size = batch_size
@@ -672,9 +701,7 @@ class DeepAutoencoder(TransformerMixin, BaseEstimator):
         self.verbose = verbose
 
     @classmethod
-    def from_pretrained(
-        cls, weights, hidden_biases, visible_biases, **params
-    ) -> DeepAutoencoder:
+    def from_pretrained(cls, weights, hidden_biases, visible_biases, **params) -> DeepAutoencoder:
         """Unroll a stack of RBMs into an autoencoder (encoder ``W_l``, decoder ``W_l^T``).
 
         Parameters
@@ -708,7 +735,10 @@ class DeepAutoencoder(TransformerMixin, BaseEstimator):
         for key in ("init_weights", "init_hidden_biases", "init_visible_biases"):
             if key in params:
                 raise TypeError(f"from_pretrained sets {key} itself; do not pass it")
-        if "hidden_layer_sizes" in params and tuple(params["hidden_layer_sizes"]) != sizes:
+        if (
+            "hidden_layer_sizes" in params
+            and _sizes(params["hidden_layer_sizes"], "hidden_layer_sizes") != sizes
+        ):
             raise ValueError(
                 f"hidden_layer_sizes={params['hidden_layer_sizes']!r} disagrees with the "
                 f"widths of weights {sizes}"
@@ -736,7 +766,8 @@ class DeepAutoencoder(TransformerMixin, BaseEstimator):
         enc = (n_features, *p.hidden_layer_sizes)
         sizes = enc + enc[-2::-1]
         k = len(p.hidden_layer_sizes)
-        acts = ["sigmoid"] * (k - 1) + [p.code_activation] + ["sigmoid"] * k
+        acts = ["sigmoid"] * (k - 1) + [p.code_activation] + ["sigmoid"] * (k - 1)
+        acts.append(p.output_activation)
         net = Network(sizes, acts, weight_decay=p.weight_decay, dtype=p.dtype)
         given = [
             self.init_weights is not None,
@@ -777,7 +808,8 @@ class DeepAutoencoder(TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array_like of shape (n_samples, n_features), values in [0, 1]
+        X : array_like of shape (n_samples, n_features)
+            Values in [0, 1] for the sigmoid output; any reals for a linear one.
         y : ignored
 
         Returns
@@ -785,7 +817,7 @@ class DeepAutoencoder(TransformerMixin, BaseEstimator):
         self
         """
         p = _validated(self, _AUTOENCODER_CONSTRAINTS)
-        X = _check_X(X, "X", p.dtype, unit_interval=True)
+        X = _check_X(X, "X", p.dtype, unit_interval=p.output_activation == "sigmoid")
         rng = as_generator(self.random_state)
         net = self._initial_network(X.shape[1], p, rng)
         history = _run_training(net, X, X, p, rng, "DeepAutoencoder", [(p.n_epochs, None)])
@@ -810,12 +842,12 @@ class DeepAutoencoder(TransformerMixin, BaseEstimator):
         """
         self._check_fitted()
         net = self.network_
-        X = _check_X(X, "X", net.dtype, self.n_features_in_)
+        X = _check_X(X, "X", net.dtype, self.n_features_in_, owner="DeepAutoencoder")
         k = self._k
         return _chunked(lambda x: net.propagate(x, 0, k), X, net.layer_sizes[k], net.dtype)
 
     def inverse_transform(self, code: ArrayLike) -> NDArray:
-        """The reconstruction (sigmoid probabilities) the decoder makes from a code.
+        """The reconstruction the decoder makes from a code (probabilities for sigmoid output).
 
         Parameters
         ----------
@@ -828,7 +860,7 @@ class DeepAutoencoder(TransformerMixin, BaseEstimator):
         self._check_fitted()
         net = self.network_
         k = self._k
-        code = _check_X(code, "code", net.dtype, net.layer_sizes[k])
+        code = _check_X(code, "code", net.dtype, net.layer_sizes[k], owner="the decoder")
         return _chunked(lambda c: net.propagate(c, k), code, self.n_features_in_, net.dtype)
 
     def reconstruct(self, X: ArrayLike) -> NDArray:
@@ -848,7 +880,7 @@ class DeepAutoencoder(TransformerMixin, BaseEstimator):
             ``mean_n sum_i (X[n, i] - reconstruct(X)[n, i]) ** 2``.
         """
         self._check_fitted()
-        X = _check_X(X, "X", self.network_.dtype, self.n_features_in_)
+        X = _check_X(X, "X", self.network_.dtype, self.n_features_in_, owner="DeepAutoencoder")
         diff = X.astype(np.float64) - self.reconstruct(X).astype(np.float64)
         return float(np.mean(np.sum(diff * diff, axis=1)))
 

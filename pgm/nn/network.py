@@ -39,7 +39,11 @@ HIDDEN_ACTIVATIONS = ("sigmoid", "linear")
 #: Activations allowed in the output layer.
 OUTPUT_ACTIVATIONS = ("softmax", "sigmoid", "linear")
 #: The loss each output activation implies.
-LOSSES = {"softmax": "cross_entropy", "sigmoid": "bernoulli_cross_entropy", "linear": "squared_error"}
+LOSSES = {
+    "softmax": "cross_entropy",
+    "sigmoid": "bernoulli_cross_entropy",
+    "linear": "squared_error",
+}
 
 
 class Network:
@@ -445,9 +449,7 @@ def _check_activations(value, n_layers) -> tuple[str, ...]:
         raise TypeError(f"activations must be a sequence of strings, got {value!r}")
     acts = tuple(value)
     if len(acts) != n_layers:
-        raise ValueError(
-            f"activations must hold one entry per layer ({n_layers}), got {len(acts)}"
-        )
+        raise ValueError(f"activations must hold one entry per layer ({n_layers}), got {len(acts)}")
     for i, act in enumerate(acts[:-1]):
         if act not in HIDDEN_ACTIVATIONS:
             raise ValueError(

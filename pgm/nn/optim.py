@@ -204,14 +204,16 @@ def line_search(
         for rows in _batches(X.shape[0], batch_size, rng):
             xb, tb = X[rows], T[rows]
 
-            def objective(x, xb=xb, tb=tb):
+            def objective(x, xb=xb, tb=tb, base=full):
                 if mask is None:
                     theta = x
                 else:
-                    theta = full.copy()
+                    theta = base.copy()
                     theta[mask] = x
-                loss, grad = network._loss_and_gradient(xb, tb, theta.astype(network.dtype))
-                grad = grad.astype(np.float64)
+                loss, grad = network._loss_and_gradient(
+                    xb, tb, theta.astype(network.dtype, copy=False)
+                )
+                grad = grad.astype(np.float64, copy=False)
                 return loss, grad if mask is None else grad[mask]
 
             x0 = full if mask is None else full[mask]
