@@ -1059,11 +1059,19 @@ class DBN(TransformerMixin, BaseEstimator):
         return DeepClassifier.from_pretrained(weights, biases, n_classes=n_classes, **params)
 
     def to_autoencoder(self, **params):
-        """A :class:`pgm.nn.DeepAutoencoder`: encoder the up-pass, decoder the down-pass.
+        """A :class:`pgm.nn.DeepAutoencoder` unrolled from the stack (Hinton & Salakhutdinov 2006).
 
         ``weights`` and ``hidden_biases`` as in :meth:`to_classifier`;
         ``visible_biases[l]`` the generative (down-pass) bias of layer ``l``,
-        length ``n_l``.
+        length ``n_l``. The decoder starts from the transposes of the same
+        weights, so it is the DBN's down-pass exactly when recognition and
+        generative weights are tied (after greedy training, before
+        :meth:`fine_tune_up_down`).
+
+        Parameters
+        ----------
+        **params
+            Passed to ``DeepAutoencoder.from_pretrained``.
         """
         self._check_fitted()
         from pgm.nn import DeepAutoencoder
