@@ -224,15 +224,39 @@ def _commit(new, k, m_old, off, damping, m_out, lb_row, update_lb):
 
 
 @njit(cache=True)
-def _sweep(m, m_out, lb, g, pair_weight, theta, max_product, damping, sequential):
-    """One pass over every factor; see :func:`parallel_step` and :func:`sequential_step`."""
+def _sweep(m, m_out, lb, g, pair_weight, theta, max_product, damping, sequential, backward):
+    """One pass over every factor; see :func:`parallel_step` and :func:`sequential_step`.
+
+    Factor ``c`` of the pass is number ``c`` (pairs, then tables) or, with
+    ``backward``, number ``n_factors - 1 - c``.
+    """
     max_k = lb.shape[1]
     new = np.empty(max_k)
     scratch = np.empty(max_k)
     scratch2 = np.empty(max_k)
     n_pairs = g.pair_a.shape[0]
+    n_tables = g.table_offset.shape[0]
     change = 0.0
-    for e in range(n_pairs):
+    for c in range(n_pairs + n_tables):
+        e = n_pairs + n_tables - 1 - c if backward else c
+        if e >= n_pairs:
+            delta = _table_factor(
+                e - n_pairs,
+                m,
+                m_out,
+                lb,
+                g,
+                theta,
+                max_product,
+                damping,
+                sequential,
+                new,
+                scratch,
+                scratch2,
+            )
+            if delta > change:
+                change = delta
+            continue
         a = g.pair_a[e]
         b = g.pair_b[e]
         w = pair_weight[e]
@@ -250,20 +274,28 @@ def _sweep(m, m_out, lb, g, pair_weight, theta, max_product, damping, sequential
             )
             if delta > change:
                 change = delta
-    n_tables = g.table_offset.shape[0]
-    for f in range(n_tables):
-        start = g.scope_indptr[f]
-        for pos in range(g.scope_indptr[f + 1] - start):
-            tgt = g.scope[start + pos]
-            if g.frozen[tgt]:
-                continue
-            _table_message(f, pos, n_pairs, lb, m, g, theta, max_product, scratch, scratch2, new)
-            slot = 2 * n_pairs + start + pos
-            delta = _commit(
-                new, g.cardinality[tgt], m, g.slot_offset[slot], damping, m_out, lb[tgt], sequential
-            )
-            if delta > change:
-                change = delta
+    return change
+
+
+@njit(cache=True)
+def _table_factor(
+    f, m, m_out, lb, g, theta, max_product, damping, sequential, new, scratch, scratch2
+):
+    """Send every message of table factor ``f``; return the largest change."""
+    n_pairs = g.pair_a.shape[0]
+    start = g.scope_indptr[f]
+    change = 0.0
+    for pos in range(g.scope_indptr[f + 1] - start):
+        tgt = g.scope[start + pos]
+        if g.frozen[tgt]:
+            continue
+        _table_message(f, pos, n_pairs, lb, m, g, theta, max_product, scratch, scratch2, new)
+        slot = 2 * n_pairs + start + pos
+        delta = _commit(
+            new, g.cardinality[tgt], m, g.slot_offset[slot], damping, m_out, lb[tgt], sequential
+        )
+        if delta > change:
+            change = delta
     return change
 
 
@@ -302,15 +334,19 @@ def parallel_step(m, phi, g, pair_weight, theta, max_product, damping, lb, out_m
     """
     log_beliefs(m, phi, g, lb)
     out_m[:] = m
-    return _sweep(m, out_m, lb, g, pair_weight, theta, max_product, damping, False)
+    return _sweep(m, out_m, lb, g, pair_weight, theta, max_product, damping, False, False)
 
 
 @njit(cache=True)
-def sequential_step(m, phi, g, pair_weight, theta, max_product, damping, lb):
+def sequential_step(m, phi, g, pair_weight, theta, max_product, damping, lb, backward):
     """One sequential iteration in place; returns the largest message change.
 
-    Factors are visited in order (pairs, then table factors); each sends its
-    messages from the latest beliefs, and ``lb`` follows every update. The
+    Factors are visited in order (pairs, then table factors), or in reverse
+    order with ``backward``; each sends its messages from the latest
+    beliefs, and ``lb`` follows every update. Alternating the direction
+    makes information cross the graph both ways in two sweeps (on a chain
+    in factor order, BP is exact after one forward and one backward
+    sweep). The
     beliefs are recomputed from the messages at the start of each iteration,
     which bounds the rounding drift of the running updates to one sweep.
 
@@ -322,6 +358,8 @@ def sequential_step(m, phi, g, pair_weight, theta, max_product, damping, lb):
         As in :func:`parallel_step`.
     lb : ndarray of shape (n_variables, max_k), float64
         Scratch: holds the log beliefs of the final messages on return.
+    backward : bool
+        Visit the factors in reverse order.
 
     Returns
     -------
@@ -329,7 +367,7 @@ def sequential_step(m, phi, g, pair_weight, theta, max_product, damping, lb):
         Largest absolute change of a message entry (log space).
     """
     log_beliefs(m, phi, g, lb)
-    return _sweep(m, m, lb, g, pair_weight, theta, max_product, damping, True)
+    return _sweep(m, m, lb, g, pair_weight, theta, max_product, damping, True, backward)
 
 
 @njit(cache=True)

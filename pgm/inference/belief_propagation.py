@@ -187,9 +187,10 @@ def run(
         Sum-product (marginals, Bethe ``log Z``) or max-product
         (max-marginals and a decoded ``map_state``).
     schedule : {"sequential", "parallel"}, default "sequential"
-        ``"sequential"``: factors in order (pairs sorted by ``(min, max)``
-        id, then table factors in creation order), each using the messages
-        already updated in this iteration. ``"parallel"``: every message from
+        ``"sequential"``: factors one at a time, each using the messages
+        already updated in this iteration, in order (pairs sorted by
+        ``(min, max)`` id, then table factors in creation order) on odd
+        iterations and in reverse order on even ones. ``"parallel"``: every message from
         the previous iteration's messages (flooding).
 
     Returns
@@ -271,7 +272,10 @@ def run(
             change = _k.parallel_step(m, phi, g, weight, theta, max_product, damping, lb, other)
             m, other = other, m
         else:
-            change = _k.sequential_step(m, phi, g, weight, theta, max_product, damping, lb)
+            backward = n_iter % 2 == 1
+            change = _k.sequential_step(
+                m, phi, g, weight, theta, max_product, damping, lb, backward
+            )
         n_iter += 1
         if change < tol:
             converged = True
