@@ -224,6 +224,54 @@ def _commit(new, k, m_old, off, damping, m_out, lb_row, update_lb):
 
 
 @njit(cache=True)
+def _binary_pair_update(
+    src, tgt, src_off, off, w, lb, m, state_offset, state_value, max_product, damping, m_out,
+    sequential,
+):  # fmt: skip
+    """:func:`_pair_message` and :func:`_commit` for two 2-state variables, on scalars.
+
+    The common case (binary and spin pairs), written without scratch arrays
+    or row views: the log-sum-exp of two terms is ``max + log1p(exp(-|a -
+    b|))``, one ``exp`` and one ``log1p`` per entry. Same result as the
+    general path to rounding.
+    """
+    n0 = lb[src, 0] - m[src_off]
+    n1 = lb[src, 1] - m[src_off + 1]
+    v0 = state_value[state_offset[src]]
+    v1 = state_value[state_offset[src] + 1]
+    c0 = w * state_value[state_offset[tgt]]
+    c1 = w * state_value[state_offset[tgt] + 1]
+    a0 = c0 * v0 + n0
+    b0 = c0 * v1 + n1
+    a1 = c1 * v0 + n0
+    b1 = c1 * v1 + n1
+    out0 = a0 if a0 > b0 else b0
+    out1 = a1 if a1 > b1 else b1
+    if not max_product:
+        out0 += np.log1p(np.exp(-abs(a0 - b0)))
+        out1 += np.log1p(np.exp(-abs(a1 - b1)))
+    top = out0 if out0 > out1 else out1
+    out0 -= top
+    out1 -= top
+    old0 = m[off]
+    old1 = m[off + 1]
+    if damping > 0.0:
+        out0 = (1.0 - damping) * out0 + damping * old0
+        out1 = (1.0 - damping) * out1 + damping * old1
+        top = out0 if out0 > out1 else out1
+        out0 -= top
+        out1 -= top
+    if sequential:
+        lb[tgt, 0] += out0 - old0
+        lb[tgt, 1] += out1 - old1
+    m_out[off] = out0
+    m_out[off + 1] = out1
+    d0 = abs(out0 - old0)
+    d1 = abs(out1 - old1)
+    return d0 if d0 > d1 else d1
+
+
+@njit(cache=True)
 def _sweep(m, m_out, lb, g, pair_weight, theta, max_product, damping, sequential, backward):
     """One pass over every factor; see :func:`parallel_step` and :func:`sequential_step`.
 
@@ -267,6 +315,14 @@ def _sweep(m, m_out, lb, g, pair_weight, theta, max_product, damping, sequential
             src = b if side == 0 else a
             slot = 2 * e + side
             if g.frozen[tgt]:
+                continue
+            if g.cardinality[src] == 2 and g.cardinality[tgt] == 2:
+                delta = _binary_pair_update(
+                    src, tgt, g.slot_offset[2 * e + 1 - side], g.slot_offset[slot], w, lb, m,
+                    g.state_offset, g.state_value, max_product, damping, m_out, sequential,
+                )  # fmt: skip
+                if delta > change:
+                    change = delta
                 continue
             _pair_message(src, 2 * e + 1 - side, tgt, w, lb, m, g, max_product, scratch, new)
             delta = _commit(
