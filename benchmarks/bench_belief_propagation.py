@@ -20,7 +20,7 @@ work for loopy graphs". Neither is loopy BP, so the comparison is split:
 A message update is one factor-to-variable message (2 per pair factor, 3 per
 3-variable table per iteration). pgm times are the median of repeated runs
 after a warm-up call (JIT compilation excluded); pgmpy runs in a subprocess
-killed after ``PGMPY_LIMIT`` seconds.
+killed after 60 seconds.
 
 Run from the repository root: ``nice -n 10 .venv/bin/python benchmarks/bench_belief_propagation.py``
 (writes docs/benchmarks/belief_propagation.md; ``--quick`` runs small sizes and writes nothing).
@@ -420,6 +420,22 @@ def section_random_fg(rng):
     )
 
 
+NOTES = """
+### Notes
+
+- The numpy reference is specialised to spin pairs: one scalar cavity field per message and
+  two transcendental functions (tanh, arctanh), each one numpy call over a whole array. pgm's engine is general (any domain, pair and table factors, clamping, max-product,
+  damping, log-space messages per state) and calls scalar exp/log1p per message, so it is
+  slower per iteration on this model; its sequential schedule needs far fewer iterations than
+  flooding. The numpy run's iteration count is fixed, not run to the tolerance.
+- pgmpy has no loopy belief propagation: its `BeliefPropagation` is exact junction-tree
+  calibration and stops at small treewidth; `BeliefPropagationWithMessagePassing` is for trees.
+  PGMax (loopy BP in JAX) was not installed: it pulls in TensorFlow and JAX.
+- Times are wall-clock on a 2-core machine shared with other jobs (load average above), so
+  they are noisy; the side-by-side rows of one table ran minutes apart at most.
+"""
+
+
 def main():
     info = machine_info()
     rng = np.random.default_rng(2026)
@@ -431,7 +447,7 @@ def main():
     body += (
         "Reproduce with `nice -n 10 .venv/bin/python benchmarks/bench_belief_propagation.py`.\n\n"
     )
-    body += "\n".join(sections)
+    body += "\n".join(sections) + NOTES
     if QUICK:
         print(body)
         return
