@@ -424,7 +424,8 @@ NOTES = """
 ### Notes
 
 - The numpy reference is specialised to spin pairs: one scalar cavity field per message and
-  two transcendental functions (tanh, arctanh), each one numpy call over a whole array. pgm's engine is general (any domain, pair and table factors, clamping, max-product,
+  two transcendental functions (tanh, arctanh), each one numpy call over a whole array.
+  pgm's engine is general (any domain, pair and table factors, clamping, max-product,
   damping, log-space messages per state) and calls scalar exp/log1p per message, so it is
   slower per iteration on this model; its sequential schedule needs far fewer iterations than
   flooding. The numpy run's iteration count is fixed, not run to the tolerance.
