@@ -733,8 +733,17 @@ def _indptr(rows: np.ndarray, n: int) -> np.ndarray:
     return indptr
 
 
+_DSATUR_MAX_NODES = 1000
+
+
 def _colour_classes(graph: nx.Graph) -> tuple[np.ndarray, np.ndarray]:
-    """Colour classes in CSR: exact 2-colouring for bipartite graphs, else DSATUR."""
+    """Colour classes in CSR: exact 2-colouring for bipartite graphs, else greedy.
+
+    Non-bipartite graphs of up to ``_DSATUR_MAX_NODES`` variables get DSATUR
+    (fewest colours); larger ones the linear-time largest-first order, since
+    networkx's DSATUR grows quadratically (24 s for 4,000 variables, against
+    10 ms, for one colour more on sparse random graphs).
+    """
     n = graph.number_of_nodes()
     if n == 0:
         return np.zeros(1, dtype=np.int64), np.zeros(0, dtype=np.int64)
@@ -742,8 +751,10 @@ def _colour_classes(graph: nx.Graph) -> tuple[np.ndarray, np.ndarray]:
         colour = dict.fromkeys(graph.nodes, 0)
     elif nx.is_bipartite(graph):
         colour = nx.bipartite.color(graph)
-    else:
+    elif n <= _DSATUR_MAX_NODES:
         colour = nx.greedy_color(graph, strategy="saturation_largest_first")
+    else:
+        colour = nx.greedy_color(graph, strategy="largest_first")
     colours = np.array([colour[i] for i in range(n)], dtype=np.int64)
     vertices = np.argsort(colours, kind="stable").astype(np.int64)
     indptr = np.zeros(colours.max() + 2, dtype=np.int64)
