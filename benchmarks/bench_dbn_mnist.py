@@ -43,18 +43,20 @@ from pathlib import Path
 
 import numpy as np
 
+HEADLINE = (
+    "test_error_finetuned",
+    "test_error_random_init",
+    "test_error_up_down",
+    "autoencoder_mse",
+    "pca_mse",
+)
+
 
 def _error(pred, y):
     return float(np.mean(np.asarray(pred) != np.asarray(y)))
 
 
 def main(argv=None):
-    from sklearn.decomposition import PCA
-
-    from pgm.datasets import load_mnist
-    from pgm.models import DBN
-    from pgm.nn import DeepClassifier
-
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[500, 500, 2000])
     parser.add_argument("--ae-sizes", type=int, nargs="+", default=[1000, 500, 250, 30])
@@ -71,8 +73,42 @@ def main(argv=None):
     parser.add_argument("--resume", action="store_true")
     parser.add_argument("--output", default="docs/results/dbn_mnist.json")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--seeds", type=int, nargs="+", default=None,
+        help="run every stage once per seed (checkpoints in <checkpoint-dir>/seed<k>) and write "
+        "the mean of each headline number, with the per-seed values and their spread",
+    )  # fmt: skip
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args(argv)
+    if args.seeds is None:
+        return _run(args)
+    runs = []
+    for seed in args.seeds:
+        one = argparse.Namespace(**vars(args))
+        one.seed = seed
+        one.checkpoint_dir = str(Path(args.checkpoint_dir) / f"seed{seed}")
+        one.output = str(Path(args.checkpoint_dir) / f"seed{seed}" / "result.json")
+        runs.append(_run(one))
+    out = {key: float(np.mean([r[key] for r in runs])) for key in HEADLINE}
+    out["train_minutes"] = float(np.mean([r["train_minutes"] for r in runs]))
+    out["seeds"] = list(args.seeds)
+    out["per_seed"] = runs
+    out["spread"] = {key: float(np.std([r[key] for r in runs], ddof=1)) for key in HEADLINE}
+    for key in ("sizes", "autoencoder_sizes", "epochs", "n_train", "n_test"):
+        out[key] = runs[0][key]
+    Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.output).write_text(json.dumps(out, indent=2) + "\n")
+    print(json.dumps({k: out[k] for k in (*HEADLINE, "spread")}, indent=2))
+    return out
+
+
+def _run(args):
+    """All stages for one seed; returns the result dictionary it writes to ``args.output``."""
+    from sklearn.decomposition import PCA
+
+    from pgm.datasets import load_mnist
+    from pgm.models import DBN
+    from pgm.nn import DeepClassifier
 
     X, y = load_mnist(split="train")
     X_test, y_test = load_mnist(split="test")
@@ -195,16 +231,7 @@ def main(argv=None):
         minutes["pca"] = (time.perf_counter() - t) / 60
         done("pca", pca_mse=float(np.mean(np.sum((X_test - recon) ** 2, axis=1))))
 
-    out = {
-        key: results[key]
-        for key in (
-            "test_error_finetuned",
-            "test_error_random_init",
-            "test_error_up_down",
-            "autoencoder_mse",
-            "pca_mse",
-        )
-    }
+    out = {key: results[key] for key in HEADLINE}
     out["train_minutes"] = float(sum(minutes.values()))
     out["stage_minutes"] = minutes
     out["test_error_joint_before_up_down"] = results["test_error_joint_before_up_down"]
@@ -220,6 +247,7 @@ def main(argv=None):
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)
     Path(args.output).write_text(json.dumps(out, indent=2) + "\n")
     print(json.dumps(out, indent=2))
+    return out
 
 
 if __name__ == "__main__":
