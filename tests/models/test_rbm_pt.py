@@ -386,3 +386,32 @@ def test_auto_algorithm_takes_the_dense_path_and_refits_cleanly():
 )
 def test_sklearn_compatible_with_parallel_tempering(estimator, check):
     check(estimator)
+
+
+def test_pt_fit_is_reproducible_and_independent_of_thread_count(monkeypatch):
+    """Every kernel forced onto its parallel version: 1 thread and all threads
+    give the same PT fit bit for bit (uniforms depend on position, not thread),
+    and another seed gives another fit."""
+    import numba
+
+    from pgm.layered import _kernels as _rbm_kernels
+
+    monkeypatch.setattr(_rbm_kernels, "PARALLEL_MIN_ENTRIES", 0)
+    rng = np.random.default_rng(1)
+    X = (rng.random((60, 12)) < 0.3).astype(float)
+    settings = dict(n_hidden=5, method="pt", n_temperatures=3, n_epochs=2, batch_size=20)
+    fits = []
+    before = numba.get_num_threads()
+    try:
+        for threads in sorted({1, numba.config.NUMBA_NUM_THREADS}):
+            numba.set_num_threads(threads)
+            fits.append(RBM(random_state=0, **settings).fit(X))
+    finally:
+        numba.set_num_threads(before)
+    fits.append(RBM(random_state=0, **settings).fit(X))
+    for rbm in fits[1:]:
+        assert rbm.weights_.tobytes() == fits[0].weights_.tobytes()
+        assert rbm.persistent_hidden_.tobytes() == fits[0].persistent_hidden_.tobytes()
+        np.testing.assert_array_equal(rbm.swap_accepts_, fits[0].swap_accepts_)
+    other = RBM(random_state=1, **settings).fit(X)
+    assert not np.array_equal(other.weights_, fits[0].weights_)
