@@ -203,7 +203,7 @@ def write_report(path: Path, rows: list[dict], args) -> None:
     splits = sorted({r.get("train_on", args.train_on) for r in rows})
     split_text = " or ".join(f"`{split}`" for split in splits)
     lines = [
-        "## RBM log-likelihood on binarised MNIST (AIS)",
+        f"## {args.title}",
         "",
         "Written by `benchmarks/bench_rbm_mnist_loglik.py`. Binary RBM, "
         f"{args.n_hidden} hidden units, trained on the fixed binarisation of MNIST "
@@ -291,6 +291,9 @@ def parse_args(argv=None):
         help="limit BLAS threads (threadpoolctl); 1 is much faster on a busy shared machine",
     )
     parser.add_argument("--note", default=None, help="a sentence added to the report")
+    parser.add_argument(
+        "--title", default="RBM log-likelihood on binarised MNIST (AIS)", help="report heading"
+    )
     parser.add_argument(
         "--merge",
         type=Path,
