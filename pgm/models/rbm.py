@@ -334,9 +334,9 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     persistent_hidden_ : ndarray of shape (n_chains, n_hidden) or (K, n_chains, n_hidden)
         Hidden states of the PCD fantasy particles (PCD), or of the PT chains
         at every temperature in the order of ``betas_`` (PT; the last block
-        is ``beta = 1``; ``K = n_temperatures``). Each PT state is the joint ``(v, h)`` sample after
-        the last swap round, of which only ``h`` is kept (the next update
-        starts by drawing ``v`` given ``h``).
+        is ``beta = 1``; ``K = n_temperatures``). Each PT state is the joint
+        ``(v, h)`` sample after the last swap round, of which only ``h`` is
+        kept (the next update starts by drawing ``v`` given ``h``).
     betas_ : ndarray of shape (n_temperatures,)
         The PT ladder, increasing to 1 (PT only).
     swap_attempts_, swap_accepts_ : ndarray of shape (n_temperatures - 1,), int64
