@@ -156,6 +156,39 @@ def test_negative_phase_of_the_beta_one_chains_is_the_exact_model_term():
     assert deviation(_exact_gradient(W_perturbed, b, c, DATA)) > tol
 
 
+def test_pt_crosses_a_barrier_that_pcd_chains_do_not_within_the_same_budget():
+    """A bimodal RBM (4 visible, 1 hidden; W = 10, b = -5, c = -20) symmetric
+    under (v, h) -> (1 - v, 1 - h): its two modes (0000, 0) and (1111, 1) hold
+    equal mass, so exactly p(h = 1) = 1/2 (computed here by enumeration), but
+    leaving a mode by Gibbs needs two visible units on at once (probability
+    about 6 sigmoid(-5)^2 = 3e-4 per step). Every chain starts in (0000, 0)
+    (the data are all zeros), 60 frozen updates. 2000 independent chains: the
+    beta = 1 frequency of h = 1 must satisfy the 5-sigma rule
+    |p_hat - 1/2| <= 5 sqrt(1/4 / 2000) + 1/2000 = 0.056 for PT (6 temperatures
+    down to 0.1), and PCD's chains, with the same updates, fail it (they stay
+    in the first mode: about 1% cross; PT's 6 temperatures do 6 times the
+    Gibbs work, but even 360 PCD steps would let only about 5% cross)."""
+    W, b, c = np.full((4, 1), 10.0), np.full(4, -5.0), np.array([-20.0])
+    rows = _states(5)
+    energy = -(rows[:, :4] @ b) - rows[:, 4] * c[0] - rows[:, 4] * (rows[:, :4] @ W[:, 0])
+    p_h1 = float(_tempered(energy, 1.0) @ rows[:, 4])
+    assert p_h1 == pytest.approx(0.5, abs=1e-12)
+    n_chains = 2000
+    tol = 5 * math.sqrt(p_h1 * (1 - p_h1) / n_chains) + 1 / n_chains
+    frequency = {}
+    for method in ("pcd", "pt"):
+        rbm = RBM.from_parameters(
+            W, b, c, method=method, n_temperatures=6, beta_min=0.1, learning_rate=FROZEN,
+            momentum=0.0, batch_size=5, n_chains=n_chains, random_state=0,
+        )  # fmt: skip
+        rbm.partial_fit(np.zeros((5 * 60, 4)))
+        _assert_unchanged(rbm, W, b, c)
+        top = rbm.persistent_hidden_[-1] if method == "pt" else rbm.persistent_hidden_
+        frequency[method] = float(top.mean())
+    assert abs(frequency["pt"] - p_h1) <= tol, frequency
+    assert abs(frequency["pcd"] - p_h1) > tol, frequency
+
+
 def _exact_acceptance(energy, betas):
     """Expected swap acceptance per pair at stationarity: x ~ p_t, y ~ p_{t+1}
     independent (the product of the tempered joints is invariant), accepted
