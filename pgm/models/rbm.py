@@ -60,6 +60,10 @@ _CHUNK_ENTRIES = 1 << 22
 #: Rows used for the per-epoch monitors.
 _MONITOR_ROWS = 1000
 _FORMAT_VERSION = 1
+#: Hyper-parameters added with ``method="pt"`` and their defaults (older archives lack them).
+_PT_DEFAULTS = {"n_temperatures": 10, "beta_min": 0.1}
+#: Fitted attributes of parallel-tempering training (``method="pt"``).
+_PT_ATTRIBUTES = ("betas_", "swap_attempts_", "swap_accepts_", "swap_acceptance_", "_swap_rounds")
 _MONITORS = ("reconstruction_error", "pseudo_likelihood", "log_likelihood")
 
 
@@ -105,6 +109,13 @@ def _sparsity_target(value, name):
     if not 0.0 < float(value) < 1.0:
         raise ValueError(f"{name} must be None or a number in (0, 1), got {value}")
     return float(value)
+
+
+def _beta_min(value, name):
+    value = check_positive_float(value, name)
+    if not value < 1.0:
+        raise ValueError(f"{name} must lie in (0, 1), got {value}")
+    return value
 
 
 def _optional_int(value, name):
@@ -163,8 +174,10 @@ def _flag(value, name):
 _PARAMETER_CONSTRAINTS = {
     "n_hidden": _int_at_least(1),
     "visible": _options("binary", "gaussian"),
-    "method": _options("pcd", "cd"),
+    "method": _options("pcd", "cd", "pt"),
     "k": _int_at_least(1),
+    "n_temperatures": _int_at_least(2),
+    "beta_min": _beta_min,
     "learning_rate": _positive,
     "batch_size": _int_at_least(1),
     "n_epochs": _int_at_least(1),
@@ -190,7 +203,7 @@ class _Params:
 
 
 class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
-    r"""Restricted Boltzmann machine trained by CD-k or persistent CD.
+    r"""Restricted Boltzmann machine trained by CD-k, persistent CD or parallel tempering.
 
     Energy (binary visible units, ``v`` in {0, 1}):
 
@@ -208,11 +221,32 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         Visible unit type. Binary RBMs accept data in [0, 1] for training and
         ``transform`` (fractional values act as Bernoulli probabilities, as
         in Hinton's practical guide); likelihood methods need exact 0/1.
-    method : {"pcd", "cd"}, default "pcd"
-        Persistent contrastive divergence (Tieleman 2008) or CD-k
-        (Hinton 2002).
+    method : {"pcd", "cd", "pt"}, default "pcd"
+        Persistent contrastive divergence (Tieleman 2008), CD-k
+        (Hinton 2002), or parallel tempering (Desjardins et al. 2010 [5]_):
+        persistent chains at every inverse temperature of a ladder
+        ``beta_min = beta_0 < ... < beta_{K-1} = 1``, each a block Gibbs
+        chain on the tempered joint ``p_beta(v, h) ∝ exp(-beta E(v, h))``
+        (all of the energy is scaled, biases included, so the hottest chain
+        tends toward the uniform model, not the base-rate one; with Gaussian
+        visible units ``v | h ~ N(b + W h, I / beta)``). After the Gibbs
+        steps of an update, neighbouring temperatures propose to exchange
+        their states ``x`` (at ``beta_t``) and ``y`` (at ``beta_{t+1}``),
+        accepted with probability ``min(1, exp((beta_{t+1} - beta_t)
+        (E(y) - E(x))))``; updates alternate the even pairs ``(0, 1), (2, 3),
+        ...`` and the odd pairs ``(1, 2), ...`` (the convention of
+        :mod:`pgm.inference.tempering`). The ``beta = 1`` chains then give
+        the negative statistics, as PCD's fantasy particles do. Trains on the
+        dense path (see ``algorithm``); each update costs about
+        ``n_temperatures`` times PCD's Gibbs work.
     k : int, default 1
-        Gibbs steps per update.
+        Gibbs steps per update (for ``"pt"``: at every temperature).
+    n_temperatures : int >= 2, default 10
+        Number of inverse temperatures of ``"pt"`` (ignored otherwise); the
+        ladder is :func:`pgm.inference.tempering.geometric_ladder`
+        ``(n_temperatures, beta_min)``, fitted as ``betas_``.
+    beta_min : float in (0, 1), default 0.1
+        Smallest inverse temperature of ``"pt"`` (ignored otherwise).
     learning_rate : float, default 0.05
         Base step size (of the mean gradient over a minibatch). With momentum
         ``m`` the steady-state step is ``learning_rate / (1 - m)`` (0.1 with
@@ -253,7 +287,8 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         ``"constant"``, ``"exponential"``, ``"step"``, ``"linear"`` or a
         :class:`pgm.learning.schedules.Schedule`; evaluated once per epoch.
     n_chains : int or None, default None
-        Number of persistent chains for PCD (default: ``batch_size``).
+        Number of persistent chains for PCD, and per temperature for PT
+        (default: ``batch_size``).
     algorithm : {"auto", "dense", "sparse"}, default "auto"
         How the training products are computed; the algorithm and its random
         draws are the same either way, only the rounding differs. ``"dense"``
@@ -264,6 +299,8 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         faster than on the dense path, ``docs/benchmarks.md``). ``"auto"``
         picks ``"sparse"`` for binary units when at most
         ``AUTO_SPARSE_MAX_DENSITY`` (25%) of the training data is non-zero.
+        ``method="pt"`` always takes the dense path (``"auto"`` picks it,
+        ``"sparse"`` is refused).
     dtype : numpy.float64 or numpy.float32, default numpy.float64
         Precision of training and of ``transform``. Energies, free energies
         and likelihoods are always computed in float64.
@@ -294,8 +331,21 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         Epochs completed by ``fit``.
     history_ : dict of str to list of float
         ``"learning_rate"`` and each monitored quantity, one entry per epoch.
-    persistent_hidden_ : ndarray of shape (n_chains, n_hidden)
-        Hidden states of the PCD fantasy particles (PCD only).
+    persistent_hidden_ : ndarray of shape (n_chains, n_hidden) or (K, n_chains, n_hidden)
+        Hidden states of the PCD fantasy particles (PCD), or of the PT chains
+        at every temperature in the order of ``betas_`` (PT; the last block
+        is ``beta = 1``; ``K = n_temperatures``). Each PT state is the joint
+        ``(v, h)`` sample after the last swap round, of which only ``h`` is
+        kept (the next update starts by drawing ``v`` given ``h``).
+    betas_ : ndarray of shape (n_temperatures,)
+        The PT ladder, increasing to 1 (PT only).
+    swap_attempts_, swap_accepts_ : ndarray of shape (n_temperatures - 1,), int64
+        Swap proposals and accepted swaps between temperatures ``t`` and
+        ``t + 1`` since ``fit`` began (or the first ``partial_fit``), summed
+        over chains (PT only).
+    swap_acceptance_ : ndarray of shape (n_temperatures - 1,)
+        ``swap_accepts_ / swap_attempts_``; NaN for a pair never proposed
+        (PT only).
 
     Notes
     -----
@@ -316,6 +366,9 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
        visual area V2", NIPS 2008, section 3.
     .. [4] G. E. Hinton, "A practical guide to training restricted Boltzmann
        machines", UTML TR 2010-003.
+    .. [5] G. Desjardins, A. Courville, Y. Bengio, P. Vincent, O. Delalleau,
+       "Tempered Markov chain Monte Carlo for training of restricted
+       Boltzmann machines", AISTATS 2010.
 
     Examples
     --------
@@ -336,6 +389,8 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         visible="binary",
         method="pcd",
         k=1,
+        n_temperatures=10,
+        beta_min=0.1,
         learning_rate=0.05,
         batch_size=10,
         n_epochs=10,
@@ -355,6 +410,8 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         self.visible = visible
         self.method = method
         self.k = k
+        self.n_temperatures = n_temperatures
+        self.beta_min = beta_min
         self.learning_rate = learning_rate
         self.batch_size = batch_size
         self.n_epochs = n_epochs
@@ -380,6 +437,11 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             raise ValueError(
                 "algorithm='sparse' needs binary visible units (Gaussian visible data is "
                 "dense); use algorithm='dense' or 'auto'"
+            )
+        if p.algorithm == "sparse" and p.method == "pt":
+            raise ValueError(
+                "algorithm='sparse' is not available with method='pt' (parallel tempering "
+                "trains on the dense path); use algorithm='dense' or 'auto'"
             )
         return p
 
@@ -901,6 +963,7 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             "hidden_bias_",
             "persistent_hidden_",
             "_velocity",
+            *_PT_ATTRIBUTES,
         ):
             self.__dict__.pop(name, None)
         rng = as_generator(self.random_state)
@@ -1060,6 +1123,10 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             arrays[f"history__{key}"] = np.asarray(values, dtype=np.float64)
         if hasattr(self, "persistent_hidden_"):
             arrays["persistent_hidden"] = self.persistent_hidden_
+        if getattr(self, "swap_attempts_", None) is not None:
+            arrays["swap_attempts"] = self.swap_attempts_
+            arrays["swap_accepts"] = self.swap_accepts_
+            arrays["swap_rounds"] = np.array(self._swap_rounds, dtype=np.int64)
         if getattr(self, "_velocity", None) is not None:
             arrays["velocity"] = self._velocity
         if getattr(self, "_rng", None) is not None:
@@ -1128,7 +1195,8 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         history_keys = _archive_history_keys(archive, where) if "history_keys" in files else []
         known = required | {
             "format_version", "class_name", "params_json", "param_forms_json", "history_keys",
-            "persistent_hidden", "velocity", "rng_state_json",
+            "persistent_hidden", "velocity", "rng_state_json", "swap_attempts", "swap_accepts",
+            "swap_rounds",
         } | {f"history__{key}" for key in history_keys}  # fmt: skip
         unknown = sorted(files - known)
         if unknown:
@@ -1179,16 +1247,21 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         model.n_iter_ = n_iter
         model.history_ = history
         if "persistent_hidden" in files:
-            if p.method != "pcd":
+            if p.method == "cd":
                 raise _ArchiveError(f"{where} holds persistent chains but method is {p.method!r}")
             n_chains = p.n_chains if p.n_chains is not None else p.batch_size
-            chains = _archive_array(
-                archive, "persistent_hidden", (n_chains, n_hidden), p.dtype, where,
-                what="(n_chains, n_hidden)",
-            )  # fmt: skip
+            if p.method == "pcd":
+                shape, what = (n_chains, n_hidden), "(n_chains, n_hidden)"
+            else:
+                shape = (p.n_temperatures, n_chains, n_hidden)
+                what = "(n_temperatures, n_chains, n_hidden)"
+            chains = _archive_array(archive, "persistent_hidden", shape, p.dtype, where, what=what)
             if np.any((chains != 0) & (chains != 1)):
                 raise _ArchiveError(f"{where}: persistent_hidden must be binary (0/1)")
             model.persistent_hidden_ = chains
+        swap_keys = {"swap_attempts", "swap_accepts", "swap_rounds"}
+        if swap_keys & files:
+            _archive_swaps(archive, model, p, files, swap_keys, where)
         if "velocity" in files:
             if p.momentum == 0:
                 raise _ArchiveError(f"{where} holds a momentum buffer but momentum is 0")
@@ -1291,6 +1364,9 @@ def _decode_params(archive, defaults: dict, where: str) -> dict:
         forms = json.loads(_archive_scalar(archive, "param_forms_json", np.str_, where))
     if not isinstance(params, dict) or not isinstance(forms, dict):
         raise _ArchiveError(f"{where}: params_json and param_forms_json must hold JSON objects")
+    # Archives written before parallel tempering lack its two hyper-parameters.
+    if isinstance(params, dict) and set(defaults) - set(params) == set(_PT_DEFAULTS):
+        params.update(_PT_DEFAULTS)
     if set(params) != set(defaults):
         raise _ArchiveError(
             f"{where}: stored hyper-parameters {sorted(params)} differ from RBM's "
@@ -1365,6 +1441,40 @@ def _archive_history_keys(archive, where: str) -> list[str]:
     return keys
 
 
+def _archive_swaps(archive, model, p, files, swap_keys, where) -> None:
+    """The PT swap counters (with the chains they belong to), checked, onto ``model``."""
+    if p.method != "pt":
+        raise _ArchiveError(f"{where} holds swap statistics but method is {p.method!r}")
+    missing = sorted(swap_keys - files)
+    if missing or "persistent_hidden" not in files:
+        raise _ArchiveError(
+            f"{where}: swap statistics need swap_attempts, swap_accepts, swap_rounds and "
+            f"persistent_hidden together; missing {missing or ['persistent_hidden']}"
+        )
+    n_pairs = p.n_temperatures - 1
+    counts = {}
+    for key in ("swap_attempts", "swap_accepts"):
+        value = archive[key]
+        if value.dtype != np.int64 or value.shape != (n_pairs,):
+            raise _ArchiveError(
+                f"{where}: {key} must be int64 of shape (n_temperatures - 1,) = ({n_pairs},), "
+                f"got {value.dtype} of shape {value.shape}"
+            )
+        counts[key] = value.copy()
+    attempts, accepts = counts["swap_attempts"], counts["swap_accepts"]
+    if np.any(accepts < 0) or np.any(accepts > attempts):
+        raise _ArchiveError(f"{where}: swap counts must satisfy 0 <= swap_accepts <= swap_attempts")
+    rounds = _archive_scalar(archive, "swap_rounds", np.integer, where)
+    if rounds < 0:
+        raise _ArchiveError(f"{where}: swap_rounds must be >= 0, got {rounds}")
+    from pgm.inference.tempering import geometric_ladder
+
+    model.betas_ = geometric_ladder(p.n_temperatures, p.beta_min)
+    model.swap_attempts_, model.swap_accepts_ = attempts, accepts
+    model.swap_acceptance_ = _swap_rates(accepts, attempts)
+    model._swap_rounds = rounds
+
+
 def _archive_array(archive, key, shape, dtype, where, *, what) -> np.ndarray:
     """A float array entry of exactly ``shape`` and ``dtype``, finite (a fresh copy)."""
     value = archive[key]
@@ -1381,10 +1491,19 @@ def _archive_array(archive, key, shape, dtype, where, *, what) -> np.ndarray:
 
 
 # ------------------------------------------------------------------ helpers
+def _swap_rates(accepts, attempts) -> np.ndarray:
+    """Acceptance rate per pair; NaN where nothing was proposed (no 0/0 warning)."""
+    out = np.full(attempts.shape, np.nan)
+    np.divide(accepts, attempts, out=out, where=attempts > 0)
+    return out
+
+
 def _use_sparse(X, p) -> bool:
     """Whether training on ``X`` takes the sparse path (see ``algorithm``)."""
     if p.algorithm != "auto":
         return p.algorithm == "sparse"
+    if p.method == "pt":
+        return False
     return p.visible == "binary" and np.count_nonzero(X) <= AUTO_SPARSE_MAX_DENSITY * X.size
 
 
@@ -1454,7 +1573,7 @@ class _Workspace:
         self.theta[n_visible, :n_hidden] = model.hidden_bias_
         batch = min(p.batch_size, n_rows)
         self.batch = batch
-        if p.method == "pcd":
+        if p.method in ("pcd", "pt"):
             n_chains = p.n_chains if p.n_chains is not None else p.batch_size
         else:
             n_chains = batch
@@ -1494,6 +1613,100 @@ class _Workspace:
             if previous is not None and previous.shape == (n_chains, n_hidden):
                 self.h_chain[:, :n_hidden] = previous
                 self.chains_ready = True
+        if p.method == "pt":
+            self._init_tempering(model, p, dtype)
+
+    def _init_tempering(self, model, p, dtype):
+        """PT buffers: all temperatures stacked, rows ``[t C, (t + 1) C)`` for ``betas[t]``."""
+        from pgm.inference.tempering import geometric_ladder
+
+        nv, nh, C = self.n_visible, self.n_hidden, self.n_chains
+        betas = geometric_ladder(p.n_temperatures, p.beta_min)
+        K = betas.size
+        self.betas = betas
+        rows = K * C
+        self.row_beta = np.repeat(betas, C).astype(dtype)[:, None]
+        self.row_sqrt_beta = np.sqrt(np.repeat(betas, C)).astype(dtype)[:, None]
+        self.pt_v = np.ones((rows, nv + 1), dtype=dtype)
+        self.pt_h = np.ones((rows, nh + 1), dtype=dtype)
+        self.pt_act_v = np.empty((rows, nv + 1), dtype=dtype)
+        self.pt_act_h = np.empty((rows, nh + 1), dtype=dtype)
+        self.pt_scaled = np.empty((rows, nh), dtype=dtype)
+        self.swap_attempts = np.zeros(K - 1, dtype=np.int64)
+        self.swap_accepts = np.zeros(K - 1, dtype=np.int64)
+        self.swap_rounds = 0
+        previous = getattr(model, "persistent_hidden_", None)
+        if previous is not None and previous.shape == (K, C, nh):
+            self.pt_h[:, :nh] = previous.reshape(rows, nh)
+            self.chains_ready = True
+            attempts = getattr(model, "swap_attempts_", None)
+            if attempts is not None and attempts.shape == (K - 1,):
+                self.swap_attempts[:] = attempts
+                self.swap_accepts[:] = model.swap_accepts_
+                self.swap_rounds = int(model._swap_rounds)
+
+    def _init_tempered_chains(self, X, rng):
+        """PT chains: hidden samples at each temperature given random training rows."""
+        nv, nh = self.n_visible, self.n_hidden
+        rows = rng.integers(0, X.shape[0], size=self.pt_h.shape[0])
+        act = X[rows] @ self.theta[:nv, :nh] + self.theta[nv, :nh]
+        act = np.ascontiguousarray(act * self.row_beta, dtype=self.theta.dtype)
+        _k.sample_bernoulli(act, 1.0, kernel_seed(rng), True, act, self.pt_h[:, :nh])
+        self.chains_ready = True
+
+    def _tempered_step(self, rng):
+        """One PT round: ``k`` block Gibbs steps at every temperature, then swaps.
+
+        Afterwards ``pt_v``/``pt_h`` hold the joint states and ``pt_act_h``
+        the unscaled activations ``[v W + c, v . b]`` of the same rows, all
+        permuted together by the accepted swaps.
+        """
+        p, nv, nh = self.p, self.n_visible, self.n_hidden
+        theta, v, h = self.theta, self.pt_v, self.pt_h
+        act_v, act_h, scaled = self.pt_act_v, self.pt_act_h, self.pt_scaled
+        for _ in range(p.k):
+            np.matmul(h, theta.T, out=act_v)
+            if p.visible == "binary":
+                # p_beta(v_i = 1 | h) = sigmoid(beta (b_i + W_i . h)).
+                act_v[:, :nv] *= self.row_beta
+                _k.sample_bernoulli(
+                    act_v[:, :nv], 1.0, kernel_seed(rng), True, act_v[:, :nv], v[:, :nv]
+                )
+            else:
+                # v | h ~ N(m, 1 / beta): sample N(sqrt(beta) m, 1) and divide by sqrt(beta).
+                act_v[:, :nv] *= self.row_sqrt_beta
+                _k.sample_gaussian(act_v[:, :nv], kernel_seed(rng), v[:, :nv])
+                v[:, :nv] /= self.row_sqrt_beta
+            np.matmul(v, theta, out=act_h)
+            np.multiply(act_h[:, :nh], self.row_beta, out=scaled)
+            _k.sample_bernoulli(scaled, 1.0, kernel_seed(rng), True, scaled, h[:, :nh])
+        # Joint energies in float64: E = -v.b - h.c - v W h (Gaussian: |v - b|^2 / 2
+        # instead of -v.b, written |v|^2 / 2 - v.b up to a constant that cancels).
+        energy = -act_h[:, nh].astype(np.float64) - np.einsum(
+            "ij,ij->i", h[:, :nh], act_h[:, :nh], dtype=np.float64
+        )
+        if p.visible == "gaussian":
+            energy += 0.5 * np.einsum("ij,ij->i", v[:, :nv], v[:, :nv], dtype=np.float64)
+        K, C = self.betas.size, self.n_chains
+        energy = energy.reshape(K, C)
+        pairs = np.arange(self.swap_rounds % 2, K - 1, 2)
+        self.swap_rounds += 1
+        if pairs.size == 0:
+            return
+        u = rng.random((pairs.size, C))
+        log_ratio = (self.betas[pairs + 1] - self.betas[pairs])[:, None] * (
+            energy[pairs + 1] - energy[pairs]
+        )
+        accept = u < np.exp(np.minimum(log_ratio, 0.0))
+        self.swap_attempts[pairs] += C
+        self.swap_accepts[pairs] += accept.sum(axis=1)
+        which, chain = np.nonzero(accept)
+        if chain.size:
+            lower = pairs[which] * C + chain
+            both = np.concatenate([lower, lower + C])
+            swapped = np.concatenate([lower + C, lower])
+            for array in (v, h, act_h):
+                array[both] = array[swapped]
 
     def _init_chains(self, X, rng):
         """PCD fantasy particles: hidden samples given random training rows."""
@@ -1556,6 +1769,8 @@ class _Workspace:
         xs, ys, theta = self.x_stack, self.y_stack, self.theta
         if p.method == "pcd" and not self.chains_ready:
             self._init_chains(X, rng)
+        if p.method == "pt" and not self.chains_ready:
+            self._init_tempered_chains(X, rng)
         n_rows = X.shape[0]
         dummy = self.act_h[:0, :nh]
         for start in range(0, n_rows, self.batch):
@@ -1579,6 +1794,18 @@ class _Workspace:
                 _k.sample_bernoulli(
                     ys[b:r, :nh], -1.0, kernel_seed(rng), True, ys[b:r, :nh], self.h_chain[:, :nh]
                 )
+            elif p.method == "pt":
+                C = self.n_chains
+                r = b + C
+                self._tempered_step(rng)
+                # The beta = 1 block (the last) after the swaps: its visible
+                # states and P(h | v) from the activations swapped with them.
+                top = slice(self.pt_v.shape[0] - C, None)
+                xs[b:r, :nv] = self.pt_v[top, :nv]
+                np.matmul(xs[:b], theta, out=ys[:b])
+                pos_scale = C / b
+                _k.sample_bernoulli(ys[:b, :nh], pos_scale, 0, False, ys[:b, :nh], dummy)
+                _k.sample_bernoulli(self.pt_act_h[top, :nh], -1.0, 0, False, ys[b:r, :nh], dummy)
             else:
                 C = b
                 r = 2 * b
@@ -1671,4 +1898,12 @@ class _Workspace:
         model.hidden_bias_ = self.theta[nv, :nh].copy()
         if self.p.method == "pcd":
             model.persistent_hidden_ = self.h_chain[:, :nh].copy()
+        if self.p.method == "pt":
+            K = self.betas.size
+            model.persistent_hidden_ = self.pt_h[:, :nh].reshape(K, self.n_chains, nh).copy()
+            model.betas_ = self.betas.copy()
+            model.swap_attempts_ = self.swap_attempts.copy()
+            model.swap_accepts_ = self.swap_accepts.copy()
+            model.swap_acceptance_ = _swap_rates(self.swap_accepts, self.swap_attempts)
+            model._swap_rounds = self.swap_rounds
         model._velocity = self.velocity.copy() if self.p.momentum > 0 else None
