@@ -11,7 +11,22 @@ from __future__ import annotations
 
 from pathlib import Path
 
-ORDER = ["exact", "junction_tree", "gibbs", "mean_field", "rbm_epoch", "rbm_kernels", "rbm_mnist_loglik"]
+ORDER = [
+    "exact",
+    "junction_tree",
+    "belief_propagation",
+    "gibbs",
+    "tempering",
+    "mean_field",
+    "rbm_epoch",
+    "rbm_kernels",
+    "rbm_digits",
+    "rbm_mnist_loglik",
+    "rbm_pt",
+    "dbm_mnist",
+    "dbn_mnist",
+    "horse_segmentation",
+]
 
 
 def main() -> None:
