@@ -30,6 +30,15 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.special import expit, logsumexp
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 
+from pgm._params import flag as _flag
+from pgm._params import float_dtype as _dtype
+from pgm._params import int_at_least as _int_at_least
+from pgm._params import momentum as _momentum
+from pgm._params import non_negative as _non_negative
+from pgm._params import optional_int as _optional_int
+from pgm._params import options as _options
+from pgm._params import positive as _positive
+from pgm._params import seed as _seed
 from pgm._random import as_generator, kernel_seed
 from pgm._validation import (
     NotFittedError,
@@ -68,39 +77,6 @@ _MONITORS = ("reconstruction_error", "pseudo_likelihood", "log_likelihood")
 
 
 # ----------------------------------------------------------------- validation
-def _int_at_least(minimum):
-    def check(value, name):
-        return check_positive_int(value, name, minimum=minimum)
-
-    return check
-
-
-def _options(*allowed):
-    def check(value, name):
-        if not isinstance(value, str) or value not in allowed:
-            raise ValueError(f"{name} must be one of {list(allowed)}, got {value!r}")
-        return value
-
-    return check
-
-
-def _positive(value, name):
-    return check_positive_float(value, name)
-
-
-def _non_negative(value, name):
-    return check_positive_float(value, name, allow_zero=True)
-
-
-def _momentum(value, name):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ValueError(f"{name} must be a number in [0, 1), got {value!r}")
-    value = float(value)
-    if not 0.0 <= value < 1.0:
-        raise ValueError(f"{name} must lie in [0, 1), got {value}")
-    return value
-
-
 def _sparsity_target(value, name):
     if value is None:
         return None
@@ -116,22 +92,6 @@ def _beta_min(value, name):
     if not value < 1.0:
         raise ValueError(f"{name} must lie in (0, 1), got {value}")
     return value
-
-
-def _optional_int(value, name):
-    return None if value is None else check_positive_int(value, name)
-
-
-def _dtype(value, name):
-    # np.dtype(None) is float64 and a dtype compares equal to None, so the
-    # failed conversion must not be tested with ``in``.
-    try:
-        dtype = np.dtype(value) if value is not None else None
-    except (TypeError, ValueError):
-        dtype = None
-    if dtype is None or dtype.type not in (np.float32, np.float64):
-        raise ValueError(f"{name} must be numpy.float32 or numpy.float64, got {value!r}")
-    return dtype
 
 
 def _monitor(value, name):
@@ -154,20 +114,6 @@ def _schedule(value, name):
         return get_schedule(value)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{name}: {exc}") from None
-
-
-def _seed(value, name):
-    try:
-        as_generator(value if not isinstance(value, np.random.Generator) else None)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name}: {exc}") from None
-    return value
-
-
-def _flag(value, name):
-    if not isinstance(value, (bool, np.bool_, numbers.Integral)):
-        raise ValueError(f"{name} must be a bool, got {value!r}")
-    return bool(value)
 
 
 #: The single constraints table checked on entry to ``fit``/``partial_fit``.

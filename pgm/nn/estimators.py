@@ -10,21 +10,28 @@ weights and never reads the weights a previous ``fit`` left behind.
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
 
+from pgm._params import anything as _anything
+from pgm._params import flag as _flag
+from pgm._params import float_dtype as _dtype
+from pgm._params import int_at_least as _int_at_least
+from pgm._params import momentum as _momentum
+from pgm._params import non_negative as _non_negative
+from pgm._params import optional_int as _optional_int
+from pgm._params import options as _options
+from pgm._params import positive as _positive
+from pgm._params import seed as _seed
 from pgm._random import as_generator
 from pgm._validation import (
     NotFittedError,
     as_float_array,
-    check_positive_float,
     check_positive_int,
 )
 from pgm.nn import optim
-from pgm.nn.network import Network, _check_dtype, _check_layer_sizes, check_weights_and_biases
+from pgm.nn.network import Network, _check_layer_sizes, check_weights_and_biases
 
 __all__ = ["DeepClassifier", "DeepAutoencoder"]
 
@@ -41,66 +48,6 @@ def _sizes(value, name):
 
 def _sizes_nonempty(value, name):
     return _check_layer_sizes(value, name, minimum_length=1)
-
-
-def _options(*allowed):
-    def check(value, name):
-        if not isinstance(value, str) or value not in allowed:
-            raise ValueError(f"{name} must be one of {list(allowed)}, got {value!r}")
-        return value
-
-    return check
-
-
-def _int_at_least(minimum):
-    def check(value, name):
-        return check_positive_int(value, name, minimum=minimum)
-
-    return check
-
-
-def _optional_int(value, name):
-    return None if value is None else check_positive_int(value, name)
-
-
-def _positive(value, name):
-    return check_positive_float(value, name)
-
-
-def _non_negative(value, name):
-    return check_positive_float(value, name, allow_zero=True)
-
-
-def _momentum(value, name):
-    value = check_positive_float(value, name, allow_zero=True)
-    if value >= 1.0:
-        raise ValueError(f"{name} must lie in [0, 1), got {value}")
-    return value
-
-
-def _seed(value, name):
-    try:
-        as_generator(value if not isinstance(value, np.random.Generator) else None)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name}: {exc}") from None
-    return value
-
-
-def _flag(value, name):
-    if not isinstance(value, (bool, np.bool_, numbers.Integral)):
-        raise ValueError(f"{name} must be a bool, got {value!r}")
-    return bool(value)
-
-
-def _dtype(value, name):
-    try:
-        return _check_dtype(value)
-    except ValueError:
-        raise ValueError(f"{name} must be numpy.float32 or numpy.float64, got {value!r}") from None
-
-
-def _anything(value, name):
-    return value
 
 
 _COMMON = {

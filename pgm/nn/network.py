@@ -29,6 +29,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.special import expit, logsumexp, softmax
 
+from pgm._params import float_dtype
 from pgm._random import as_generator
 from pgm._validation import as_float_array, check_positive_float, check_positive_int
 
@@ -112,7 +113,7 @@ class Network:
         self.layer_sizes = sizes
         self.activations = activations
         self.weight_decay = check_positive_float(weight_decay, "weight_decay", allow_zero=True)
-        self.dtype = _check_dtype(dtype)
+        self.dtype = float_dtype(dtype, "dtype")
         self.loss_name = LOSSES[activations[-1]]
         self._shapes = [(sizes[i], sizes[i + 1]) for i in range(len(sizes) - 1)]
         self._offsets = [0]
@@ -423,16 +424,6 @@ def _output(activation, z):
     if activation == "sigmoid":
         return expit(z)
     return z
-
-
-def _check_dtype(value):
-    try:
-        dtype = np.dtype(value)
-    except TypeError:
-        dtype = None
-    if dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
-        raise ValueError(f"dtype must be numpy.float32 or numpy.float64, got {value!r}")
-    return dtype
 
 
 def _check_layer_sizes(value, name, *, minimum_length=1) -> tuple[int, ...]:
