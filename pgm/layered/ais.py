@@ -32,13 +32,17 @@ __all__ = ["log_partition"]
 _LOG_2 = math.log(2.0)
 
 
-def _log_f(model, layers, beta, base_bias):
-    """``log f_beta`` of the even layers with the odd layers summed out."""
+def _log_f(model, layers, beta, base_bias, odd_inputs=None):
+    """``log f_beta`` of the even layers with the odd layers summed out.
+
+    ``odd_inputs`` (the odd layers' total inputs, which depend on the even
+    layers only) may be passed to skip recomputing them.
+    """
     out = (1.0 - beta) * (layers[0] @ base_bias)
     for l in range(0, model.n_layers, 2):
         out = out + beta * (layers[l] @ model.biases[l])
-    for l in range(1, model.n_layers, 2):
-        a = model.total_input(layers, l)
+    for i, l in enumerate(range(1, model.n_layers, 2)):
+        a = model.total_input(layers, l) if odd_inputs is None else odd_inputs[i]
         out = out + np.logaddexp(0.0, beta * a).sum(axis=1)
     return out
 
@@ -96,18 +100,23 @@ def log_partition(
     layers = [(rng.random((n_chains, n)) < 0.5).astype(np.float64) for n in model.sizes]
     layers[0] = (rng.random((n_chains, n_visible)) < expit(base_bias)).astype(np.float64)
     log_w = np.zeros(n_chains)
+    odd = range(1, model.n_layers, 2)
     for k in range(1, len(betas)):
         b0, b1 = float(betas[k - 1]), float(betas[k])
-        log_w += _log_f(model, layers, b1, base_bias) - _log_f(model, layers, b0, base_bias)
+        # the odd layers' inputs depend on the even layers only: one product per step
+        # serves both log f terms and the odd half of the transition
+        a_odd = [model.total_input(layers, l) for l in odd]
+        log_w += _log_f(model, layers, b1, base_bias, a_odd) - _log_f(
+            model, layers, b0, base_bias, a_odd
+        )
         if k < len(betas) - 1:
-            for parity in (1, 0):
-                for l in range(parity, model.n_layers, 2):
-                    a = model.total_input(layers, l)
-                    if l == 0:
-                        a = (1.0 - b1) * base_bias + b1 * a
-                    else:
-                        a = b1 * a
-                    layers[l] = (rng.random(a.shape) < expit(a)).astype(np.float64)
+            for i, l in enumerate(odd):
+                p = expit(b1 * a_odd[i])
+                layers[l] = (rng.random(p.shape) < p).astype(np.float64)
+            for l in range(0, model.n_layers, 2):
+                a = model.total_input(layers, l)
+                a = (1.0 - b1) * base_bias + b1 * a if l == 0 else b1 * a
+                layers[l] = (rng.random(a.shape) < expit(a)).astype(np.float64)
     result = _summarise(log_w, log_z_base, base_bias, len(betas), None)
     spread = float(np.max(log_w) - np.min(log_w))
     ess_floor = max(min_ess_fraction * n_chains, min(3.0, n_chains / 2.0))

@@ -210,19 +210,32 @@ class DBM(TransformerMixin, BaseEstimator):
         return self
 
     def _pretrain(self, X, sizes, rng):
-        """CD-1 on the modified RBMs of section 3.1; weights halved where composed."""
+        """CD-1 on the modified RBMs of section 3.1; weights halved where composed.
+
+        Each RBM starts from small random weights (std 0.01), its visible
+        biases at the log-odds of its (smoothed) input means and zero hidden
+        biases, and trains with the estimator's momentum and weight decay.
+        """
         L = len(sizes) - 1
         weights = [rng.normal(0.0, 0.01, (sizes[l], sizes[l + 1])) for l in range(L)]
         biases = [np.zeros(n) for n in sizes]
         data = X
         lr = self.pretrain_learning_rate
         for l in range(L):
-            W, b, c = weights[l], biases[l], biases[l + 1]
+            W, c = weights[l], biases[l + 1]
+            if self.n_pretrain_iter > 0:
+                # the visible biases of the bottom RBM start at the data's log-odds; a
+                # higher RBM's visible layer keeps the bias the RBM below learned for it
+                if l == 0:
+                    p = (data.sum(axis=0) + 1.0) / (data.shape[0] + 2.0)
+                    biases[0][:] = np.log(p) - np.log1p(-p)
+            b = biases[l]
             # doubled bottom-up input except for the top RBM; doubled top-down except bottom
             up = 1.0 if l == L - 1 and L > 1 else 2.0
             down = 1.0 if l == 0 and L > 1 else 2.0
             if L == 1:
                 up = down = 1.0
+            vW, vb, vc = np.zeros_like(W), np.zeros_like(b), np.zeros_like(c)
             for _ in range(self.n_pretrain_iter):
                 order = rng.permutation(data.shape[0])
                 for s in range(0, data.shape[0], self.batch_size):
@@ -232,9 +245,15 @@ class DBM(TransformerMixin, BaseEstimator):
                     v1 = expit(b + down * (hs @ W.T))
                     h1 = expit(c + up * (v1 @ W))
                     n = v0.shape[0]
-                    W += lr * ((v0.T @ h0 - v1.T @ h1) / n - self.weight_decay * W)
-                    b += lr * (v0 - v1).mean(axis=0)
-                    c += lr * (h0 - h1).mean(axis=0)
+                    vW *= self.momentum
+                    vW += lr * ((v0.T @ h0 - v1.T @ h1) / n - self.weight_decay * W)
+                    vb *= self.momentum
+                    vb += lr * (v0 - v1).mean(axis=0)
+                    vc *= self.momentum
+                    vc += lr * (h0 - h1).mean(axis=0)
+                    W += vW
+                    b += vb
+                    c += vc
             data = expit(c + up * (data @ W))
         if L > 1 and self.n_pretrain_iter > 0:
             # halve the weights of the middle layers' doubled inputs (section 3.1)
@@ -242,33 +261,64 @@ class DBM(TransformerMixin, BaseEstimator):
                 weights[l] *= 0.5
         return weights, biases
 
+    def _joint_state(self, core, rng, X=None):
+        """Fresh persistent state: fantasy particles, velocities, epoch counter.
+
+        With ``X`` the particles start at random training rows with hidden
+        layers sampled from their mean-field posteriors (near the data, so
+        the first updates do not chase uniform noise); without, uniformly.
+        """
+        if X is None:
+            particles = [
+                (rng.random((self.n_particles, n)) < 0.5).astype(np.float64) for n in core.sizes
+            ]
+        else:
+            rows = rng.integers(0, X.shape[0], self.n_particles)
+            v = (rng.random((self.n_particles, core.sizes[0])) < X[rows]).astype(np.float64)
+            mu, _, _ = core.mean_field(v, max_iter=self.mean_field_iter)
+            particles = [v] + [(rng.random(m.shape) < m).astype(np.float64) for m in mu[1:]]
+        return {
+            "particles": particles,
+            "vel_w": [np.zeros_like(w) for w in core.weights],
+            "vel_b": [np.zeros_like(b) for b in core.biases],
+            "epoch": 0,
+        }
+
+    def _joint_epoch(self, core, X, rng, state):
+        """One joint-training epoch in place; the particles persist across epochs.
+
+        The learning rate of epoch ``t`` (counted in ``state["epoch"]``) is
+        ``learning_rate / (1 + t / 10)``.
+        """
+        particles, vel_w, vel_b = state["particles"], state["vel_w"], state["vel_b"]
+        lr = self.learning_rate / (1.0 + state["epoch"] / 10.0)
+        order = rng.permutation(X.shape[0])
+        for s in range(0, X.shape[0], self.batch_size):
+            v = X[order[s : s + self.batch_size]]
+            mu, _, _ = core.mean_field(v, max_iter=self.mean_field_iter)
+            core.gibbs_sweep(particles, rng)
+            pos = core.statistics(mu)
+            neg = core.statistics(particles)
+            for l in range(core.n_layers - 1):
+                g = pos[f"weights_{l}"] - neg[f"weights_{l}"]
+                g = g - self.weight_decay * core.weights[l]
+                vel_w[l] = self.momentum * vel_w[l] + lr * g
+                core.weights[l] += vel_w[l]
+            for l in range(core.n_layers):
+                g = pos[f"biases_{l}"] - neg[f"biases_{l}"]
+                vel_b[l] = self.momentum * vel_b[l] + lr * g
+                core.biases[l] += vel_b[l]
+        state["epoch"] += 1
+        return state
+
     def _joint(self, core, X, rng):
         """Joint training: mean-field data phase, persistent Gibbs model phase."""
-        particles = [
-            (rng.random((self.n_particles, n)) < 0.5).astype(np.float64) for n in core.sizes
-        ]
-        vel_w = [np.zeros_like(w) for w in core.weights]
-        vel_b = [np.zeros_like(b) for b in core.biases]
+        state = self._joint_state(core, rng, X)
         epochs = range(self.n_iter)
         if self.verbose:
             from tqdm.auto import tqdm
 
             epochs = tqdm(epochs, desc="DBM", unit="epoch")
-        for epoch in epochs:
-            lr = self.learning_rate / (1.0 + epoch / 10.0)
-            order = rng.permutation(X.shape[0])
-            for s in range(0, X.shape[0], self.batch_size):
-                v = X[order[s : s + self.batch_size]]
-                mu, _, _ = core.mean_field(v, max_iter=self.mean_field_iter)
-                core.gibbs_sweep(particles, rng)
-                pos = core.statistics(mu)
-                neg = core.statistics(particles)
-                for l in range(core.n_layers - 1):
-                    g = pos[f"weights_{l}"] - neg[f"weights_{l}"]
-                    g = g - self.weight_decay * core.weights[l]
-                    vel_w[l] = self.momentum * vel_w[l] + lr * g
-                    core.weights[l] += vel_w[l]
-                for l in range(core.n_layers):
-                    g = pos[f"biases_{l}"] - neg[f"biases_{l}"]
-                    vel_b[l] = self.momentum * vel_b[l] + lr * g
-                    core.biases[l] += vel_b[l]
+        for _ in epochs:
+            self._joint_epoch(core, X, rng, state)
+        return state
