@@ -114,7 +114,7 @@ class LayeredModel:
         return np.split(states, np.cumsum(self.sizes)[:-1], axis=1)
 
     def check_states(self, states, name="states"):
-        """Per-layer float arrays from a list of layers or concatenated states; 0/1 only."""
+        """Per-layer float arrays (from a list or concatenated states), checked per unit type."""
         if isinstance(states, (list, tuple)):
             if len(states) != self.n_layers:
                 raise ValueError(f"{name} must hold {self.n_layers} layers, got {len(states)}")
