@@ -110,6 +110,9 @@ def main(argv=None):
     parser.add_argument("--clf-train", type=int, default=20_000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quick", action="store_true", help="tiny smoke run")
+    parser.add_argument(
+        "--note", default=None, help="free text for the report (e.g. how a resumed run changed)"
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.hidden, args.pretrain_epochs, args.epochs = [20, 30], 1, 2
@@ -242,6 +245,7 @@ def main(argv=None):
         "classification": clf,
         "anchor": {"test_log_likelihood_bound": ANCHOR_BOUND, "test_error_percent": ANCHOR_ERROR},
         "machine": info,
+        "note": args.note,
     }
     res_dir = out_dir / "results"
     res_dir.mkdir(parents=True, exist_ok=True)
@@ -300,6 +304,8 @@ def write_markdown(out, path, info):
         "that error. Samples: `docs/figures/dbm_mnist_samples.png` (100 chains, 1000 "
         "block-Gibbs sweeps each from uniform random states).",
     ]
+    if out.get("note"):
+        lines += ["", f"Note: {out['note']}"]
     clf = out.get("classification")
     if clf:
         lines += [
