@@ -212,7 +212,8 @@ def main():
         "field (a dense row of couplings among the enumerated variables), so its cost does "
         "not depend on the sparsity.\n"
         "- On the grid, variable elimination exploits the treewidth (4) and is faster than any "
-        "enumeration: use it (or pgm's enumeration only for checking) when a model is sparse.\n"
+        "enumeration: for sparse models use `method='junction_tree'` (what `method='auto'` "
+        "picks when it is cheaper; see junction_tree.md), enumeration only for checking.\n"
         "- `exact.marginals` accumulates each state's weight into every variable's marginal, "
         "O(n) more work per state than log Z.\n"
     )

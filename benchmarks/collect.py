@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-ORDER = ["exact", "gibbs", "mean_field", "rbm_epoch", "rbm_kernels", "rbm_mnist_loglik"]
+ORDER = ["exact", "junction_tree", "gibbs", "mean_field", "rbm_epoch", "rbm_kernels", "rbm_mnist_loglik"]
 
 
 def main() -> None:

@@ -22,12 +22,21 @@ __all__ = [
     "describe_domain",
     "format_shape",
     "MAX_CARDINALITY",
+    "check_allocation",
+    "check_states",
+    "values_to_indices",
+    "check_marginals",
+    "padding_mask",
+    "ROW_SUM_ATOL",
 ]
 
 #: Largest number of states a categorical variable may have. Tables and the
 #: compiled state map grow with k, so a larger k is refused when the variable
 #: is added, before anything is allocated.
 MAX_CARDINALITY = 2**20
+
+#: Tolerance on row sums when checking user-supplied marginals.
+ROW_SUM_ATOL = 1e-8
 
 _DOMAIN_BINARY, _DOMAIN_SPIN = 0, 1  # the codes of pgm.compiled (kept local: no import cycle)
 _INT64_MAX = np.iinfo(np.int64).max
@@ -68,8 +77,36 @@ def check_numeric_dtype(arr: np.ndarray, name: str, *, integer: bool = False) ->
         )
     if integer and kind == "f" and arr.size:
         finite = np.isfinite(arr)
-        if np.all(finite) and np.any(np.abs(arr) >= 2.0**63):
+        # compared in float64: 2**63 itself overflows a float16
+        if np.all(finite) and np.any(np.abs(arr.astype(np.float64)) >= 2.0**63):
             raise ValueError(f"{name} holds values outside the int64 range")
+
+
+def check_allocation(n_bytes, what: str) -> None:
+    """Refuse an allocation of ``n_bytes`` bytes larger than this machine's memory.
+
+    Called with the size an argument implies (e.g. ``n_chains * n_variables *
+    16``) before anything is allocated, so that an impossible size gives a
+    ``ValueError`` naming the argument instead of numpy's ``MemoryError`` or
+    the operating system killing the process.
+    """
+    limit = _physical_memory()
+    if limit is not None and n_bytes > limit:
+        raise ValueError(
+            f"{what} would need {n_bytes / 2**30:,.1f} GiB, more than this machine's "
+            f"{limit / 2**30:,.1f} GiB of memory"
+        )
+
+
+def _physical_memory() -> int | None:
+    """Bytes of physical memory, or None where the platform does not say."""
+    import os
+
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
+    except (AttributeError, ValueError, OSError):  # pragma: no cover - non-POSIX
+        return None
+
 
 try:  # scikit-learn's class, so its tooling recognises our unfitted errors
     from sklearn.exceptions import NotFittedError
@@ -258,7 +295,49 @@ def check_beta_ladder(betas, name: str = "betas") -> np.ndarray:
         raise ValueError(f"{name} must end at 1 (the target distribution), got {arr[-1]!r}")
     arr[-1] = 1.0
     return arr
-def check_states(values, kind: np.ndarray, card: np.ndarray, name: str = "states"):
+
+
+def values_to_indices(values: np.ndarray, kind: np.ndarray, card: np.ndarray, name: str, labels):
+    """Map integer values (..., n) of variables with domains ``kind``/``card`` to state indices.
+
+    The one value-to-index conversion (spin -1 -> 0, +1 -> 1; binary and
+    categorical values are their own indices), with the domain check.
+
+    Parameters
+    ----------
+    values : ndarray of shape (..., n), int64
+    kind, card : ndarray of shape (n,), int64
+        Domain code and number of states of each column's variable.
+    name : str
+        The argument's name, used in messages.
+    labels : callable
+        ``labels(pos) -> (text, variable id)`` for the first offending
+        position ``pos`` (a tuple of ints), e.g. ``("[3, 1]", 7)``.
+
+    Returns
+    -------
+    ndarray of the shape of ``values``, int64
+
+    Raises
+    ------
+    ValueError
+        Naming the first value outside its variable's domain.
+    """
+    spin = kind == _DOMAIN_SPIN
+    index = np.where(spin, (values + 1) // 2, values).astype(np.int64)
+    bad = (index < 0) | (index >= card) | (spin & (values != -1) & (values != 1))
+    if np.any(bad):
+        pos = tuple(int(t[0]) for t in np.nonzero(bad))
+        text, var = labels(pos)
+        col = pos[-1]
+        raise ValueError(
+            f"{name}{text} = {values[pos]} is outside the domain of variable {var} "
+            f"({describe_domain(kind[col], card[col])})"
+        )
+    return index
+
+
+def check_states(values, kind: np.ndarray, card: np.ndarray, name: str = "states", ids=None):
     """Validate a batch of variable values against each variable's domain.
 
     Parameters
@@ -270,6 +349,8 @@ def check_states(values, kind: np.ndarray, card: np.ndarray, name: str = "states
         Domain code and number of states of each variable.
     name : str
         The argument's name, used in messages.
+    ids : ndarray of shape (n_variables,), optional
+        The variable id of each column, for messages (default: the column).
 
     Returns
     -------
@@ -303,17 +384,49 @@ def check_states(values, kind: np.ndarray, card: np.ndarray, name: str = "states
             raise ValueError(f"{name} must be finite, found NaN or infinite entries")
         if np.any(arr != np.round(arr)):
             raise ValueError(f"{name} must hold integer values, got non-integral entries")
-        if arr.size and np.max(np.abs(arr)) >= 2.0**63:
+        if arr.size and np.max(np.abs(arr.astype(np.float64))) >= 2.0**63:
             raise ValueError(f"{name} holds values outside the int64 range")
     out = arr.astype(np.int64)
-    spin = kind == _DOMAIN_SPIN
-    index = out.copy()
-    index[:, spin] = (out[:, spin] + 1) // 2
-    bad = (index < 0) | (index >= card) | (spin & (out != -1) & (out != 1))
-    if np.any(bad):
-        row, col = (int(t[0]) for t in np.nonzero(bad))
-        raise ValueError(
-            f"{name}[{row}, {col}] = {arr[row, col]} is outside the domain of variable "
-            f"{col} ({describe_domain(kind[col], card[col])})"
-        )
+
+    def labels(pos):
+        return f"[{pos[0]}, {pos[1]}]", pos[1] if ids is None else int(ids[pos[1]])
+
+    index = values_to_indices(out, kind, card, name, labels)
     return out, index
+
+
+def padding_mask(cg) -> np.ndarray:
+    """True where column ``s`` is beyond variable ``i``'s states."""
+    return np.arange(cg.max_cardinality)[None, :] >= cg.cardinality[:, None]
+
+
+def check_marginals(value, name: str, cg) -> np.ndarray:
+    """Validate product-distribution marginals against a compiled graph ``cg``.
+
+    ``value`` must have shape (n_variables, max_cardinality), hold finite
+    non-negative numbers, be zero beyond each variable's states and have rows
+    summing to 1 within ``ROW_SUM_ATOL``. Returns a fresh float64 copy with
+    the rows renormalised exactly.
+    """
+    q = as_float_array(value, name, shape=(cg.n_variables, cg.max_cardinality))
+    if np.any(q < 0):
+        row, col = (int(t[0]) for t in np.nonzero(q < 0))
+        raise ValueError(
+            f"{name} must hold probability distributions; {name}[{row}, {col}] = "
+            f"{q[row, col]} is negative"
+        )
+    pad = padding_mask(cg)
+    if np.any(q[pad] != 0):
+        row, col = (int(t[0]) for t in np.nonzero(pad & (q != 0)))
+        raise ValueError(
+            f"{name} must be zero padded: variable {row} has {cg.cardinality[row]} states but "
+            f"{name}[{row}, {col}] = {q[row, col]}"
+        )
+    sums = q.sum(axis=1)
+    bad = np.flatnonzero(np.abs(sums - 1.0) > ROW_SUM_ATOL)
+    if bad.size:
+        raise ValueError(
+            f"{name} must hold probability distributions; row {int(bad[0])} sums to "
+            f"{float(sums[bad[0]]):.12g}, not 1"
+        )
+    return q / sums[:, None] if q.size else q

@@ -22,9 +22,11 @@ where the last sum runs over table factors with row-major strides ``s``.
 from __future__ import annotations
 
 from collections import namedtuple
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 
 import numpy as np
+
+from pgm._validation import values_to_indices as _values_to_indices
 
 __all__ = ["CompiledGraph", "KernelGraph", "DOMAIN_BINARY", "DOMAIN_SPIN", "DOMAIN_CATEGORICAL"]
 
@@ -129,10 +131,14 @@ class CompiledGraph:
     incidence_pos: np.ndarray
     colour_indptr: np.ndarray
     colour_vertices: np.ndarray
+    #: Derived objects that inference builds from this structure (e.g. Gibbs
+    #: sweep plans), memoised here: the structure never changes, so they
+    #: never go stale. Not part of the structure.
+    cache: dict = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self):
-        for field in fields(self):
-            value = getattr(self, field.name)
+        for f in fields(self):
+            value = getattr(self, f.name)
             if isinstance(value, np.ndarray):
                 value.flags.writeable = False
 
@@ -171,13 +177,17 @@ class CompiledGraph:
         """The structure arrays in the order kernels expect."""
         return KernelGraph(*(getattr(self, name) for name in KernelGraph._fields))
 
-    def values_to_indices(self, values: np.ndarray) -> np.ndarray:
-        """Map validated values of shape (batch, n_variables) to state indices."""
+    def values_to_indices(self, values: np.ndarray, name: str = "values") -> np.ndarray:
+        """Map integer values of shape (..., n_variables) to state indices.
+
+        Raises
+        ------
+        ValueError
+            On a value outside its variable's domain (named after ``name``).
+        """
         values = np.asarray(values, dtype=np.int64)
-        spin = self.domain_kind == DOMAIN_SPIN
-        out = values.copy()
-        out[:, spin] = (values[:, spin] + 1) // 2
-        return out
+        labels = lambda pos: ("[" + ", ".join(map(str, pos)) + "]", pos[-1])  # noqa: E731
+        return _values_to_indices(values, self.domain_kind, self.cardinality, name, labels)
 
     def indices_to_values(self, indices: np.ndarray) -> np.ndarray:
         """Map state indices of shape (..., n_variables) to values (``int64``)."""

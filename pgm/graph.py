@@ -19,8 +19,8 @@ from pgm._validation import (
     MAX_CARDINALITY,
     as_float_array,
     as_index_array,
+    check_allocation,
     check_states,
-    describe_domain,
 )
 from pgm.compiled import (
     DOMAIN_BINARY,
@@ -31,7 +31,7 @@ from pgm.compiled import (
     CompiledGraph,
 )
 
-__all__ = ["FactorGraph", "VariableGroup"]
+__all__ = ["FactorGraph", "VariableGroup", "check_graph"]
 
 _DOMAIN_NAMES = {DOMAIN_BINARY: "binary", DOMAIN_SPIN: "spin"}
 
@@ -627,6 +627,8 @@ class FactorGraph:
         i64 = np.int64
         kind = np.asarray(self._kind, dtype=i64)
         card = np.asarray(self._card, dtype=i64)
+        n_states = int(card.sum())
+        check_allocation(8 * n_states, f"the state map of {n:,} variables with {n_states:,} states")
         state_offset = np.zeros(n + 1, dtype=i64)
         np.cumsum(card, out=state_offset[1:])
         state_value = np.concatenate(
@@ -705,7 +707,14 @@ class FactorGraph:
         )
 
 
-_describe_domain = describe_domain  # kept for old imports
+def check_graph(fg, name: str = "fg") -> FactorGraph:
+    """Return ``fg`` if it is a :class:`FactorGraph`, else raise ``TypeError`` naming ``name``.
+
+    The one check every public function taking a graph starts with.
+    """
+    if not isinstance(fg, FactorGraph):
+        raise TypeError(f"{name} must be a pgm.FactorGraph, got {type(fg).__name__}")
+    return fg
 
 
 def _domain_values(kind: int, card: int) -> np.ndarray:
@@ -724,8 +733,17 @@ def _indptr(rows: np.ndarray, n: int) -> np.ndarray:
     return indptr
 
 
+_DSATUR_MAX_NODES = 1000
+
+
 def _colour_classes(graph: nx.Graph) -> tuple[np.ndarray, np.ndarray]:
-    """Colour classes in CSR: exact 2-colouring for bipartite graphs, else DSATUR."""
+    """Colour classes in CSR: exact 2-colouring for bipartite graphs, else greedy.
+
+    Non-bipartite graphs of up to ``_DSATUR_MAX_NODES`` variables get DSATUR
+    (fewest colours); larger ones the linear-time largest-first order, since
+    networkx's DSATUR grows quadratically (24 s for 4,000 variables, against
+    10 ms, for one colour more on sparse random graphs).
+    """
     n = graph.number_of_nodes()
     if n == 0:
         return np.zeros(1, dtype=np.int64), np.zeros(0, dtype=np.int64)
@@ -733,8 +751,10 @@ def _colour_classes(graph: nx.Graph) -> tuple[np.ndarray, np.ndarray]:
         colour = dict.fromkeys(graph.nodes, 0)
     elif nx.is_bipartite(graph):
         colour = nx.bipartite.color(graph)
-    else:
+    elif n <= _DSATUR_MAX_NODES:
         colour = nx.greedy_color(graph, strategy="saturation_largest_first")
+    else:
+        colour = nx.greedy_color(graph, strategy="largest_first")
     colours = np.array([colour[i] for i in range(n)], dtype=np.int64)
     vertices = np.argsort(colours, kind="stable").astype(np.int64)
     indptr = np.zeros(colours.max() + 2, dtype=np.int64)

@@ -338,3 +338,20 @@ def test_check_states_returns_int64(mixed):
     out = mixed.check_states(states)
     assert out.dtype == np.int64
     np.testing.assert_array_equal(out, states)
+
+
+def test_large_non_bipartite_graph_colours_properly_and_fast():
+    # 3,000 variables with triangles: DSATUR in networkx is quadratic (tens of seconds here),
+    # so large graphs take the largest-first colouring; the classes must still be a proper
+    # colouring covering every variable once.
+    g = nx.gnm_random_graph(3000, 9000, seed=1)
+    fg = pgm.FactorGraph()
+    x = fg.add_variables("x", 3000, domain="spin")
+    edges = np.array(g.edges(), dtype=np.int64)
+    fg.add_edges(x.ids[edges], np.full(len(edges), 0.1))
+    cg = fg.compile()
+    colour = np.empty(3000, dtype=np.int64)
+    for c in range(cg.colour_indptr.shape[0] - 1):
+        colour[cg.colour_vertices[cg.colour_indptr[c] : cg.colour_indptr[c + 1]]] = c
+    assert np.sort(cg.colour_vertices).tolist() == list(range(3000))
+    assert not np.any(colour[edges[:, 0]] == colour[edges[:, 1]])

@@ -47,7 +47,20 @@ def test_rbm_mnist_loglik_notebook_runs(tmp_path, monkeypatch):
     assert "test log-likelihood" in text and "image/png" in text
 
 
-@pytest.mark.parametrize("name", ["custom_model.ipynb", "rbm_mnist_loglik.ipynb"])
+def test_dbn_mnist_notebook_runs(tmp_path, monkeypatch):
+    from pgm.datasets import load_mnist
+
+    try:
+        load_mnist(split="test")
+    except FileNotFoundError:
+        pytest.skip("MNIST not found (set PGM_DATA_DIR to the data folder)")
+    nb = _execute("dbn_mnist.ipynb", tmp_path, monkeypatch)
+    text = _outputs_text(nb)
+    assert "test error" in text and "image/png" in text
+    assert '"ename"' not in text
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in NOTEBOOKS.glob("*.ipynb")))
 def test_stored_notebooks_are_executed_and_machine_independent(name):
     nb = json.loads((NOTEBOOKS / name).read_text())
     code = [c for c in nb["cells"] if c["cell_type"] == "code"]

@@ -11,8 +11,9 @@ Randomness: a counter-based generator
 Each site update consumes one uniform ``u(key, chain, sweep, i)``, a pure
 function of a 64-bit key (drawn once from the caller's
 ``numpy.random.Generator``), the chain index, the global sweep number and the
-variable id. It is SplitMix64 (Steele, Lea & Flood, "Fast splittable
-pseudorandom number generators", OOPSLA 2014) applied at three levels::
+variable id. It is the package's one generator, SplitMix64 at a counter
+(:mod:`pgm._rng_kernels`; Steele, Lea & Flood, "Fast splittable pseudorandom
+number generators", OOPSLA 2014), applied at three levels::
 
     chain_key = mix64(key       + (chain + 1) * GOLDEN)
     sweep_key = mix64(chain_key + (sweep + 1) * GOLDEN)
@@ -47,10 +48,10 @@ from __future__ import annotations
 
 from collections import namedtuple
 
-import numba
 import numpy as np
 from numba import njit, prange
 
+from pgm._rng_kernels import mix64, sweep_key, uniform_at
 from pgm.inference._kernels import conditional_energies
 
 # The shared primitive, compiled to be inlined into the sweep loops: a call that
@@ -80,66 +81,12 @@ __all__ = [
     "sweeps_by_vertex",
 ]
 
-_GOLDEN = 0x9E3779B97F4A7C15
-_MUL1 = 0xBF58476D1CE4E5B9
-_MUL2 = 0x94D049BB133111EB
-_MASK = 0xFFFFFFFFFFFFFFFF
-_TWO_M53 = 2.0**-53
-
 #: Variables per task when one colour class is split between threads.
 VERTEX_CHUNK = 1024
 
-if numba.config.DISABLE_JIT:  # pragma: no cover - exercised in a subprocess test
-    # Pure-Python twins on masked Python ints: numpy's uint64 *scalars* warn on
-    # the (intended) wrap-around, which the jitted code does silently.
-
-    def mix64(z):
-        """SplitMix64 output function on a 64-bit integer (Python ints, masked)."""
-        z = int(z) & _MASK
-        z = ((z ^ (z >> 30)) * _MUL1) & _MASK
-        z = ((z ^ (z >> 27)) * _MUL2) & _MASK
-        return z ^ (z >> 31)
-
-    def sweep_key(key, chain, sweep):
-        """Key of one sweep of one chain (see the module docstring)."""
-        z = mix64((int(key) + (int(chain) + 1) * _GOLDEN) & _MASK)
-        return mix64((z + (int(sweep) + 1) * _GOLDEN) & _MASK)
-
-    def site_uniform(skey, i):
-        """Uniform in [0, 1) for variable ``i`` in the sweep keyed ``skey``."""
-        return (mix64((int(skey) + (int(i) + 1) * _GOLDEN) & _MASK) >> 11) * _TWO_M53
-
-else:
-    _U_GOLDEN = np.uint64(_GOLDEN)
-    _U_MUL1 = np.uint64(_MUL1)
-    _U_MUL2 = np.uint64(_MUL2)
-    _S30 = np.uint64(30)
-    _S27 = np.uint64(27)
-    _S31 = np.uint64(31)
-    _S11 = np.uint64(11)
-
-    @njit(cache=True)
-    def mix64(z):
-        """SplitMix64 output function (a bijection of uint64), wrapping arithmetic."""
-        z = np.uint64(z)
-        z = (z ^ (z >> _S30)) * _U_MUL1
-        z = (z ^ (z >> _S27)) * _U_MUL2
-        return z ^ (z >> _S31)
-
-    @njit(cache=True)
-    def sweep_key(key, chain, sweep):
-        """Key of one sweep of one chain, a uint64 (see the module docstring).
-
-        ``key``, ``chain`` and ``sweep`` are non-negative int64.
-        """
-        z = mix64(np.uint64(key) + np.uint64(chain + 1) * _U_GOLDEN)
-        return mix64(z + np.uint64(sweep + 1) * _U_GOLDEN)
-
-    @njit(cache=True)
-    def site_uniform(skey, i):
-        """Uniform float64 in [0, 1) for variable ``i`` (int64) in the sweep keyed ``skey``."""
-        z = mix64(skey + np.uint64(i + 1) * _U_GOLDEN)
-        return np.float64(z >> _S11) * _TWO_M53
+# The package's one counter-based generator (pgm._rng_kernels): a site's
+# uniform is the stream position ``i`` of the sweep's key.
+site_uniform = uniform_at
 
 
 @njit(cache=True)

@@ -13,13 +13,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["state_energy", "unary_energies", "conditional_energies", "value_of"]
-
-
-@njit(cache=True)
-def value_of(i, s, g):
-    """Value (0/1, -1/+1, 0..k-1) of state index ``s`` of variable ``i``, as float64."""
-    return g.state_value[g.state_offset[i] + s]
+__all__ = ["state_energy", "unary_energies", "conditional_energies", "log_sum_exp_neg"]
 
 
 @njit(cache=True)
@@ -80,6 +74,7 @@ def unary_energies(i, g, theta, out):
         else:
             for s in range(k):
                 out[s] -= theta[p + s]
+
 
 @njit(cache=True)
 def conditional_energies(i, x, g, theta, out):

@@ -45,7 +45,20 @@ def _check_draws(draws, name: str = "draws") -> tuple[np.ndarray, bool]:
         raise ValueError(f"{name} must hold at least 1 statistic (axis 2), got {arr.shape}")
     has_stats = arr.ndim == 3
     stacked = np.moveaxis(arr, 2, 0) if has_stats else arr[None]
-    return np.ascontiguousarray(stacked), has_stats
+    return _rescaled(np.ascontiguousarray(stacked), axes=(1, 2)), has_stats
+
+
+def _rescaled(x: np.ndarray, axes: tuple) -> np.ndarray:
+    """``x`` times a power of two per slice, so each slice's largest magnitude lies in [0.5, 1).
+
+    Every diagnostic here is invariant to the scale of the draws, but their
+    squares and products overflow near 1e154 (and underflow near 1e-154).
+    A power of two changes no digit, so ordinary draws give bit-identical
+    results.
+    """
+    peak = np.max(np.abs(x), axis=axes, keepdims=True) if x.size else np.ones((1,) * x.ndim)
+    _, exponent = np.frexp(np.where(peak > 0, peak, 1.0))
+    return np.ldexp(x, -exponent)
 
 
 def _split_chains(x: np.ndarray) -> np.ndarray:
@@ -132,7 +145,7 @@ def autocorrelation(x: ArrayLike) -> NDArray[np.float64]:
     arr = as_float_array(x, "x")
     if arr.ndim == 0 or arr.shape[-1] < 2:
         raise ValueError(f"x must hold at least 2 samples along its last axis, got {arr.shape}")
-    acov = _autocovariance(arr)
+    acov = _autocovariance(_rescaled(arr, axes=(-1,)))
     var = acov[..., :1]
     # acov[0] == 0 exactly only for a constant series (then every lag is 0/0).
     return np.divide(acov, var, out=np.full_like(acov, np.nan), where=var > 0)

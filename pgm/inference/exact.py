@@ -1,5 +1,25 @@
-r"""Exact inference by enumerating every joint state (tiny models only).
+r"""Exact inference: enumeration of every joint state, or the junction tree.
 
+Every public function takes ``method``:
+
+- ``"enumerate"``: the Gray-code enumeration described below, for tiny models
+  (cost ~ the number of joint states, whatever the graph);
+- ``"junction_tree"``: :mod:`pgm.inference.junction_tree` (cost ~ the sum of
+  the clique tables of an elimination order, min-fill or reverse
+  Cuthill-McKee, so sparse graphs of hundreds of variables are exact);
+  ``max_states`` does not apply, ``max_clique_states`` does;
+- ``"auto"`` (default): :func:`choose_method` decides, and tells which it
+  chose when called itself. It enumerates when the free variables' joint
+  states are within ``max_states`` and either at most
+  ``AUTO_ENUMERATE_STATES`` (no tree is built) or at most
+  ``AUTO_COST_RATIO`` times the junction tree's total clique-table size (a
+  clique entry costs several passes, an enumerated state one incremental
+  update); otherwise it uses the junction tree, and falls back on
+  enumeration when the tree is too wide. Both give the same answers to
+  rounding (~1e-12 relative); only MAP ties may be broken differently.
+
+Enumeration
+-----------
 ``p(x) = exp(-E(x)) / Z`` is summed over all states of the free variables in
 reflected mixed-radix Gray-code order (Knuth, TAOCP 7.2.1.1, Algorithm H), so
 each step changes one variable by one state and the energy is updated from
@@ -22,7 +42,11 @@ map_state
     A lowest-energy state.
 
 Every function refuses, with :class:`EnumerationTooLargeError`, to enumerate
-more than ``max_states`` states (default :data:`DEFAULT_MAX_STATES`).
+more than ``max_states`` states (default :data:`DEFAULT_MAX_STATES`), and the
+junction tree refuses, with :class:`~pgm.inference.junction_tree.TreewidthTooLargeError`
+(a ``ValueError``), a clique table of more than ``max_clique_states`` entries;
+under ``"auto"`` a model both refuse raises :class:`EnumerationTooLargeError`
+naming both limits.
 """
 
 from __future__ import annotations
@@ -34,14 +58,21 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from pgm._validation import check_clamp, check_numeric_dtype
-from pgm.compiled import DOMAIN_SPIN, CompiledGraph
-from pgm.graph import FactorGraph, VariableGroup
+from pgm._validation import check_clamp, check_numeric_dtype, values_to_indices
+from pgm.compiled import CompiledGraph
+from pgm.graph import FactorGraph, VariableGroup, check_graph
 from pgm.inference import _exact_kernels as _k
+from pgm.inference import junction_tree as _jt
 from pgm.inference._kernels import state_energy
+from pgm.inference.junction_tree import DEFAULT_MAX_CLIQUE_STATES, TreewidthTooLargeError
 
 __all__ = [
     "DEFAULT_MAX_STATES",
+    "DEFAULT_MAX_CLIQUE_STATES",
+    "METHODS",
+    "AUTO_ENUMERATE_STATES",
+    "AUTO_COST_RATIO",
+    "choose_method",
     "EnumerationTooLargeError",
     "PairwiseMarginals",
     "MapState",
@@ -61,6 +92,20 @@ DEFAULT_MAX_STATES = 2**26
 #: States between two full energy recomputations (bounds the rounding drift of
 #: the incremental energy to ~``_CHUNK`` additions).
 _CHUNK = 4096
+
+#: Accepted values of ``method=``.
+METHODS = ("auto", "enumerate", "junction_tree")
+
+#: ``method="auto"`` enumerates models with at most this many free joint
+#: states without building a junction tree at all (enumerating 2**15 states
+#: takes about as long as building a small tree in Python, ~0.5 ms).
+AUTO_ENUMERATE_STATES = 2**15
+
+#: ``method="auto"`` enumerates when the joint states are at most this many
+#: times the junction tree's total clique-table size: an enumerated state
+#: costs ~15-40 ns (docs/benchmarks/exact.md), a clique entry ~70-250 ns
+#: (filling, two passes, marginals; docs/benchmarks/junction_tree.md).
+AUTO_COST_RATIO = 8
 
 
 class EnumerationTooLargeError(ValueError):
@@ -103,7 +148,12 @@ class MapState:
 
 # ---------------------------------------------------------------------- public API
 def log_partition(
-    fg: FactorGraph, *, clamp: dict | None = None, max_states: int = DEFAULT_MAX_STATES
+    fg: FactorGraph,
+    *,
+    clamp: dict | None = None,
+    max_states: int = DEFAULT_MAX_STATES,
+    method: str = "auto",
+    max_clique_states: int = DEFAULT_MAX_CLIQUE_STATES,
 ) -> float:
     """Exact log partition function ``log Z = log sum_x exp(-E(x))``.
 
@@ -116,6 +166,11 @@ def log_partition(
         unnormalised log-probability of the clamped values).
     max_states : int, default DEFAULT_MAX_STATES
         Refuse to enumerate more joint states than this.
+    method : {"auto", "enumerate", "junction_tree"}, default "auto"
+        Enumeration, the junction tree, or the cheaper of the two (see the
+        module docstring and :func:`choose_method`).
+    max_clique_states : int, default DEFAULT_MAX_CLIQUE_STATES
+        Junction tree only: refuse a clique table larger than this.
 
     Returns
     -------
@@ -124,7 +179,10 @@ def log_partition(
     Raises
     ------
     EnumerationTooLargeError
-        If the free variables have more than ``max_states`` joint states.
+        If the free variables have more than ``max_states`` joint states
+        (``method="enumerate"``, or ``"auto"`` when the junction tree refuses too).
+    TreewidthTooLargeError
+        ``method="junction_tree"`` on too wide a graph.
     ValueError
         On a bad ``clamp`` (unknown id, value outside the domain).
 
@@ -140,12 +198,20 @@ def log_partition(
     """
     cg, theta = _compile(fg)
     free, x = _clamp_arrays(fg, cg, clamp)
+    tree = _pick(cg, free, method, max_states, max_clique_states)
+    if tree is not None:
+        return tree.log_partition(cg, theta, x)
     _check_size(cg, free, max_states, "the model")
     return float(_k.enumerate_log_z(free, x, cg.kernel_graph, theta, _CHUNK))
 
 
 def marginals(
-    fg: FactorGraph, *, clamp: dict | None = None, max_states: int = DEFAULT_MAX_STATES
+    fg: FactorGraph,
+    *,
+    clamp: dict | None = None,
+    max_states: int = DEFAULT_MAX_STATES,
+    method: str = "auto",
+    max_clique_states: int = DEFAULT_MAX_CLIQUE_STATES,
 ) -> NDArray[np.float64]:
     """Exact node marginals ``P(x_i = s)``.
 
@@ -155,6 +221,11 @@ def marginals(
     clamp : dict of int to int, optional
         Condition on these variables' values (their rows are one-hot).
     max_states : int, default DEFAULT_MAX_STATES
+    method : {"auto", "enumerate", "junction_tree"}, default "auto"
+        Enumeration, the junction tree, or the cheaper of the two (see the
+        module docstring and :func:`choose_method`).
+    max_clique_states : int, default DEFAULT_MAX_CLIQUE_STATES
+        Junction tree only: refuse a clique table larger than this.
 
     Returns
     -------
@@ -166,7 +237,9 @@ def marginals(
     ------
     EnumerationTooLargeError
     """
-    moments = _moments(fg, clamp=clamp, max_states=max_states)
+    moments = _moments(
+        fg, clamp=clamp, max_states=max_states, method=method, max_clique_states=max_clique_states
+    )
     return moments["node"]
 
 
@@ -176,6 +249,8 @@ def pairwise_marginals(
     *,
     clamp: dict | None = None,
     max_states: int = DEFAULT_MAX_STATES,
+    method: str = "auto",
+    max_clique_states: int = DEFAULT_MAX_CLIQUE_STATES,
 ) -> PairwiseMarginals:
     """Exact joint distributions ``P(x_i = s, x_j = t)`` of variable pairs.
 
@@ -188,6 +263,11 @@ def pairwise_marginals(
         each as ``(min, max)``, sorted.
     clamp : dict of int to int, optional
     max_states : int, default DEFAULT_MAX_STATES
+    method : {"auto", "enumerate", "junction_tree"}, default "auto"
+        Enumeration, the junction tree, or the cheaper of the two (see the
+        module docstring and :func:`choose_method`).
+    max_clique_states : int, default DEFAULT_MAX_CLIQUE_STATES
+        Junction tree only: refuse a clique table larger than this.
 
     Returns
     -------
@@ -211,14 +291,26 @@ def pairwise_marginals(
             pairs = np.zeros((0, 2), dtype=np.int64)
     else:
         pairs = _check_pairs(pairs, cg.n_variables)
-    moments = _moments(fg, clamp=clamp, max_states=max_states, pairs=pairs)
+    moments = _moments(
+        fg,
+        clamp=clamp,
+        max_states=max_states,
+        pairs=pairs,
+        method=method,
+        max_clique_states=max_clique_states,
+    )
     pairs = np.array(pairs, dtype=np.int64)
     pairs.flags.writeable = False
     return PairwiseMarginals(pairs=pairs, marginals=moments["pair"])
 
 
 def expectations(
-    fg: FactorGraph, *, clamp: dict | None = None, max_states: int = DEFAULT_MAX_STATES
+    fg: FactorGraph,
+    *,
+    clamp: dict | None = None,
+    max_states: int = DEFAULT_MAX_STATES,
+    method: str = "auto",
+    max_clique_states: int = DEFAULT_MAX_CLIQUE_STATES,
 ) -> dict[str, NDArray[np.float64]]:
     """Model expectations ``E_p[stats]`` of the sufficient statistics.
 
@@ -234,6 +326,11 @@ def expectations(
     clamp : dict of int to int, optional
         Expectations under ``p(x_free | x_clamped)`` instead.
     max_states : int, default DEFAULT_MAX_STATES
+    method : {"auto", "enumerate", "junction_tree"}, default "auto"
+        Enumeration, the junction tree, or the cheaper of the two (see the
+        module docstring and :func:`choose_method`).
+    max_clique_states : int, default DEFAULT_MAX_CLIQUE_STATES
+        Junction tree only: refuse a clique table larger than this.
 
     Returns
     -------
@@ -244,7 +341,15 @@ def expectations(
     ------
     EnumerationTooLargeError
     """
-    moments = _moments(fg, clamp=clamp, max_states=max_states, edges=True, tables=True)
+    moments = _moments(
+        fg,
+        clamp=clamp,
+        max_states=max_states,
+        edges=True,
+        tables=True,
+        method=method,
+        max_clique_states=max_clique_states,
+    )
     cg = fg.compile()
     flat = _flat_expectations(cg, moments["node"], moments["edge"], moments["table"])
     return fg.unflatten(flat)
@@ -256,6 +361,8 @@ def log_likelihood(
     visible: ArrayLike | VariableGroup | None = None,
     *,
     max_states: int = DEFAULT_MAX_STATES,
+    method: str = "auto",
+    max_clique_states: int = DEFAULT_MAX_CLIQUE_STATES,
 ) -> float:
     """Mean exact log-likelihood of data rows, hidden variables summed out.
 
@@ -272,6 +379,12 @@ def log_likelihood(
     max_states : int, default DEFAULT_MAX_STATES
         Limit for the joint enumeration (``log Z``) and, separately, for the
         data term: ``n_rows`` times the hidden variables' joint states.
+    method : {"auto", "enumerate", "junction_tree"}, default "auto"
+        Enumeration, the junction tree, or the cheaper of the two (see the
+        module docstring; chosen on the whole model, and enumeration counts
+        as impossible when the data term exceeds ``max_states``).
+    max_clique_states : int, default DEFAULT_MAX_CLIQUE_STATES
+        Junction tree only: refuse a clique table larger than this.
 
     Returns
     -------
@@ -286,6 +399,14 @@ def log_likelihood(
     """
     cg, theta = _compile(fg)
     vis, hidden, rows = _check_data(fg, cg, data, visible)
+    tree = _pick(
+        cg, np.arange(cg.n_variables), method, max_states, max_clique_states, hidden, rows.shape[0]
+    )
+    if tree is not None:
+        given = _jt.build_from_compiled(cg, np.sort(vis), max_clique_states=max_clique_states)
+        order = np.argsort(vis)
+        row_log_z = given.rows_log_z(cg, theta, np.ascontiguousarray(rows[:, order]), vis[order])
+        return float(np.mean(row_log_z) - tree.log_partition(cg, theta))
     _check_size(cg, np.arange(cg.n_variables), max_states, "the model")
     _check_rows_size(cg, hidden, rows.shape[0], max_states)
     g = cg.kernel_graph
@@ -307,6 +428,8 @@ def log_likelihood_gradient(
     visible: ArrayLike | VariableGroup | None = None,
     *,
     max_states: int = DEFAULT_MAX_STATES,
+    method: str = "auto",
+    max_clique_states: int = DEFAULT_MAX_CLIQUE_STATES,
 ) -> dict[str, NDArray[np.float64]]:
     """Exact gradient of :func:`log_likelihood` with respect to every parameter.
 
@@ -316,7 +439,7 @@ def log_likelihood_gradient(
 
     Parameters
     ----------
-    fg, data, visible, max_states
+    fg, data, visible, max_states, method, max_clique_states
         As in :func:`log_likelihood`.
 
     Returns
@@ -331,6 +454,20 @@ def log_likelihood_gradient(
     """
     cg, theta = _compile(fg)
     vis, hidden, rows = _check_data(fg, cg, data, visible)
+    tree = _pick(
+        cg, np.arange(cg.n_variables), method, max_states, max_clique_states, hidden, rows.shape[0]
+    )
+    if tree is not None:
+        given = _jt.build_from_compiled(cg, np.sort(vis), max_clique_states=max_clique_states)
+        order = np.argsort(vis)
+        node, edge, table, _ = given.rows_moments(
+            cg, theta, np.ascontiguousarray(rows[:, order]), vis[order]
+        )
+        n_rows = rows.shape[0]
+        data_stats = _flat_expectations(cg, node / n_rows, edge / n_rows, table / n_rows)
+        model = tree.moments(cg, theta)
+        model_stats = _flat_expectations(cg, model["node"], model["edge"], model["table"])
+        return fg.unflatten(data_stats - model_stats)
     _check_size(cg, np.arange(cg.n_variables), max_states, "the model")
     _check_rows_size(cg, hidden, rows.shape[0], max_states)
     node = np.empty((cg.n_variables, cg.max_cardinality))
@@ -359,7 +496,12 @@ def log_likelihood_gradient(
 
 
 def map_state(
-    fg: FactorGraph, *, clamp: dict | None = None, max_states: int = DEFAULT_MAX_STATES
+    fg: FactorGraph,
+    *,
+    clamp: dict | None = None,
+    max_states: int = DEFAULT_MAX_STATES,
+    method: str = "auto",
+    max_clique_states: int = DEFAULT_MAX_CLIQUE_STATES,
 ) -> MapState:
     """A lowest-energy (most probable) state, by enumeration.
 
@@ -369,12 +511,18 @@ def map_state(
     clamp : dict of int to int, optional
         Minimise over the other variables only.
     max_states : int, default DEFAULT_MAX_STATES
+    method : {"auto", "enumerate", "junction_tree"}, default "auto"
+        Enumeration, the junction tree, or the cheaper of the two (see the
+        module docstring and :func:`choose_method`).
+    max_clique_states : int, default DEFAULT_MAX_CLIQUE_STATES
+        Junction tree only: refuse a clique table larger than this.
 
     Returns
     -------
     MapState
         ``.state`` (values, shape (n_variables,)) and its ``.energy``. Among
-        exact ties, the first state met in Gray-code order.
+        exact ties, enumeration returns the first state met in Gray-code
+        order, the junction tree any one of them.
 
     Raises
     ------
@@ -382,19 +530,111 @@ def map_state(
     """
     cg, theta = _compile(fg)
     free, x = _clamp_arrays(fg, cg, clamp)
-    _check_size(cg, free, max_states, "the model")
-    best = np.zeros(cg.n_variables, dtype=np.int64)
-    _k.enumerate_min(free, x, cg.kernel_graph, theta, _CHUNK, best)
+    tree = _pick(cg, free, method, max_states, max_clique_states)
+    if tree is not None:
+        best = tree.map_state(cg, theta, x)
+    else:
+        _check_size(cg, free, max_states, "the model")
+        best = np.zeros(cg.n_variables, dtype=np.int64)
+        _k.enumerate_min(free, x, cg.kernel_graph, theta, _CHUNK, best)
     energy = float(state_energy(best, cg.kernel_graph, theta))
     state = cg.indices_to_values(best[None, :])[0] if cg.n_variables else best
     state.flags.writeable = False
     return MapState(state=state, energy=energy)
 
 
+def choose_method(
+    fg: FactorGraph,
+    *,
+    clamp: dict | None = None,
+    max_states: int = DEFAULT_MAX_STATES,
+    max_clique_states: int = DEFAULT_MAX_CLIQUE_STATES,
+) -> str:
+    """The method ``method="auto"`` uses for this model: ``"enumerate"`` or ``"junction_tree"``.
+
+    Enumerate when the free variables' joint states are within
+    ``max_states`` and either at most :data:`AUTO_ENUMERATE_STATES` or at
+    most :data:`AUTO_COST_RATIO` times the junction tree's total clique-table
+    size; else the junction tree; enumeration again when the tree is too wide
+    but the states are within ``max_states``.
+
+    Parameters
+    ----------
+    fg : FactorGraph
+    clamp : dict of int to int, optional
+    max_states, max_clique_states : int
+        As in :func:`log_partition`.
+
+    Returns
+    -------
+    str
+
+    Raises
+    ------
+    EnumerationTooLargeError
+        When neither method would accept the model (the message names both
+        limits and the treewidth found).
+
+    Examples
+    --------
+    >>> import numpy as np, pgm
+    >>> from pgm.inference import exact
+    >>> fg = pgm.FactorGraph()
+    >>> v = fg.add_variables("v", 100, domain="spin")
+    >>> _ = fg.add_edges(np.c_[np.arange(99), np.arange(1, 100)], np.ones(99))
+    >>> exact.choose_method(fg)
+    'junction_tree'
+    """
+    cg, _ = _compile(fg)
+    free, _ = _clamp_arrays(fg, cg, clamp)
+    tree = _pick(cg, free, "auto", max_states, max_clique_states)
+    return "enumerate" if tree is None else "junction_tree"
+
+
 # ---------------------------------------------------------------------- internals
+def _n_states(cg: CompiledGraph, ids: np.ndarray) -> float:
+    """log10 of the joint states of ``ids``."""
+    return float(np.sum(np.log10(cg.cardinality[ids]))) if ids.size else 0.0
+
+
+def _pick(cg, free, method, max_states, max_clique_states, hidden=None, n_rows=0):
+    """The junction tree to use for ``free`` (others clamped), or None to enumerate.
+
+    ``hidden``/``n_rows``: the data term of a likelihood, whose enumeration
+    must also fit in ``max_states`` for ``"auto"`` to enumerate.
+    """
+    if not isinstance(method, str) or method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    if method == "enumerate":
+        return None
+    limit = _jt.check_max_clique_states(max_clique_states)
+    clamped = np.setdiff1d(np.arange(cg.n_variables, dtype=np.int64), free)
+    if method == "junction_tree":
+        return _jt.build_from_compiled(cg, clamped, max_clique_states=limit)
+    states_limit = _check_max_states(max_states)
+    log10 = _n_states(cg, free)
+    can_enumerate = True
+    try:
+        _check_size(cg, free, states_limit, "the model")
+        if hidden is not None:
+            _check_rows_size(cg, hidden, n_rows, states_limit)
+    except EnumerationTooLargeError as err:
+        can_enumerate, refusal = False, err
+    if can_enumerate and log10 <= math.log10(AUTO_ENUMERATE_STATES):
+        return None
+    try:
+        tree = _jt.build_from_compiled(cg, clamped, max_clique_states=limit)
+    except TreewidthTooLargeError as err:
+        if can_enumerate:
+            return None
+        raise EnumerationTooLargeError(f"{refusal}; and the {err}") from err
+    if can_enumerate and log10 <= math.log10(AUTO_COST_RATIO * max(tree.total_clique_states, 1)):
+        return None
+    return tree
+
+
 def _compile(fg: FactorGraph) -> tuple[CompiledGraph, np.ndarray]:
-    if not isinstance(fg, FactorGraph):
-        raise TypeError(f"fg must be a FactorGraph, got {type(fg).__name__}")
+    fg = check_graph(fg)
     return fg.compile(), np.ascontiguousarray(fg.theta, dtype=np.float64)
 
 
@@ -451,26 +691,13 @@ def _value_indices(cg: CompiledGraph, ids: np.ndarray, values: np.ndarray, name:
 
     ``labels(pos)`` names the offending entry for the error message.
     """
-    kind = cg.domain_kind[ids]
-    card = cg.cardinality[ids]
-    spin = kind == DOMAIN_SPIN
-    index = np.where(spin, (values + 1) // 2, values)
-    bad = (index < 0) | (index >= card) | (spin & (values != -1) & (values != 1))
-    if np.any(bad):
-        pos = tuple(int(t[0]) for t in np.nonzero(bad))
-        col = pos[-1]
-        var = int(ids[col])
-        if kind[col] == DOMAIN_SPIN:
-            domain = "spin: -1 or +1"
-        elif card[col] == 2 and kind[col] == 0:
-            domain = "binary: 0 or 1"
-        else:
-            domain = f"categorical: 0..{card[col] - 1}"
-        raise ValueError(
-            f"{name}{labels(pos)} = {values[pos]} is outside the domain of variable {var} "
-            f"({domain})"
-        )
-    return index.astype(np.int64)
+    return values_to_indices(
+        values,
+        cg.domain_kind[ids],
+        cg.cardinality[ids],
+        name,
+        lambda pos: (labels(pos), int(ids[pos[-1]])),
+    )
 
 
 def _as_integers(value, name: str) -> np.ndarray:
@@ -569,14 +796,30 @@ def _check_pairs(pairs, n_variables: int) -> np.ndarray:
     return np.ascontiguousarray(arr, dtype=np.int64)
 
 
-def _moments(fg, *, clamp, max_states, pairs=None, edges=False, tables=False) -> dict:
-    """Run one moments enumeration; return read-only arrays by name."""
+def _moments(
+    fg,
+    *,
+    clamp,
+    max_states,
+    pairs=None,
+    edges=False,
+    tables=False,
+    method="enumerate",
+    max_clique_states=DEFAULT_MAX_CLIQUE_STATES,
+) -> dict:
+    """Compute moments by enumeration or the junction tree; return read-only arrays by name."""
     cg, theta = _compile(fg)
     free, x = _clamp_arrays(fg, cg, clamp)
-    _check_size(cg, free, max_states, "the model")
-    max_k = cg.max_cardinality
     if pairs is None:
         pairs = np.zeros((0, 2), dtype=np.int64)
+    tree = _pick(cg, free, method, max_states, max_clique_states)
+    if tree is not None:
+        out = tree.moments(cg, theta, x, pairs=pairs)
+        for key in ("node", "edge", "table", "pair"):
+            out[key].flags.writeable = False
+        return out
+    _check_size(cg, free, max_states, "the model")
+    max_k = cg.max_cardinality
     node = np.empty((cg.n_variables, max_k))
     edge = np.empty(cg.n_edges)
     table = np.empty(cg.n_params)

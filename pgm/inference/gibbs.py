@@ -60,12 +60,15 @@ from pgm._random import as_generator, kernel_seed
 from pgm._validation import (
     as_float_array,
     as_index_array,
+    check_allocation,
     check_clamp,
     check_positive_float,
     check_positive_int,
+    check_states,
 )
 from pgm.compiled import DOMAIN_CATEGORICAL, UNARY_ONEHOT, CompiledGraph
 from pgm.graph import FactorGraph
+from pgm.graph import check_graph as _check_graph
 from pgm.inference import _gibbs_kernels as _k
 
 __all__ = ["GibbsSampler", "GibbsState", "init_state", "sample", "step"]
@@ -119,12 +122,6 @@ def _check_beta(beta) -> float:
     return check_positive_float(beta, "beta")
 
 
-def _check_graph(fg) -> FactorGraph:
-    if not isinstance(fg, FactorGraph):
-        raise TypeError(f"fg must be a pgm.FactorGraph, got {type(fg).__name__}")
-    return fg
-
-
 def _check_clamp(fg: FactorGraph, cg: CompiledGraph, clamp) -> tuple[np.ndarray, np.ndarray]:
     """Validate ``clamp`` (dict id -> value); return (ids, state indices), sorted by id."""
     return check_clamp(cg, clamp)
@@ -139,9 +136,21 @@ def _check_init(fg: FactorGraph, cg: CompiledGraph, init, n_chains: int) -> np.n
             f"init must have shape (n_chains, n_variables) = ({n_chains}, {n}) or "
             f"(n_variables,) = ({n},); got {shape}"
         )
-    values = fg.check_states(init, "init")
-    values = np.broadcast_to(values, (n_chains, n))
-    return np.ascontiguousarray(cg.values_to_indices(values), dtype=np.int64)
+    _, index = check_states(init, cg.domain_kind, cg.cardinality, "init")
+    return np.ascontiguousarray(np.broadcast_to(index, (n_chains, n)), dtype=np.int64)
+
+
+def _check_counter(value, name: str, maximum: int) -> int:
+    """A generator key or sweep counter: an integer in ``0..maximum`` (kernels read int64)."""
+    value = check_positive_int(value, name, minimum=0)
+    if value > maximum:
+        raise ValueError(f"{name} must be at most {maximum}, got {value}")
+    return value
+
+
+def _check_chains(cg: CompiledGraph, n_chains: int, n_copies: int = 1) -> None:
+    """Refuse chains whose two state arrays (int64 and float64) cannot fit in memory."""
+    check_allocation(16 * n_chains * n_copies * cg.n_variables, f"n_chains={n_chains:,}")
 
 
 def _check_theta(cg: CompiledGraph, theta) -> np.ndarray:
@@ -277,6 +286,7 @@ def init_state(
     fg = _check_graph(fg)
     n_chains = check_positive_int(n_chains, "n_chains")
     cg = fg.compile()
+    _check_chains(cg, n_chains)
     clamp_ids, clamp_idx = _check_clamp(fg, cg, clamp)
     if init is not None:
         indices = _check_init(fg, cg, init, n_chains)
@@ -292,6 +302,26 @@ def init_state(
     return GibbsState(indices, np.ascontiguousarray(values), key, 0)
 
 
+#: Sweep plans kept per compiled graph (for distinct schedules and clamp sets).
+_PLAN_CACHE_SIZE = 8
+
+
+def _cached_plan(cg: CompiledGraph, schedule: str, clamped: np.ndarray):
+    """:func:`_plan` for the default block, memoised on ``cg`` (plans are read-only).
+
+    A compiled graph is immutable and replaced on every structural change, so
+    the cache can never serve a stale plan; :func:`step` and the samplers then
+    build a graph's plan once rather than on every call.
+    """
+    cache = cg.cache.setdefault("gibbs_plans", {})
+    key = (schedule, np.asarray(clamped, dtype=np.int64).tobytes())
+    if key not in cache:
+        if len(cache) >= _PLAN_CACHE_SIZE:
+            cache.pop(next(iter(cache)))
+        cache[key] = _plan(cg, schedule, clamped)
+    return cache[key]
+
+
 class _Engine:
     """A compiled graph and a sweep plan, with the fast path's parameters cached.
 
@@ -301,7 +331,7 @@ class _Engine:
 
     def __init__(self, cg: CompiledGraph, schedule: str, clamped: np.ndarray):
         self.cg = cg
-        self.plan, self.chromatic = _plan(cg, schedule, clamped)
+        self.plan, self.chromatic = _cached_plan(cg, schedule, clamped)
         # x must follow v during a sweep only if some updated variable reads it
         self.track = not bool(np.all(self.plan.fast))
         self._key = None
@@ -385,6 +415,22 @@ def step(
     -------
     GibbsState
         With ``sweep`` advanced by ``n_sweeps``.
+
+    Raises
+    ------
+    TypeError
+        If ``fg`` is not a FactorGraph or ``state`` not a GibbsState.
+    ValueError
+        If ``state`` does not fit ``fg`` (shape, state indices outside
+        ``0..k_i-1``, a key outside ``0..2**63-1`` or a sweep counter that
+        would pass it), or on bad ``n_sweeps``, ``schedule``, ``beta``,
+        ``clamp`` or ``theta``.
+
+    Notes
+    -----
+    The sweep plan is built once per compiled graph, schedule and clamp set
+    and kept on the compiled graph, so calling ``step`` in a loop costs what
+    :meth:`GibbsSampler.run` costs (apart from copying the state).
     """
     fg = _check_graph(fg)
     cg = fg.compile()
@@ -399,6 +445,8 @@ def step(
     beta = _check_beta(beta)
     clamp_ids, clamp_idx = _check_clamp(fg, cg, clamp)
     theta = _check_theta(cg, fg.theta if theta is None else theta)
+    _check_counter(state.key, "state.key", 2**63 - 1)
+    _check_counter(state.sweep, "state.sweep", 2**63 - 1 - n_sweeps)
     indices = np.array(as_index_array(state.indices, "state.indices", ndim=2), order="C")
     if np.any((indices < 0) | (indices >= cg.cardinality[None, :])):
         row, col = (int(t[0]) for t in np.nonzero((indices < 0) | (indices >= cg.cardinality)))
@@ -475,7 +523,13 @@ class _PersistentSweeps:
         """
         n_samples = check_positive_int(n_samples, "n_samples")
         thin = check_positive_int(thin, "thin")
+        self._check_output(n_samples)
         return self._go(n_samples * thin, thin, n_samples)
+
+    def _check_output(self, n_samples: int) -> None:
+        """Refuse ``n_samples`` whose output array cannot fit in memory."""
+        n_out = self.n_chains * n_samples * self._cg.n_variables
+        check_allocation(8 * n_out, f"n_samples={n_samples:,} (x {self.n_chains} chains)")
 
 
 class GibbsSampler(_PersistentSweeps):
@@ -674,5 +728,6 @@ def sample(
     sampler = GibbsSampler(
         fg, n_chains=n_chains, seed=seed, init=init, clamp=clamp, schedule=schedule, beta=beta
     )
+    sampler._check_output(n_samples)  # before the burn-in, not after
     sampler.run(burn_in)
     return sampler.sample(n_samples, thin)

@@ -46,14 +46,16 @@ from numpy.typing import ArrayLike, NDArray
 
 from pgm._random import as_generator
 from pgm._validation import (
-    as_float_array,
     as_index_array,
+    check_allocation,
     check_clamp,
+    check_marginals,
     check_positive_float,
     check_positive_int,
+    padding_mask,
 )
 from pgm.compiled import CompiledGraph
-from pgm.graph import FactorGraph
+from pgm.graph import FactorGraph, check_graph
 from pgm.inference import _mean_field_kernels as _k
 
 __all__ = ["MeanFieldResult", "MeanFieldState", "run", "init_state", "step", "lower_bound"]
@@ -61,9 +63,6 @@ __all__ = ["MeanFieldResult", "MeanFieldState", "run", "init_state", "step", "lo
 #: Default schedule-dependent damping: none for sequential coordinate ascent
 #: (monotone without it), 0.5 for parallel updates (which can oscillate).
 _DEFAULT_DAMPING = {"sequential": 0.0, "parallel": 0.5}
-
-#: Tolerance on row sums when checking user-supplied marginals.
-_ROW_SUM_ATOL = 1e-8
 
 
 @dataclass(frozen=True)
@@ -325,11 +324,16 @@ def step(
     if np.shape(state.marginals) != want:
         got = np.shape(state.marginals)
         raise ValueError(f"state.marginals must have shape {want} for this graph, got {got}")
-    _check_marginals(state.marginals, "state.marginals", cg)  # checks only: no renormalising
+    check_marginals(state.marginals, "state.marginals", cg)  # checks only: no renormalising
     q = np.array(state.marginals, dtype=np.float64)
     free = as_index_array(state.free, "state.free")
-    if free.ndim != 1 or (free.size and (free.min() < 0 or free.max() >= cg.n_variables)):
-        raise ValueError("state.free must be a 1-d array of variable ids of this graph")
+    if free.size and (free.min() < 0 or free.max() >= cg.n_variables):
+        raise ValueError(
+            f"state.free must hold variable ids of this graph (0..{cg.n_variables - 1}), "
+            f"got {int(free.min() if free.min() < 0 else free.max())}"
+        )
+    if np.any(np.diff(free) <= 0):
+        raise ValueError("state.free must hold distinct variable ids in ascending order")
     scratch = np.zeros_like(q) if schedule == "parallel" else np.zeros(q.shape[1])
     change = _sweep(schedule, q, free, cg.kernel_graph, fg.theta, beta, damping, scratch)
     return MeanFieldState(marginals=q, free=free, max_change=float(change))
@@ -371,7 +375,7 @@ def lower_bound(fg: FactorGraph, marginals: ArrayLike, *, beta: float = 1.0) -> 
     """
     cg = _check_graph(fg)
     beta = check_positive_float(beta, "beta")
-    q = _check_marginals(marginals, "marginals", cg)
+    q = check_marginals(marginals, "marginals", cg)
     return float(_k.log_z_bound(q, cg.kernel_graph, fg.theta, beta))
 
 
@@ -385,9 +389,7 @@ def _sweep(schedule, q, free, g, theta, beta, damping, scratch) -> float:
 
 
 def _check_graph(fg) -> CompiledGraph:
-    if not isinstance(fg, FactorGraph):
-        raise TypeError(f"fg must be a pgm.FactorGraph, got {type(fg).__name__}")
-    return fg.compile()
+    return check_graph(fg).compile()
 
 
 def _check_run_args(fg, schedule, max_iter, tol, damping, beta):
@@ -412,41 +414,12 @@ def _check_clamp(clamp, cg: CompiledGraph) -> tuple[np.ndarray, np.ndarray]:
     return check_clamp(cg, clamp)
 
 
-def _padding_mask(cg: CompiledGraph) -> np.ndarray:
-    """True where column ``s`` is beyond variable ``i``'s states."""
-    return np.arange(cg.max_cardinality)[None, :] >= cg.cardinality[:, None]
-
-
-def _check_marginals(value, name: str, cg: CompiledGraph) -> np.ndarray:
-    """Validate an array of product-distribution marginals; return a fresh float64 copy."""
-    q = as_float_array(value, name, shape=(cg.n_variables, cg.max_cardinality))
-    if np.any(q < 0):
-        row, col = (int(t[0]) for t in np.nonzero(q < 0))
-        raise ValueError(
-            f"{name} must hold probability distributions; {name}[{row}, {col}] = "
-            f"{q[row, col]} is negative"
-        )
-    pad = _padding_mask(cg)
-    if np.any(q[pad] != 0):
-        row, col = (int(t[0]) for t in np.nonzero(pad & (q != 0)))
-        raise ValueError(
-            f"{name} must be zero padded: variable {row} has {cg.cardinality[row]} states but "
-            f"{name}[{row}, {col}] = {q[row, col]}"
-        )
-    sums = q.sum(axis=1)
-    bad = np.flatnonzero(np.abs(sums - 1.0) > _ROW_SUM_ATOL)
-    if bad.size:
-        raise ValueError(
-            f"{name} must hold probability distributions; row {int(bad[0])} sums to "
-            f"{float(sums[bad[0]]):.12g}, not 1"
-        )
-    return q / sums[:, None] if q.size else q
-
-
 def _initial_state(fg, cg, clamp, init, seed) -> MeanFieldState:
     clamp_ids, clamp_index = _check_clamp(clamp, cg)
     n, max_k = cg.n_variables, cg.max_cardinality
-    pad = _padding_mask(cg)
+    # the marginals, their padding mask and a parallel sweep's scratch copy
+    check_allocation(17 * n * max_k, f"mean-field marginals of shape ({n}, {max_k})")
+    pad = padding_mask(cg)
     if isinstance(init, str):
         if init != "uniform":
             raise ValueError(f"init must be None, 'uniform' or an array of marginals, got {init!r}")
@@ -457,7 +430,7 @@ def _initial_state(fg, cg, clamp, init, seed) -> MeanFieldState:
         draws = np.where(pad, 0.0, rng.standard_exponential((n, max_k)))
         q = draws / draws.sum(axis=1, keepdims=True) if n else draws
     else:
-        q = _check_marginals(init, "init", cg)
+        q = check_marginals(init, "init", cg)
     q = np.ascontiguousarray(q, dtype=np.float64)
     q[clamp_ids] = 0.0
     q[clamp_ids, clamp_index] = 1.0

@@ -175,6 +175,7 @@ class TemperingSampler(_gibbs._PersistentSweeps):
         cg = fg.compile()
         clamp_ids, clamp_idx = _gibbs._check_clamp(fg, cg, clamp)
         n_temps = self._betas.size
+        _gibbs._check_chains(cg, n_chains, n_temps)
         n = cg.n_variables
         if init is not None:
             start = _gibbs._check_init(fg, cg, init, n_chains)

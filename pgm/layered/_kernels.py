@@ -8,17 +8,17 @@ that the caller draws from its ``numpy.random.Generator``
 and the position, never on the thread that computes it, so the row-parallel
 kernels give bitwise the same result for any number of threads.
 
-The generator is SplitMix64 (Steele, Lea and Flood, OOPSLA 2014) evaluated at
-a counter: the state after ``c`` steps is ``key + (c + 1) * gamma``, and the
-output function is Stafford's "mix13" finaliser. The top 53 bits give a
-double in ``[0, 1)``.
+The generator is the package's one counter-based generator, SplitMix64 at a
+counter (:mod:`pgm._rng_kernels`, whose ``uniform_at`` and ``normal_at`` this
+module re-exports).
 """
 
 from __future__ import annotations
 
 import numpy as np
 from numba import njit, prange
-from numba.extending import overload
+
+from pgm._rng_kernels import normal_at, uniform_at
 
 __all__ = [
     "uniform_at",
@@ -46,86 +46,11 @@ __all__ = [
     "value_counts",
 ]
 
-_GAMMA = np.uint64(0x9E3779B97F4A7C15)
-_M1 = np.uint64(0xBF58476D1CE4E5B9)
-_M2 = np.uint64(0x94D049BB133111EB)
-_S30 = np.uint64(30)
-_S27 = np.uint64(27)
-_S31 = np.uint64(31)
-_S11 = np.uint64(11)
-_ONE = np.uint64(1)
-_INV_2_53 = 1.0 / 9007199254740992.0
-
 #: Arrays with fewer entries run single-threaded. Between two BLAS products
 #: the BLAS worker threads are still spin-waiting, so a parallel kernel there
 #: competes with them for cores and gains nothing on small arrays (measured on
 #: the 2-core benchmark machine); only large standalone calls go parallel.
 PARALLEL_MIN_ENTRIES = 1 << 20
-
-
-_MASK64 = (1 << 64) - 1
-
-
-def _wrap_mul(a, b):
-    """``a * b`` modulo 2**64 on uint64 values.
-
-    In compiled code this is the native wrapping multiply (see the overload
-    below); as plain Python (``NUMBA_DISABLE_JIT=1``) it goes through Python
-    integers so that numpy emits no overflow warning.
-    """
-    return np.uint64((int(a) * int(b)) & _MASK64)
-
-
-def _wrap_add(a, b):
-    """``a + b`` modulo 2**64 on uint64 values (see :func:`_wrap_mul`)."""
-    return np.uint64((int(a) + int(b)) & _MASK64)
-
-
-@overload(_wrap_mul)
-def _wrap_mul_compiled(a, b):
-    return lambda a, b: a * b
-
-
-@overload(_wrap_add)
-def _wrap_add_compiled(a, b):
-    return lambda a, b: a + b
-
-
-@njit(cache=True)
-def uniform_at(key, index):
-    """Return the uniform double in ``[0, 1)`` at counter ``index`` of stream ``key``.
-
-    Parameters
-    ----------
-    key : int64
-        Stream key (any 64-bit value; reinterpreted as unsigned).
-    index : int64
-        Non-negative counter.
-
-    Returns
-    -------
-    float64
-        ``(mix13(key + (index + 1) * gamma) >> 11) * 2**-53``.
-    """
-    z = _wrap_add(np.uint64(key), _wrap_mul(_wrap_add(np.uint64(index), _ONE), _GAMMA))
-    z = _wrap_mul(z ^ (z >> _S30), _M1)
-    z = _wrap_mul(z ^ (z >> _S27), _M2)
-    z = z ^ (z >> _S31)
-    return float(z >> _S11) * _INV_2_53
-
-
-@njit(cache=True)
-def normal_at(key, index):
-    """Return a standard normal draw at counter ``index`` of stream ``key``.
-
-    Box-Muller on the uniforms at counters ``2 * index`` and ``2 * index + 1``
-    (the cosine branch only), so each output uses its own pair.
-    """
-    u1 = uniform_at(key, 2 * index)
-    u2 = uniform_at(key, 2 * index + 1)
-    # 1 - u1 lies in (0, 1], so the log is finite.
-    radius = np.sqrt(-2.0 * np.log(1.0 - u1))
-    return radius * np.cos(2.0 * np.pi * u2)
 
 
 # Logistic function in three loops that LLVM vectorises (libm's exp is a

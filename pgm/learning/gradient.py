@@ -26,8 +26,9 @@ from __future__ import annotations
 import numpy as np
 
 from pgm._random import as_generator
-from pgm._validation import check_positive_int
+from pgm._validation import check_marginals, check_positive_int, check_states
 from pgm.compiled import UNARY_VALUE
+from pgm.graph import check_graph
 
 __all__ = [
     "log_likelihood_gradient",
@@ -37,6 +38,9 @@ __all__ = [
     "ContrastiveDivergence",
     "PersistentContrastiveDivergence",
 ]
+
+
+_DATA_METHODS = ("auto", "exact", "mean_field")
 
 
 def _visible_ids(fg, visible) -> np.ndarray:
@@ -69,9 +73,17 @@ def product_statistics(fg, marginals) -> np.ndarray:
     -------
     ndarray of shape (n_params,)
         ``E_q[s(x)]`` in the layout of ``fg.theta``.
+
+    Raises
+    ------
+    TypeError
+        If ``fg`` is not a FactorGraph or ``marginals`` is not numeric.
+    ValueError
+        If ``marginals`` has the wrong shape or does not hold distributions
+        (finite, non-negative, zero padded, rows summing to 1 within 1e-8).
     """
-    cg = fg.compile()
-    q = np.asarray(marginals, dtype=np.float64)
+    cg = check_graph(fg).compile()
+    q = check_marginals(marginals, "marginals", cg)
     k_max = q.shape[1]
     values = np.zeros((cg.n_variables, k_max))
     for i in range(cg.n_variables):
@@ -113,49 +125,78 @@ def data_statistics(fg, data, visible=None, *, method="auto", mean_field_options
         phase of Salakhutdinov & Hinton 2009). "auto" uses exact when the
         hidden state space is at most 2**16 states.
 
+    mean_field_options : dict, optional
+        Keyword arguments of :func:`pgm.inference.mean_field.run`.
+
     Returns
     -------
     ndarray of shape (n_params,)
+
+    Raises
+    ------
+    TypeError
+        If ``fg`` is not a FactorGraph, ``data`` is not numeric (complex,
+        strings, objects) or ``mean_field_options`` is not a dict.
+    ValueError
+        On zero rows, a wrong shape, values outside the visible variables'
+        domains, or an unknown ``method``.
     """
+    check_graph(fg)
+    if not isinstance(method, str) or method not in _DATA_METHODS:
+        raise ValueError(f"method must be one of {_DATA_METHODS}, got {method!r}")
+    if mean_field_options is not None and not isinstance(mean_field_options, dict):
+        raise TypeError(
+            f"mean_field_options must be a dict or None, got {type(mean_field_options).__name__}"
+        )
     ids = _visible_ids(fg, visible)
-    if np.ndim(data) >= 1 and np.shape(data)[0] == 0:
-        raise ValueError("data must have at least one row, got 0")
+    padded = _pad_rows(fg, data, ids)
     hidden = np.setdiff1d(np.arange(fg.n_variables), ids)
     if hidden.size == 0:
-        full = np.empty((np.shape(data)[0], fg.n_variables), dtype=np.int64)
-        full[:, ids] = fg.check_states(_pad_rows(fg, data, ids), "data")[:, ids]
-        return fg.flat_statistics(full).mean(axis=0)
+        return fg.flat_statistics(padded).mean(axis=0)
     cg = fg.compile()
     if method == "auto":
         method = "exact" if np.sum(np.log2(cg.cardinality[hidden])) <= 16 else "mean_field"
     if method == "exact":
         from pgm.inference import exact
 
-        grad = exact.log_likelihood_gradient(fg, data, visible=ids)
+        grad = exact.log_likelihood_gradient(fg, padded[:, ids], visible=ids)
         model = exact.expectations(fg)
         return np.concatenate([(grad[k] + model[k]).ravel() for k in fg.parameters()])
     if method == "mean_field":
         from pgm.inference import mean_field
 
         options = dict(mean_field_options or {})
-        rows = fg.check_states(_pad_rows(fg, data, ids), "data")[:, ids]
+        rows = padded[:, ids]
         total = np.zeros(cg.n_params)
         for row in rows:
-            clamp = {int(i): int(v) for i, v in zip(ids, row)}
+            clamp = {int(i): int(v) for i, v in zip(ids, row, strict=True)}
             result = mean_field.run(fg, clamp=clamp, **options)
             total += product_statistics(fg, result.marginals)
         return total / rows.shape[0]
-    raise ValueError(f"method must be 'auto', 'exact' or 'mean_field', got {method!r}")
+    raise AssertionError(method)  # pragma: no cover - checked above
 
 
-def _pad_rows(fg, data, ids):
-    """Embed visible rows into full states (hidden set to a valid value) for validation."""
-    data = np.asarray(data)
+def _pad_rows(fg, data, ids) -> np.ndarray:
+    """Validate visible rows; return full states (int64, hidden at their first value).
+
+    :func:`pgm._validation.check_states` checks the dtype before anything is
+    cast (no wrapped ``uint64``, no parsed strings, no dropped imaginary
+    parts), then each visible column against its variable's domain.
+    """
+    try:
+        data = np.asarray(data)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"data must be an array of integers: {exc}") from None
     if data.ndim != 2 or data.shape[1] != ids.shape[0]:
         raise ValueError(f"data must have shape (n_rows, {ids.shape[0]}), got {data.shape}")
+    if data.shape[0] == 0:
+        raise ValueError("data must have at least one row, got 0")
     cg = fg.compile()
-    full = np.tile(cg.indices_to_values(np.zeros(cg.n_variables, dtype=np.int64)), (data.shape[0], 1))
-    full[:, ids] = data
+    values, _ = check_states(data, cg.domain_kind[ids], cg.cardinality[ids], "data", ids=ids)
+    full = np.tile(
+        cg.indices_to_values(np.zeros(cg.n_variables, dtype=np.int64)), (data.shape[0], 1)
+    )
+    full[:, ids] = values
     return full
 
 
@@ -178,8 +219,10 @@ class ContrastiveDivergence:
     """
 
     def __init__(self, k: int = 1, schedule: str = "auto", seed=None):
+        from pgm.inference.gibbs import _check_schedule
+
         self.k = check_positive_int(k, "k")
-        self.schedule = schedule
+        self.schedule = _check_schedule(schedule)
         self._rng = as_generator(seed)
 
     def __call__(self, fg, batch_states) -> np.ndarray:
@@ -201,9 +244,11 @@ class PersistentContrastiveDivergence:
     """
 
     def __init__(self, n_chains: int = 100, k: int = 1, schedule: str = "auto", seed=None):
+        from pgm.inference.gibbs import _check_schedule
+
         self.n_chains = check_positive_int(n_chains, "n_chains")
         self.k = check_positive_int(k, "k")
-        self.schedule = schedule
+        self.schedule = _check_schedule(schedule)
         self._rng = as_generator(seed)
         self.sampler = None
 
@@ -216,4 +261,3 @@ class PersistentContrastiveDivergence:
             )
         self.sampler.run(self.k)
         return fg.flat_statistics(self.sampler.state).mean(axis=0)
-

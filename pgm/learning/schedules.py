@@ -167,7 +167,7 @@ SCHEDULES = {
 }
 
 
-def get_schedule(spec) -> Schedule:
+def get_schedule(spec, name: str = "learning_rate_schedule") -> Schedule:
     """Resolve a schedule name, description or object.
 
     Parameters
@@ -175,6 +175,8 @@ def get_schedule(spec) -> Schedule:
     spec : str, dict or Schedule
         A name in ``SCHEDULES`` (default parameters), a dict as written by
         :meth:`Schedule.to_dict`, or a schedule object (returned unchanged).
+    name : str, default "learning_rate_schedule"
+        The argument's name, used in error messages.
 
     Returns
     -------
@@ -192,17 +194,21 @@ def get_schedule(spec) -> Schedule:
     if isinstance(spec, str):
         if spec not in SCHEDULES:
             raise ValueError(
-                f"learning_rate_schedule must be one of {sorted(SCHEDULES)} or a "
-                f"Schedule object, got {spec!r}"
+                f"{name} must be one of {sorted(SCHEDULES)} or a Schedule object, got {spec!r}"
             )
         return SCHEDULES[spec]()
     if isinstance(spec, dict):
         fields = dict(spec)
-        name = fields.pop("name", None)
-        if name not in SCHEDULES:
-            raise ValueError(f"unknown schedule name {name!r}; expected one of {sorted(SCHEDULES)}")
-        return SCHEDULES[name](**fields)
+        kind = fields.pop("name", None)
+        if kind not in SCHEDULES:
+            raise ValueError(
+                f"{name}: unknown schedule name {kind!r}; expected one of {sorted(SCHEDULES)}"
+            )
+        try:
+            return SCHEDULES[kind](**fields)
+        except TypeError as exc:
+            raise ValueError(f"{name}: bad parameters for schedule {kind!r}: {exc}") from None
     raise TypeError(
-        "learning_rate_schedule must be a str, a dict or a pgm.learning.schedules.Schedule, "
+        f"{name} must be a str, a dict or a pgm.learning.schedules.Schedule, "
         f"got {type(spec).__name__}"
     )

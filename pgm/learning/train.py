@@ -6,12 +6,14 @@ import numpy as np
 
 from pgm._random import as_generator
 from pgm._validation import check_numeric_dtype, check_positive_float, check_positive_int
+from pgm.graph import check_graph
 from pgm.learning.gradient import (
     ContrastiveDivergence,
     ExactModelStatistics,
     PersistentContrastiveDivergence,
     data_statistics,
 )
+from pgm.learning.schedules import Constant, get_schedule
 
 __all__ = ["SGD", "fit"]
 
@@ -88,10 +90,22 @@ def fit(
         ``batch_size=None`` uses full-batch gradients.
     learning_rate, momentum, weight_decay : float
         See :class:`SGD`.
-    schedule : callable, optional
-        ``schedule(epoch) -> factor`` multiplying the learning rate.
+    schedule : str, dict or pgm.learning.schedules.Schedule, optional
+        Learning-rate schedule, the convention every estimator uses
+        (:func:`pgm.learning.schedules.get_schedule`): epoch ``e`` (0-based)
+        of ``n_epochs`` uses ``schedule(learning_rate, e, n_epochs)``.
+        ``None`` keeps the rate constant.
     callback : callable, optional
         ``callback(epoch, fg)`` after each epoch.
+
+    Raises
+    ------
+    TypeError
+        If ``fg`` is not a FactorGraph, ``data`` is not numeric, ``schedule``
+        is of an unsupported type or ``callback`` is not callable.
+    ValueError
+        On bad sizes, rates, an unknown ``method`` or schedule name, or data
+        outside the variables' domains.
 
     Returns
     -------
@@ -99,11 +113,11 @@ def fit(
         ``{"gradient_norm": [...]}`` per epoch (and whatever the callback adds).
     """
     n_epochs = check_positive_int(n_epochs, "n_epochs")
+    check_graph(fg)
+    schedule = Constant() if schedule is None else get_schedule(schedule, name="schedule")
+    if callback is not None and not callable(callback):
+        raise TypeError(f"callback must be callable or None, got {type(callback).__name__}")
     rng = as_generator(seed)
-    from pgm.graph import FactorGraph
-
-    if not isinstance(fg, FactorGraph):
-        raise TypeError(f"fg must be a pgm.FactorGraph, got {type(fg).__name__}")
     data = np.asarray(data)
     if data.dtype != bool:
         check_numeric_dtype(data, "data")
@@ -131,7 +145,7 @@ def fit(
     for epoch in range(n_epochs):
         order = rng.permutation(n_rows)
         norm = 0.0
-        scale = 1.0 if schedule is None else float(schedule(epoch))
+        scale = schedule(1.0, epoch, n_epochs)  # the factor applied to learning_rate
         for start in range(0, n_rows, batch_size):
             batch = data[order[start : start + batch_size]]
             positive = data_statistics(fg, batch, visible=ids)

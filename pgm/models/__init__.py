@@ -2,7 +2,8 @@
 
 from pgm.models.crf import CRF, grid_edges
 from pgm.models.dbm import DBM
+from pgm.models.dbn import DBN
 from pgm.models.rbm import RBM
 from pgm.models.shape_prior import ShapePriorCRF
 
-__all__ = ["RBM", "DBM", "CRF", "grid_edges", "ShapePriorCRF"]
+__all__ = ["RBM", "DBM", "DBN", "CRF", "grid_edges", "ShapePriorCRF"]

@@ -21,13 +21,14 @@ import json
 import numbers
 import os
 import warnings
+import zipfile
 
 import numba
 import numpy as np
 import scipy.sparse
 from numpy.typing import ArrayLike, NDArray
 from scipy.special import expit, logsumexp
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 
 from pgm._random import as_generator, kernel_seed
 from pgm._validation import (
@@ -37,8 +38,8 @@ from pgm._validation import (
     check_positive_int,
     nonfinite_error,
 )
-from pgm.learning.schedules import Schedule, get_schedule
 from pgm.layered import _kernels as _k
+from pgm.learning.schedules import Schedule, get_schedule
 
 __all__ = ["RBM", "EXACT_AUTO_MAX_UNITS", "EXACT_MAX_UNITS", "AUTO_SPARSE_MAX_DENSITY"]
 
@@ -88,8 +89,10 @@ def _non_negative(value, name):
 
 
 def _momentum(value, name):
-    value = check_positive_float(value, name, allow_zero=True)
-    if value >= 1.0:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{name} must be a number in [0, 1), got {value!r}")
+    value = float(value)
+    if not 0.0 <= value < 1.0:
         raise ValueError(f"{name} must lie in [0, 1), got {value}")
     return value
 
@@ -109,11 +112,13 @@ def _optional_int(value, name):
 
 
 def _dtype(value, name):
+    # np.dtype(None) is float64 and a dtype compares equal to None, so the
+    # failed conversion must not be tested with ``in``.
     try:
-        dtype = np.dtype(value)
-    except TypeError:
+        dtype = np.dtype(value) if value is not None else None
+    except (TypeError, ValueError):
         dtype = None
-    if dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
+    if dtype is None or dtype.type not in (np.float32, np.float64):
         raise ValueError(f"{name} must be numpy.float32 or numpy.float64, got {value!r}")
     return dtype
 
@@ -184,7 +189,7 @@ class _Params:
         self.__dict__.update(values)
 
 
-class RBM(TransformerMixin, BaseEstimator):
+class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     r"""Restricted Boltzmann machine trained by CD-k or persistent CD.
 
     Energy (binary visible units, ``v`` in {0, 1}):
@@ -209,13 +214,32 @@ class RBM(TransformerMixin, BaseEstimator):
     k : int, default 1
         Gibbs steps per update.
     learning_rate : float, default 0.05
-        Base step size (of the mean gradient over a minibatch).
-    batch_size : int, default 100
-        Rows per minibatch (``fit`` and ``partial_fit``).
+        Base step size (of the mean gradient over a minibatch). With momentum
+        ``m`` the steady-state step is ``learning_rate / (1 - m)`` (0.1 with
+        the defaults).
+    batch_size : int, default 10
+        Rows per minibatch (``fit`` and ``partial_fit``). The default (as
+        scikit-learn's ``BernoulliRBM`` and Hinton's guide [4]_, section 4)
+        makes enough updates per epoch on small data sets: on scikit-learn's
+        1797 digits, 100 rows per batch leave 15 updates per epoch and
+        features that classify markedly worse after 20 epochs
+        (``docs/benchmarks/rbm_digits.md``). On large data (MNIST) a batch of
+        100 still makes hundreds of updates per epoch, and an epoch is
+        several times faster than at 10.
     n_epochs : int, default 10
         Passes over the data in ``fit``.
     momentum : float in [0, 1), default 0.5
-        Classical momentum on all parameters.
+        Classical momentum on all parameters. Risk (PCD): the persistent
+        chains only follow the model if the parameters change slowly
+        compared with the chains' mixing; a large step, and momentum close
+        to 1 above all, lets the chains lag behind and the updates then
+        push the model the wrong way, so that the likelihood can end below
+        where it began (even below the uniform model's). On 3x3 bars and
+        stripes at a constant learning rate 0.1, momentum 0.9 does so for
+        most seeds while the default 0.5 improves on the start for every
+        seed tested (tests/models/test_rbm_training.py); monitor
+        ``"log_likelihood"`` on small models, or lower the learning rate or
+        use a decaying ``learning_rate_schedule`` if it falls.
     weight_decay : float, default 0.0
         L2 penalty ``weight_decay * ||W||^2 / 2`` on the weights (not biases).
     sparsity_target : float in (0, 1) or None, default None
@@ -254,6 +278,10 @@ class RBM(TransformerMixin, BaseEstimator):
         reproducible bit for bit.
     verbose : bool, default False
         Show a tqdm progress bar over epochs.
+
+    ``transform`` follows scikit-learn's ``set_output`` (e.g. pandas output
+    in a pipeline); its columns are named ``rbm0, rbm1, ...`` by
+    ``get_feature_names_out``.
 
     Attributes
     ----------
@@ -309,7 +337,7 @@ class RBM(TransformerMixin, BaseEstimator):
         method="pcd",
         k=1,
         learning_rate=0.05,
-        batch_size=100,
+        batch_size=10,
         n_epochs=10,
         momentum=0.5,
         weight_decay=0.0,
@@ -395,18 +423,10 @@ class RBM(TransformerMixin, BaseEstimator):
             )
         model = cls(n_hidden=int(weights_arr.shape[1]), visible=visible, **params)
         p = model._validated()
-        n_visible, n_hidden = weights_arr.shape
-        if n_visible == 0 or n_hidden == 0:
-            raise ValueError(f"weights must have nonzero dimensions, got shape {weights_arr.shape}")
-        model.weights_ = as_float_array(
-            weights, "weights", shape=(n_visible, n_hidden), dtype=p.dtype
+        model.weights_, model.visible_bias_, model.hidden_bias_ = _check_parameters(
+            weights, visible_bias, hidden_bias, p.dtype
         )
-        model.visible_bias_ = as_float_array(
-            visible_bias, "visible_bias", shape=(n_visible,), dtype=p.dtype
-        )
-        model.hidden_bias_ = as_float_array(
-            hidden_bias, "hidden_bias", shape=(n_hidden,), dtype=p.dtype
-        )
+        n_visible = model.weights_.shape[0]
         model.n_features_in_ = n_visible
         model.n_iter_ = 0
         model.history_ = {}
@@ -599,6 +619,11 @@ class RBM(TransformerMixin, BaseEstimator):
         X = self._check_data(X)
         return expit(X @ self.weights_ + self.hidden_bias_)
 
+    @property
+    def _n_features_out(self) -> int:
+        """Number of ``transform`` outputs (hidden units), for ``get_feature_names_out``."""
+        return self.weights_.shape[1]
+
     # ---------------------------------------------------------------- sampling
     def sample(
         self,
@@ -733,7 +758,8 @@ class RBM(TransformerMixin, BaseEstimator):
         Parameters
         ----------
         X : array_like of shape (n_samples, n_visible)
-            Exact 0/1 for binary units.
+            Exact 0/1 for binary units (see :meth:`score_samples` for the
+            value it extends to fractional rows).
         log_z : float, optional
             A known ``log Z`` (e.g. from one AIS run reused for several data
             sets); by default ``log_partition("auto", seed=seed)``.
@@ -743,13 +769,37 @@ class RBM(TransformerMixin, BaseEstimator):
         Returns
         -------
         float
+
+        Raises
+        ------
+        ValueError
+            If a binary RBM gets values other than 0 and 1.
         """
+        self._check_fitted()
+        self._check_data(X, dtype=np.float64, strict=True)
         return float(np.mean(self.score_samples(X, log_z=log_z, seed=seed)))
 
     def score_samples(
         self, X: ArrayLike, log_z: float | None = None, *, seed=None
     ) -> NDArray[np.float64]:
-        """Log-likelihood ``-F(x) - log Z`` of each row.
+        r"""Log-likelihood ``-F(x) - log Z`` of each row.
+
+        For binary units and 0/1 rows this is ``log p(x)``. Rows with values
+        in [0, 1], which ``fit`` and ``transform`` accept as Bernoulli
+        probabilities, are scored with the same formula, the free energy
+        ``F(v) = -v.b - sum_j softplus(c_j + v.W[:, j])`` taken at the mean
+        vector ``v``. Since ``-F`` is convex in ``v`` (a linear term plus
+        softplus of affine maps), Jensen's inequality gives
+
+        .. math:: -F(v) - \log Z \le E_{x \sim \mathrm{Bernoulli}(v)} [\log p(x)],
+
+        so a fractional row's score is a deterministic lower bound of the
+        expected log-likelihood of binary vectors drawn with those
+        probabilities, tight at 0/1 rows. (scikit-learn's
+        ``BernoulliRBM.score_samples`` instead returns a stochastic
+        pseudo-likelihood.) This is what :meth:`score` averages, so model
+        selection (``GridSearchCV``) works on the same fractional data as
+        ``fit``.
 
         Deterministic whenever ``log Z`` is exact: with ``log_z`` given, or
         when the enumerated layer has at most 20 units (always for small
@@ -759,21 +809,32 @@ class RBM(TransformerMixin, BaseEstimator):
         Parameters
         ----------
         X : array_like of shape (n_samples, n_visible)
+            Values in [0, 1] for binary units, real for Gaussian ones.
         log_z : float, optional
         seed : optional
 
         Returns
         -------
         ndarray of shape (n_samples,), float64
+
+        Raises
+        ------
+        ValueError
+            On a wrong number of features, NaN/inf, or values outside [0, 1]
+            for a binary RBM.
         """
         W, b, c = self._params64()
-        X = self._check_data(X, dtype=np.float64, strict=True)
+        X = self._check_data(X, dtype=np.float64)
         if log_z is None:
             log_z = self.log_partition("auto", seed=seed)
         return -_free_energy(X, W, b, c, self.visible) - float(log_z)
 
     def score(self, X: ArrayLike, y=None) -> float:
-        """Mean log-likelihood of ``X`` (see :meth:`score_samples`)."""
+        """Mean of :meth:`score_samples` over the rows of ``X`` (higher is better).
+
+        The exact mean log-likelihood for 0/1 data; for fractional rows the
+        lower bound described in :meth:`score_samples`.
+        """
         return float(np.mean(self.score_samples(X)))
 
     # ------------------------------------------------------------ factor graph
@@ -870,7 +931,7 @@ class RBM(TransformerMixin, BaseEstimator):
                     for name, value in values.items():
                         self.history_[name].append(value)
                     if bar is not None:
-                        bar.set_postfix({k[:12]: f"{v:.4g}" for k, v in values.items()})
+                        bar.set_postfix({k: f"{v:.4g}" for k, v in values.items()})
         finally:
             if bar is not None:
                 bar.close()
@@ -966,10 +1027,15 @@ class RBM(TransformerMixin, BaseEstimator):
         """Write the model to ``path`` as an ``.npz`` archive (no pickle).
 
         Stores the parameters, fitted attributes (``n_iter_``, ``history_``,
-        persistent chains and momentum) and the hyper-parameters as a JSON
-        string. A ``Generator``/``SeedSequence`` ``random_state`` cannot be
-        written and is stored as None (with a warning). The file is written
-        to exactly ``path``.
+        persistent chains and momentum), the state of the training random
+        generator (so that ``partial_fit`` after :meth:`load` continues
+        exactly as it would have without the interruption) and the
+        hyper-parameters as a JSON string, with the numpy scalar types and
+        the form of ``dtype`` and ``monitor`` recorded so that ``load``
+        gives back equal values of the same types. A
+        ``Generator``/``SeedSequence`` ``random_state`` cannot be written and
+        is stored as None (with a warning). The file is written to exactly
+        ``path``.
 
         Raises
         ------
@@ -977,27 +1043,12 @@ class RBM(TransformerMixin, BaseEstimator):
             If the model has no parameters.
         """
         self._check_fitted()
-        params = self.get_params(deep=False)
-        schedule = params["learning_rate_schedule"]
-        if isinstance(schedule, Schedule):
-            params["learning_rate_schedule"] = schedule.to_dict()
-        elif not isinstance(schedule, str):
-            raise ValueError("learning_rate_schedule must be a str or Schedule to be saved")
-        params["dtype"] = np.dtype(params["dtype"]).name
-        params["monitor"] = list(_monitor(params["monitor"], "monitor"))
-        seed = params["random_state"]
-        if seed is not None and not isinstance(seed, (int, np.integer)):
-            warnings.warn(
-                f"random_state of type {type(seed).__name__} cannot be saved; stored as None",
-                stacklevel=2,
-            )
-            params["random_state"] = None
-        elif seed is not None:
-            params["random_state"] = int(seed)
+        params, forms = _encode_params(self.get_params(deep=False))
         arrays = {
             "format_version": np.array(_FORMAT_VERSION, dtype=np.int64),
             "class_name": np.array(type(self).__name__),
             "params_json": np.array(json.dumps(params)),
+            "param_forms_json": np.array(json.dumps(forms)),
             "weights": self.weights_,
             "visible_bias": self.visible_bias_,
             "hidden_bias": self.hidden_bias_,
@@ -1011,6 +1062,9 @@ class RBM(TransformerMixin, BaseEstimator):
             arrays["persistent_hidden"] = self.persistent_hidden_
         if getattr(self, "_velocity", None) is not None:
             arrays["velocity"] = self._velocity
+        if getattr(self, "_rng", None) is not None:
+            state = self._rng.bit_generator.state
+            arrays["rng_state_json"] = np.array(json.dumps(state, default=_json_array))
         with open(path, "wb") as handle:
             np.savez(handle, **arrays)
 
@@ -1018,48 +1072,312 @@ class RBM(TransformerMixin, BaseEstimator):
     def load(cls, path: str | os.PathLike) -> RBM:
         """Read a model written by :meth:`save` (``allow_pickle=False``).
 
+        Everything read is checked as :meth:`from_parameters` and :meth:`fit`
+        check their input: the stored hyper-parameters against the same
+        constraints as ``fit``; the parameters for shape (consistent with
+        each other and with ``n_hidden``), dtype (the stored ``dtype``) and
+        finiteness; ``n_iter`` >= 0; the history; the persistent chains
+        (shape ``(n_chains, n_hidden)``, 0/1) and momentum buffers (shape
+        ``(n_visible + 1, n_hidden + 1)``), which are refused, not dropped,
+        when they do not fit; and the generator state.
+
         Raises
         ------
+        FileNotFoundError
+            If ``path`` does not exist.
         ValueError
-            If the file is not an RBM archive of a known format version.
+            Naming the file, if it is not an ``.npz`` archive, not an RBM
+            archive of a known format version, or holds anything that fails
+            the checks above.
         """
-        with np.load(path, allow_pickle=False) as archive:
-            files = set(archive.files)
-            if not {"format_version", "class_name", "params_json"} <= files:
-                raise ValueError(f"{os.fspath(path)!r} is not a saved pgm model")
-            class_name = str(archive["class_name"])
-            if class_name != cls.__name__:
-                raise ValueError(f"{os.fspath(path)!r} holds a {class_name}, not a {cls.__name__}")
-            version = int(archive["format_version"])
-            if version != _FORMAT_VERSION:
-                raise ValueError(
-                    f"{os.fspath(path)!r} has format_version {version}; this pgm reads "
-                    f"version {_FORMAT_VERSION}"
-                )
-            params = json.loads(str(archive["params_json"]))
-            params["dtype"] = np.dtype(params["dtype"]).type
-            params["monitor"] = tuple(params["monitor"])
-            if isinstance(params["learning_rate_schedule"], dict):
-                params["learning_rate_schedule"] = get_schedule(params["learning_rate_schedule"])
-            model = cls(**params)
-            model.weights_ = archive["weights"].copy()
-            model.visible_bias_ = archive["visible_bias"].copy()
-            model.hidden_bias_ = archive["hidden_bias"].copy()
-            model.n_features_in_ = int(archive["n_features_in"])
-            model.n_iter_ = int(archive["n_iter"])
-            model.history_ = {
-                str(key): archive[f"history__{key}"].tolist() for key in archive["history_keys"]
-            }
-            if "persistent_hidden" in files:
-                model.persistent_hidden_ = archive["persistent_hidden"].copy()
-            if "velocity" in files:
-                model._velocity = archive["velocity"].copy()
+        where = repr(os.fspath(path))
+        try:
+            archive = np.load(path, allow_pickle=False)
+        except (FileNotFoundError, IsADirectoryError, PermissionError):
+            raise
+        except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+            raise ValueError(f"{where} is not an .npz archive: {exc}") from None
+        if not isinstance(archive, np.lib.npyio.NpzFile):
+            raise ValueError(f"{where} holds a single .npy array, not a saved pgm model")
+        with archive:
+            try:
+                return cls._from_archive(archive, where)
+            except _ArchiveError:
+                raise
+            except (ValueError, TypeError, KeyError, OSError, EOFError, zipfile.BadZipFile) as exc:
+                raise ValueError(f"{where} is a damaged RBM archive: {exc}") from None
+
+    @classmethod
+    def _from_archive(cls, archive, where: str) -> RBM:
+        """The body of :meth:`load`: every entry of ``archive`` checked."""
+        files = set(archive.files)
+        if not {"format_version", "class_name", "params_json"} <= files:
+            raise _ArchiveError(f"{where} is not a saved pgm model")
+        class_name = _archive_scalar(archive, "class_name", np.str_, where)
+        if class_name != cls.__name__:
+            raise _ArchiveError(f"{where} holds a {class_name}, not a {cls.__name__}")
+        version = _archive_scalar(archive, "format_version", np.integer, where)
+        if version != _FORMAT_VERSION:
+            raise _ArchiveError(
+                f"{where} has format_version {version}; this pgm reads version {_FORMAT_VERSION}"
+            )
+        required = {"weights", "visible_bias", "hidden_bias", "n_features_in", "n_iter"}
+        missing = sorted(required - files)
+        if missing:
+            raise _ArchiveError(f"{where} lacks the entries {missing}")
+        history_keys = _archive_history_keys(archive, where) if "history_keys" in files else []
+        known = required | {
+            "format_version", "class_name", "params_json", "param_forms_json", "history_keys",
+            "persistent_hidden", "velocity", "rng_state_json",
+        } | {f"history__{key}" for key in history_keys}  # fmt: skip
+        unknown = sorted(files - known)
+        if unknown:
+            raise _ArchiveError(f"{where} holds unknown entries {unknown}")
+
+        params = _decode_params(archive, cls().get_params(deep=False), where)
+        model = cls(**params)
+        try:
+            p = model._validated()
+        except ValueError as exc:
+            raise _ArchiveError(f"{where}: stored hyper-parameter {exc}") from None
+        try:
+            weights, visible_bias, hidden_bias = _check_parameters(
+                archive["weights"],
+                archive["visible_bias"],
+                archive["hidden_bias"],
+                p.dtype,
+                exact_dtype=True,
+            )
+        except ValueError as exc:
+            raise _ArchiveError(f"{where}: {exc}") from None
+        n_visible, n_hidden = weights.shape
+        if n_hidden != p.n_hidden:
+            raise _ArchiveError(
+                f"{where}: weights have {n_hidden} hidden columns but the stored n_hidden is "
+                f"{p.n_hidden}"
+            )
+        n_features_in = _archive_scalar(archive, "n_features_in", np.integer, where)
+        if n_features_in != n_visible:
+            raise _ArchiveError(
+                f"{where}: n_features_in is {n_features_in} but weights have {n_visible} rows"
+            )
+        n_iter = _archive_scalar(archive, "n_iter", np.integer, where)
+        if n_iter < 0:
+            raise _ArchiveError(f"{where}: n_iter must be >= 0, got {n_iter}")
+        history = {}
+        for key in history_keys:
+            try:
+                values = as_float_array(archive[f"history__{key}"], f"history {key!r}", ndim=1)
+            except KeyError:
+                raise _ArchiveError(f"{where} lacks the history of {key!r}") from None
+            except ValueError as exc:
+                raise _ArchiveError(f"{where}: {exc}") from None
+            history[key] = values.tolist()
+
+        model.weights_, model.visible_bias_, model.hidden_bias_ = weights, visible_bias, hidden_bias
+        model.n_features_in_ = n_visible
+        model.n_iter_ = n_iter
+        model.history_ = history
+        if "persistent_hidden" in files:
+            if p.method != "pcd":
+                raise _ArchiveError(f"{where} holds persistent chains but method is {p.method!r}")
+            n_chains = p.n_chains if p.n_chains is not None else p.batch_size
+            chains = _archive_array(
+                archive, "persistent_hidden", (n_chains, n_hidden), p.dtype, where,
+                what="(n_chains, n_hidden)",
+            )  # fmt: skip
+            if np.any((chains != 0) & (chains != 1)):
+                raise _ArchiveError(f"{where}: persistent_hidden must be binary (0/1)")
+            model.persistent_hidden_ = chains
+        if "velocity" in files:
+            if p.momentum == 0:
+                raise _ArchiveError(f"{where} holds a momentum buffer but momentum is 0")
+            model._velocity = _archive_array(
+                archive, "velocity", (n_visible + 1, n_hidden + 1), p.dtype, where,
+                what="(n_visible + 1, n_hidden + 1)",
+            )  # fmt: skip
+        if "rng_state_json" in files:
+            model._rng = _decode_generator(archive, where)
         return model
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.non_deterministic = False
         return tags
+
+
+# ------------------------------------------------------------- persistence
+class _ArchiveError(ValueError):
+    """A refused archive; the message already names the file."""
+
+
+def _check_parameters(weights, visible_bias, hidden_bias, dtype, *, exact_dtype=False):
+    """The three parameter arrays as fresh arrays of ``dtype``, checked.
+
+    ``weights`` must be 2-D with nonzero dimensions, the biases must match
+    its shape, all must be real and finite; with ``exact_dtype`` (archives)
+    they must already have ``dtype`` instead of being converted.
+    """
+    arrays = {"weights": weights, "visible_bias": visible_bias, "hidden_bias": hidden_bias}
+    if exact_dtype:
+        for name, value in arrays.items():
+            if np.asarray(value).dtype != dtype:
+                raise ValueError(
+                    f"{name} must have dtype {np.dtype(dtype).name} (the model's dtype), got "
+                    f"{np.asarray(value).dtype}"
+                )
+    shape = np.shape(weights)
+    if len(shape) != 2:
+        raise ValueError(f"weights must be 2-dimensional (n_visible, n_hidden), got shape {shape}")
+    n_visible, n_hidden = shape
+    if n_visible == 0 or n_hidden == 0:
+        raise ValueError(f"weights must have nonzero dimensions, got shape {shape}")
+    return (
+        as_float_array(weights, "weights", shape=(n_visible, n_hidden), dtype=dtype),
+        as_float_array(visible_bias, "visible_bias", shape=(n_visible,), dtype=dtype),
+        as_float_array(hidden_bias, "hidden_bias", shape=(n_hidden,), dtype=dtype),
+    )
+
+
+def _json_array(value):
+    """``json.dumps`` fallback: arrays in a generator state (MT19937's key) as lists."""
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def _encode_params(params: dict) -> tuple[dict, dict]:
+    """Hyper-parameters as JSON values, plus the form each needs to come back in."""
+    params = dict(params)
+    forms = {}
+    for name, value in params.items():
+        if isinstance(value, np.generic):
+            forms[name] = value.dtype.name
+            params[name] = value.item()
+    schedule = params["learning_rate_schedule"]
+    if isinstance(schedule, Schedule):
+        params["learning_rate_schedule"] = schedule.to_dict()
+    elif not isinstance(schedule, str):
+        raise ValueError("learning_rate_schedule must be a str or Schedule to be saved")
+    dtype = params["dtype"]
+    if isinstance(dtype, str):
+        forms["dtype"] = "str"
+    else:
+        forms["dtype"] = "dtype" if isinstance(dtype, np.dtype) else "type"
+        params["dtype"] = _dtype(dtype, "dtype").name
+    monitor = params["monitor"]
+    forms["monitor"] = {str: "str", list: "list"}.get(type(monitor), "tuple")
+    if not isinstance(monitor, str):
+        params["monitor"] = list(_monitor(monitor, "monitor"))
+    seed = params["random_state"]
+    if seed is not None and not isinstance(seed, numbers.Integral):
+        warnings.warn(
+            f"random_state of type {type(seed).__name__} cannot be saved; stored as None "
+            "(the training generator's state is saved, so partial_fit still resumes exactly)",
+            stacklevel=3,
+        )
+        params["random_state"] = None
+        forms.pop("random_state", None)
+    elif seed is not None:
+        params["random_state"] = int(seed)
+    return params, forms
+
+
+def _decode_params(archive, defaults: dict, where: str) -> dict:
+    """The stored hyper-parameters, in the forms :func:`_encode_params` recorded."""
+    params = json.loads(_archive_scalar(archive, "params_json", np.str_, where))
+    forms = {}
+    if "param_forms_json" in archive.files:
+        forms = json.loads(_archive_scalar(archive, "param_forms_json", np.str_, where))
+    if not isinstance(params, dict) or not isinstance(forms, dict):
+        raise _ArchiveError(f"{where}: params_json and param_forms_json must hold JSON objects")
+    if set(params) != set(defaults):
+        raise _ArchiveError(
+            f"{where}: stored hyper-parameters {sorted(params)} differ from RBM's "
+            f"{sorted(defaults)}"
+        )
+    if isinstance(params["learning_rate_schedule"], dict):
+        try:
+            params["learning_rate_schedule"] = get_schedule(params["learning_rate_schedule"])
+        except (TypeError, ValueError) as exc:
+            raise _ArchiveError(f"{where}: stored learning_rate_schedule: {exc}") from None
+    dtype_form = forms.get("dtype", "type")
+    if dtype_form != "str":
+        dtype = _dtype(params["dtype"], "stored dtype")
+        params["dtype"] = dtype if dtype_form == "dtype" else dtype.type
+    monitor_form = forms.get("monitor", "tuple")
+    if monitor_form == "tuple" and isinstance(params["monitor"], list):
+        params["monitor"] = tuple(params["monitor"])
+    for name, form in forms.items():
+        if name in ("dtype", "monitor") and form in ("str", "dtype", "type", "tuple", "list"):
+            continue
+        if name not in params or not isinstance(form, str):
+            raise _ArchiveError(f"{where}: bad param_forms_json entry {name!r}: {form!r}")
+        try:
+            kind = np.dtype(form)
+            if kind.kind not in "biuf" or isinstance(params[name], (str, list, dict)):
+                raise TypeError(form)
+            params[name] = kind.type(params[name])
+        except (TypeError, ValueError, OverflowError):
+            raise _ArchiveError(
+                f"{where}: cannot restore hyper-parameter {name}={params[name]!r} as {form!r}"
+            ) from None
+    return params
+
+
+def _decode_generator(archive, where: str) -> np.random.Generator:
+    """The training generator from its stored ``bit_generator.state``."""
+    state = json.loads(_archive_scalar(archive, "rng_state_json", np.str_, where))
+    name = state.get("bit_generator") if isinstance(state, dict) else None
+    allowed = ("PCG64", "PCG64DXSM", "MT19937", "Philox", "SFC64")
+    if name not in allowed:
+        raise _ArchiveError(f"{where}: rng_state_json must name a bit generator in {list(allowed)}")
+    bit_generator = getattr(np.random, name)()
+    if name == "MT19937" and isinstance(state.get("state"), dict):
+        state["state"]["key"] = np.asarray(state["state"].get("key"), dtype=np.uint32)
+    try:
+        bit_generator.state = state
+    except (TypeError, ValueError, KeyError, OverflowError) as exc:
+        raise _ArchiveError(f"{where}: rng_state_json is not a valid {name} state: {exc}") from None
+    return np.random.Generator(bit_generator)
+
+
+def _archive_scalar(archive, key: str, kind, where: str):
+    """A 0-d entry of ``archive`` of numpy kind ``kind`` (``np.integer``, ``np.str_``)."""
+    value = archive[key]
+    if value.shape != () or not np.issubdtype(value.dtype, kind):
+        what = "an integer" if kind is np.integer else "a string"
+        raise _ArchiveError(
+            f"{where}: {key} must be {what} scalar, got dtype {value.dtype} and shape {value.shape}"
+        )
+    return int(value) if kind is np.integer else str(value)
+
+
+def _archive_history_keys(archive, where: str) -> list[str]:
+    keys = archive["history_keys"]
+    if keys.ndim != 1 or (keys.size and not np.issubdtype(keys.dtype, np.str_)):
+        raise _ArchiveError(f"{where}: history_keys must be a 1-D array of strings")
+    keys = [str(key) for key in keys]
+    allowed = ("learning_rate", *_MONITORS)
+    bad = [key for key in keys if key not in allowed]
+    if bad or len(set(keys)) != len(keys):
+        raise _ArchiveError(f"{where}: history_keys must be distinct names from {list(allowed)}")
+    return keys
+
+
+def _archive_array(archive, key, shape, dtype, where, *, what) -> np.ndarray:
+    """A float array entry of exactly ``shape`` and ``dtype``, finite (a fresh copy)."""
+    value = archive[key]
+    if value.dtype != dtype:
+        raise _ArchiveError(
+            f"{where}: {key} must have dtype {np.dtype(dtype).name} (the model's dtype), got "
+            f"{value.dtype}"
+        )
+    if value.shape != shape:
+        raise _ArchiveError(f"{where}: {key} must have shape {what} = {shape}, got {value.shape}")
+    if not np.all(np.isfinite(value)):
+        raise _ArchiveError(f"{where}: {key} must be finite")
+    return value.copy()
 
 
 # ------------------------------------------------------------------ helpers

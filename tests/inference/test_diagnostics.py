@@ -51,6 +51,7 @@ def test_autocorrelation_matches_definition():
     rng = np.random.default_rng(0)
     for n in (2, 7, 64, 257):
         x = rng.normal(size=n) + 3.0
+        # FFT vs direct sums of <= 257 O(1) products: rounding only (about 1e-14)
         np.testing.assert_allclose(autocorrelation(x), naive_autocorrelation(x), atol=1e-12)
 
 
@@ -60,6 +61,7 @@ def test_autocorrelation_batches_along_last_axis():
     assert rho.shape == (3, 50)
     np.testing.assert_array_equal(rho[:, 0], 1.0)
     for row, chain in zip(rho, x, strict=True):
+        # FFT vs direct sums of 50 O(1) products: rounding only
         np.testing.assert_allclose(row, naive_autocorrelation(chain), atol=1e-12)
 
 
@@ -139,6 +141,7 @@ def test_ess_split_penalises_trend_and_single_chain_works():
 def test_ess_upper_bound_for_antithetic_chains():
     """Perfectly alternating chains hit Stan's safety bound N log10 N."""
     draws = np.tile([1.0, -1.0], (2, 50)) + np.random.default_rng(7).normal(0, 1e-3, (2, 100))
+    # the bound is returned as computed: equal up to the rounding of log10
     assert effective_sample_size(draws) == pytest.approx(200 * np.log10(200), rel=1e-12)
 
 
@@ -158,6 +161,7 @@ def test_rhat_matches_bda3_formula():
     rng = np.random.default_rng(9)
     for shape in [(4, 100), (3, 101), (1, 10), (2, 4)]:
         draws = rng.normal(size=shape) + rng.normal(size=(shape[0], 1))
+        # the same formula in another summation order: rounding only
         assert split_rhat(draws) == pytest.approx(naive_split_rhat(draws), rel=1e-12)
 
 
@@ -224,3 +228,27 @@ def test_string_or_complex_draws_are_a_type_error(func):
         func([["a", "b", "c", "d"]])
     with pytest.raises(TypeError, match="draws must hold real numbers"):
         func(np.ones((2, 4), dtype=complex))
+
+
+# ------------------------------------------------------------------ scale
+@pytest.mark.parametrize("scale", [2.0**600, 2.0**-600, -(2.0**700)])
+def test_diagnostics_are_scale_free_without_overflow(scale):
+    """Draws near 1e180-1e210 (or 1e-180) give the diagnostics of the same draws at O(1).
+
+    A power-of-two scale changes no digit, so the results are equal bit for
+    bit; a RuntimeWarning (overflow of the squares) would fail the test.
+    """
+    draws = np.random.default_rng(11).normal(size=(3, 200, 2)) + np.array([0.0, 5.0])
+    ess, rhat = effective_sample_size, split_rhat
+    np.testing.assert_array_equal(ess(draws * scale), ess(draws))
+    np.testing.assert_array_equal(rhat(draws * scale), rhat(draws))
+    chain = draws[0, :, 0]
+    np.testing.assert_array_equal(autocorrelation(chain * scale), autocorrelation(chain))
+
+
+def test_diagnostics_near_1e200_agree_with_unit_draws():
+    draws = np.random.default_rng(12).normal(size=(4, 100))
+    # a decimal scale rounds each draw once: relative changes of 1e-16
+    ess = effective_sample_size(draws)
+    assert effective_sample_size(draws * 1e200) == pytest.approx(ess, rel=1e-9)
+    assert split_rhat(draws * 1e200) == pytest.approx(split_rhat(draws), rel=1e-9)

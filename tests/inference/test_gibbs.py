@@ -675,6 +675,7 @@ def test_fast_path_logit_matches_conditional_energies(schedule, spec):
         conditional_energies(i, x, cg.kernel_graph, theta, buf)
         e = beta * buf[:2]
         p_high = 1.0 / (1.0 + np.exp(e[1] - e[0]))
+        # same probability from two float64 evaluation orders: a few ulp of O(1) terms
         np.testing.assert_allclose(1.0 / (1.0 + np.exp(-logit)), p_high, rtol=1e-12, atol=1e-15)
         assert v[i] in (plan.low[p], plan.low[p] + plan.step[p])
     # fast means: binary/spin and in no table factor

@@ -52,6 +52,7 @@ def test_product_statistics_matches_enumeration_under_product_distribution(rng):
     index = cg.values_to_indices(states)
     weights = np.prod(q[np.arange(fg.n_variables), index], axis=1)
     expected = weights @ fg.flat_statistics(states)
+    # closed form vs a weighted sum over every state: rounding only
     np.testing.assert_allclose(product_statistics(fg, q), expected, rtol=1e-12, atol=1e-14)
 
 
@@ -67,6 +68,7 @@ def test_exact_data_statistics_sum_out_hidden_by_brute_force(rng):
         match = np.all(states[:, visible] == row, axis=1)
         expected += (p[match] / p[match].sum()) @ stats[match]
     expected /= len(data)
+    # the same conditional expectations summed in another order: rounding only
     np.testing.assert_allclose(
         data_statistics(fg, data, visible=visible, method="exact"), expected, rtol=1e-10, atol=1e-12
     )
@@ -85,6 +87,8 @@ def test_mean_field_data_term_is_exact_when_hidden_are_conditionally_independent
     mf_term = data_statistics(
         fg, data, visible=v.ids, method="mean_field", mean_field_options={"tol": 1e-13, "max_iter": 500}
     )
+    # hidden units are independent given v, so mean-field is exact at its fixed point;
+    # stopping at a change < 1e-13 leaves far less than 1e-10
     np.testing.assert_allclose(mf_term, exact_term, rtol=1e-8, atol=1e-10)
 
 
@@ -96,6 +100,7 @@ def test_gradient_is_data_minus_model_statistics(rng):
     positive = data_statistics(fg, data, visible=[0, 1, 2], method="exact")
     grad = log_likelihood_gradient(fg, data, visible=[0, 1, 2])
     flat = np.concatenate([grad[k].ravel() for k in fg.parameters()])
+    # two exact computations of the same moments: rounding only
     np.testing.assert_allclose(flat, positive - model, rtol=1e-9, atol=1e-11)
 
 
@@ -141,6 +146,7 @@ def test_exact_fit_reaches_moment_matching(rng):
     fit(fg, data, method="exact", n_epochs=3000, learning_rate=0.5, momentum=0.5)
     states = _all_states(fg)
     model = _probabilities(fg, states) @ fg.flat_statistics(states)
+    # 3000 steps reach the optimum only approximately: 2e-3 is the residual gradient allowed
     np.testing.assert_allclose(model, fg.flat_statistics(data).mean(axis=0), atol=2e-3)
 
 
@@ -157,3 +163,32 @@ def test_fit_rejects_bad_arguments(rng):
         fit(fg, data[:, :2], visible=[0, 1], method="cd")
     with pytest.raises(ValueError, match="learning_rate"):
         fit(fg, data, learning_rate=-1.0)
+
+
+def test_fit_follows_a_schedule_object_epoch_by_epoch(rng):
+    """``schedule`` is a Schedule (or its name/dict): epoch e uses schedule(lr, e, n_epochs).
+
+    With full batches and no momentum a run of 2 epochs under StepDecay(0.5, every=1)
+    is one epoch at lr then one at lr / 2; the constant-rate run is the power twin.
+    """
+    from pgm.learning.schedules import StepDecay
+
+    base = _visible_bm(rng, n=3)
+    data = rng.integers(0, 2, size=(8, 3))
+
+    def copy():
+        g = _visible_bm(np.random.default_rng(0), n=3)
+        g.set_theta(base.theta)
+        return g
+
+    scheduled, manual, constant = copy(), copy(), copy()
+    fit(scheduled, data, n_epochs=2, learning_rate=0.4, schedule=StepDecay(drop=0.5, every=1))
+    fit(manual, data, n_epochs=1, learning_rate=0.4)
+    fit(manual, data, n_epochs=1, learning_rate=0.2)
+    fit(constant, data, n_epochs=2, learning_rate=0.4, schedule="constant")
+    # full-batch means over rows in another order: rounding only
+    np.testing.assert_allclose(scheduled.theta, manual.theta, rtol=1e-12, atol=1e-14)
+    assert np.max(np.abs(constant.theta - manual.theta)) > 1e-3
+    by_dict = copy()
+    fit(by_dict, data, n_epochs=2, learning_rate=0.4, schedule={"name": "step", "every": 1})
+    np.testing.assert_array_equal(by_dict.theta, scheduled.theta)

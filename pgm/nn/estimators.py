@@ -1,0 +1,908 @@
+"""scikit-learn estimators on :class:`pgm.nn.Network`: a deep classifier and a deep autoencoder.
+
+Both can start from pretrained weights (a DBN's stack of RBMs, Hinton &
+Salakhutdinov 2006) through ``from_pretrained``, which stores the weights as
+constructor parameters (``init_weights`` and friends). That choice makes
+:func:`sklearn.base.clone` keep the pretraining, and makes every ``fit``
+start from the same place: ``fit`` fine-tunes a fresh copy of the initial
+weights and never reads the weights a previous ``fit`` left behind.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
+
+from pgm._random import as_generator
+from pgm._validation import (
+    NotFittedError,
+    as_float_array,
+    check_positive_float,
+    check_positive_int,
+)
+from pgm.nn import optim
+from pgm.nn.network import Network, _check_dtype, _check_layer_sizes, check_weights_and_biases
+
+__all__ = ["DeepClassifier", "DeepAutoencoder"]
+
+#: Rows per chunk of a prediction pass (bounds memory on large data).
+_CHUNK_ROWS = 4096
+#: Default minibatch: H&S used 1000 cases for the line-search methods; 100 for SGD.
+_DEFAULT_BATCH = {"cg": 1000, "lbfgs": 1000, "sgd": 100}
+
+
+# ----------------------------------------------------------------- validation
+def _sizes(value, name):
+    return _check_layer_sizes(value, name, minimum_length=0)
+
+
+def _sizes_nonempty(value, name):
+    return _check_layer_sizes(value, name, minimum_length=1)
+
+
+def _options(*allowed):
+    def check(value, name):
+        if not isinstance(value, str) or value not in allowed:
+            raise ValueError(f"{name} must be one of {list(allowed)}, got {value!r}")
+        return value
+
+    return check
+
+
+def _int_at_least(minimum):
+    def check(value, name):
+        return check_positive_int(value, name, minimum=minimum)
+
+    return check
+
+
+def _optional_int(value, name):
+    return None if value is None else check_positive_int(value, name)
+
+
+def _positive(value, name):
+    return check_positive_float(value, name)
+
+
+def _non_negative(value, name):
+    return check_positive_float(value, name, allow_zero=True)
+
+
+def _momentum(value, name):
+    value = check_positive_float(value, name, allow_zero=True)
+    if value >= 1.0:
+        raise ValueError(f"{name} must lie in [0, 1), got {value}")
+    return value
+
+
+def _seed(value, name):
+    try:
+        as_generator(value if not isinstance(value, np.random.Generator) else None)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name}: {exc}") from None
+    return value
+
+
+def _flag(value, name):
+    if not isinstance(value, (bool, np.bool_, numbers.Integral)):
+        raise ValueError(f"{name} must be a bool, got {value!r}")
+    return bool(value)
+
+
+def _dtype(value, name):
+    try:
+        return _check_dtype(value)
+    except ValueError:
+        raise ValueError(f"{name} must be numpy.float32 or numpy.float64, got {value!r}") from None
+
+
+def _anything(value, name):
+    return value
+
+
+_COMMON = {
+    "optimizer": _options(*optim.OPTIMIZERS),
+    "n_epochs": _int_at_least(0),
+    "batch_size": _optional_int,
+    "learning_rate": _positive,
+    "momentum": _momentum,
+    "weight_decay": _non_negative,
+    "max_iter": _int_at_least(1),
+    "dtype": _dtype,
+    "random_state": _seed,
+    "verbose": _flag,
+}
+
+#: The single constraints table of each estimator, checked on entry to ``fit``.
+_CLASSIFIER_CONSTRAINTS = {
+    "hidden_layer_sizes": _sizes,
+    **_COMMON,
+    "output_only_epochs": _int_at_least(0),
+    "classes": _anything,  # checked against y in fit
+    "init_weights": _anything,  # checked against X in fit
+    "init_biases": _anything,
+}
+_AUTOENCODER_CONSTRAINTS = {
+    "hidden_layer_sizes": _sizes_nonempty,
+    "code_activation": _options("linear", "sigmoid"),
+    "output_activation": _options("sigmoid", "linear"),
+    **_COMMON,
+    "init_weights": _anything,
+    "init_hidden_biases": _anything,
+    "init_visible_biases": _anything,
+}
+
+
+class _Params:
+    def __init__(self, values):
+        self.__dict__.update(values)
+
+
+def _validated(estimator, table) -> _Params:
+    params = estimator.get_params(deep=False)
+    return _Params({name: check(params[name], name) for name, check in table.items()})
+
+
+def _check_X(X, name, dtype, n_features=None, *, unit_interval=False, owner="the model"):
+    """A 2-D finite float array (no copy when possible), optionally with entries in [0, 1]."""
+    import scipy.sparse
+
+    if scipy.sparse.issparse(X):
+        raise TypeError(f"{name}: sparse input is not supported; pass a dense array")
+    try:
+        X = np.asarray(X)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must be an array of real numbers: {exc}") from None
+    if np.iscomplexobj(X):
+        raise ValueError(f"Complex data not supported: {name} must hold real numbers")
+    if X.dtype == object:
+        try:
+            X = X.astype(dtype)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"{name} must hold real numbers: {exc}") from None
+    X = as_float_array(X, name, dtype=dtype, copy=False)
+    if X.ndim != 2:
+        raise ValueError(
+            f"{name} must be 2-dimensional (n_samples, n_features), got shape {X.shape}. "
+            "Reshape your data: X.reshape(-1, 1) for one feature, X.reshape(1, -1) for "
+            "one sample"
+        )
+    for axis, what in ((0, "sample"), (1, "feature")):
+        if X.shape[axis] == 0:
+            raise ValueError(
+                f"{name} has 0 {what}(s) (shape={X.shape}) while a minimum of 1 is required."
+            )
+    if n_features is not None and X.shape[1] != n_features:
+        raise ValueError(
+            f"{name} has {X.shape[1]} features, but {owner} is expecting {n_features} "
+            "features as input"
+        )
+    if unit_interval and (X.min() < 0 or X.max() > 1):
+        raise ValueError(
+            f"{name} must have values in [0, 1] (pixel intensities read as probabilities of "
+            f"the sigmoid output), got values in [{float(X.min())}, {float(X.max())}]"
+        )
+    return X
+
+
+def _chunked(fn, X, n_out, dtype):
+    out = np.empty((X.shape[0], n_out), dtype=dtype)
+    for i in range(0, X.shape[0], _CHUNK_ROWS):
+        out[i : i + _CHUNK_ROWS] = fn(X[i : i + _CHUNK_ROWS])
+    return out
+
+
+def _run_training(network, X, T, p, rng, name, phases):
+    """Train ``network`` in place through ``phases`` = [(n_epochs, layers), ...]."""
+    batch_size = min(p.batch_size or _DEFAULT_BATCH[p.optimizer], X.shape[0])
+    if p.optimizer == "sgd":
+        kwargs = {"learning_rate": p.learning_rate, "momentum": p.momentum}
+    else:
+        kwargs = {"max_iter": p.max_iter}
+    history = []
+    bar = None
+    if p.verbose:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=sum(n for n, _ in phases), desc=name, unit="epoch")
+
+    def callback(epoch, loss):
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix({"loss": f"{loss:.4g}"})
+
+    try:
+        for n_epochs, layers in phases:
+            if n_epochs:
+                history += optim.train(
+                    network,
+                    X,
+                    T,
+                    p.optimizer,
+                    n_epochs=n_epochs,
+                    batch_size=batch_size,
+                    layers=layers,
+                    seed=rng,
+                    callback=callback,
+                    **kwargs,
+                )
+    finally:
+        if bar is not None:
+            bar.close()
+    return history
+
+
+def _as_tuple_of_arrays(values):
+    return tuple(np.array(v, dtype=np.float64) for v in values)
+
+
+# ------------------------------------------------------------------ classifier
+class DeepClassifier(ClassifierMixin, BaseEstimator):
+    """A feed-forward classifier: sigmoid hidden layers and a softmax output, trained by backprop.
+
+    The loss is the mean cross-entropy of the softmax output plus
+    ``weight_decay / 2 * sum ||W_l||^2``. It can start from random weights
+    or, through :meth:`from_pretrained`, from a DBN's recognition weights
+    (Hinton & Salakhutdinov 2006: pretraining, then backpropagation).
+
+    Parameters
+    ----------
+    hidden_layer_sizes : tuple of int, default (500, 500, 2000)
+        Hidden widths, bottom first (the seeds' MNIST network). ``()`` gives
+        multinomial logistic regression.
+    optimizer : {"cg", "lbfgs", "sgd"}, default "cg"
+        Conjugate gradients or L-BFGS with ``max_iter`` line searches per
+        minibatch (:func:`pgm.nn.optim.line_search`), or momentum SGD
+        (:func:`pgm.nn.optim.sgd`).
+    n_epochs : int, default 10
+        Passes over the shuffled training data. 0 only builds the network
+        (pretrained hidden layers and a random output layer), with no training.
+    batch_size : int or None, default None
+        Rows per minibatch; None means 1000 for "cg"/"lbfgs" and 100 for
+        "sgd" (capped at the number of rows).
+    learning_rate : float, default 0.1
+        SGD step size (ignored by "cg" and "lbfgs").
+    momentum : float in [0, 1), default 0.9
+        SGD momentum (ignored by "cg" and "lbfgs").
+    weight_decay : float, default 0.0
+        L2 penalty on the weights (not the biases).
+    max_iter : int, default 3
+        Line searches per minibatch for "cg" and "lbfgs" (H&S used 3).
+    output_only_epochs : int, default 0
+        The first this many of the ``n_epochs`` train only the output layer,
+        as Hinton & Salakhutdinov's code does before fine-tuning everything
+        (so that a random softmax layer does not spoil pretrained features).
+    classes : array_like or None, default None
+        All class labels. None takes the labels present in ``y``; given, ``y``
+        must lie within them (a subset of the data may lack some classes).
+        Either way ``classes_`` holds them sorted, as scikit-learn does.
+    init_weights : tuple of array_like or None, default None
+        Initial hidden weights, ``init_weights[l]`` of shape (n_l, n_{l+1})
+        with layer 0 the input; set by :meth:`from_pretrained`. None draws
+        random weights.
+    init_biases : tuple of array_like or None, default None
+        Initial hidden biases, ``init_biases[l]`` of shape (n_{l+1},).
+    dtype : numpy.float64 or numpy.float32, default numpy.float64
+        Precision of training (float32 is about twice as fast on large nets).
+    random_state : None, int, numpy.random.SeedSequence or Generator
+        Initialisation and shuffling; an int makes ``fit`` reproducible.
+    verbose : bool, default False
+        A tqdm progress bar over epochs.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+    n_features_in_ : int
+    network_ : Network
+        The trained network (layer sizes ``(n_features_in_, *hidden_layer_sizes, n_classes)``).
+    weights_ : list of ndarray
+        Views of ``network_.weights``; ``weights_[l]`` of shape (n_l, n_{l+1}).
+    biases_ : list of ndarray
+        Views of ``network_.biases``.
+    loss_curve_ : list of float
+        Mean minibatch loss of every epoch.
+    n_iter_ : int
+        Epochs run.
+
+    Notes
+    -----
+    Random layers (all of them without ``init_weights``, the output layer
+    always) are drawn uniform on ``[-r, r]``, ``r = sqrt(6 / (n_in + n_out))``,
+    biases zero.
+
+    ``fit`` always starts from ``init_weights`` (or fresh random weights),
+    so a second ``fit``, like a :func:`sklearn.base.clone`, repeats the
+    fine-tuning from the pretrained start.
+
+    References
+    ----------
+    .. [1] G. E. Hinton, R. R. Salakhutdinov, "Reducing the dimensionality
+       of data with neural networks", Science 313 (2006), and its
+       supporting online material (CG with 3 line searches on minibatches
+       of 1000).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from pgm.nn import DeepClassifier
+    >>> X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]] * 10, dtype=float)
+    >>> y = np.array([0, 1, 1, 0] * 10)
+    >>> clf = DeepClassifier((8,), optimizer="lbfgs", n_epochs=30, max_iter=20, random_state=0)
+    >>> clf.fit(X, y).score(X, y)
+    1.0
+    """
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(500, 500, 2000),
+        *,
+        optimizer="cg",
+        n_epochs=10,
+        batch_size=None,
+        learning_rate=0.1,
+        momentum=0.9,
+        weight_decay=0.0,
+        max_iter=3,
+        output_only_epochs=0,
+        classes=None,
+        init_weights=None,
+        init_biases=None,
+        dtype=np.float64,
+        random_state=None,
+        verbose=False,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.optimizer = optimizer
+        self.n_epochs = n_epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.momentum = momentum
+        self.weight_decay = weight_decay
+        self.max_iter = max_iter
+        self.output_only_epochs = output_only_epochs
+        self.classes = classes
+        self.init_weights = init_weights
+        self.init_biases = init_biases
+        self.dtype = dtype
+        self.random_state = random_state
+        self.verbose = verbose
+
+    @classmethod
+    def from_pretrained(
+        cls, weights, biases, n_classes=None, classes=None, **params
+    ) -> DeepClassifier:
+        """A classifier whose hidden layers start from given (pretrained) weights.
+
+        Parameters
+        ----------
+        weights : sequence of array_like
+            ``weights[l]`` of shape (n_l, n_{l+1}), bottom first, layer 0 the
+            input (a DBN's recognition weights).
+        biases : sequence of array_like
+            ``biases[l]`` of shape (n_{l+1},): the bias of layer l + 1 (the
+            up-pass biases; no input bias).
+        n_classes : int, optional
+            Number of classes, labelled 0..n_classes - 1 (shorthand for
+            ``classes=range(n_classes)``).
+        classes : array_like, optional
+            The class labels.
+        **params
+            Other constructor parameters (``optimizer``, ``n_epochs``, ...).
+
+        Returns
+        -------
+        DeepClassifier
+            Not yet fitted: ``fit(X, y)`` adds a random softmax layer and
+            fine-tunes every layer. ``hidden_layer_sizes`` is read from the
+            weights and stored in ``init_weights``/``init_biases``.
+
+        Raises
+        ------
+        TypeError
+            If ``weights`` or ``biases`` is not a list or tuple of arrays.
+        ValueError
+            On shapes that do not chain, non-finite entries, or ``n_classes``
+            and ``classes`` that disagree.
+        """
+        weights, biases = check_weights_and_biases(weights, biases)
+        sizes = tuple(int(w.shape[1]) for w in weights)
+        for key in ("init_weights", "init_biases"):
+            if key in params:
+                raise TypeError(f"from_pretrained sets {key} itself; do not pass it")
+        if (
+            "hidden_layer_sizes" in params
+            and _sizes(params["hidden_layer_sizes"], "hidden_layer_sizes") != sizes
+        ):
+            raise ValueError(
+                f"hidden_layer_sizes={params['hidden_layer_sizes']!r} disagrees with the "
+                f"widths of weights {sizes}"
+            )
+        params.pop("hidden_layer_sizes", None)
+        if n_classes is not None:
+            n_classes = check_positive_int(n_classes, "n_classes", minimum=2)
+            if classes is not None and len(classes) != n_classes:
+                raise ValueError(
+                    f"n_classes={n_classes} disagrees with classes, which holds {len(classes)} "
+                    "labels"
+                )
+            if classes is None:
+                classes = tuple(range(n_classes))
+        return cls(
+            hidden_layer_sizes=sizes,
+            classes=classes,
+            init_weights=_as_tuple_of_arrays(weights),
+            init_biases=_as_tuple_of_arrays(biases),
+            **params,
+        )
+
+    # ---------------------------------------------------------------- checks
+    def _validated(self) -> _Params:
+        p = _validated(self, _CLASSIFIER_CONSTRAINTS)
+        if p.output_only_epochs > p.n_epochs:
+            raise ValueError(
+                f"output_only_epochs ({p.output_only_epochs}) must not exceed n_epochs "
+                f"({p.n_epochs})"
+            )
+        return p
+
+    def _check_fitted(self):
+        if not hasattr(self, "network_"):
+            raise NotFittedError(
+                f"This {type(self).__name__} instance is not fitted yet; call fit first"
+            )
+
+    def _encode_labels(self, y, n_rows, p):
+        from sklearn.utils.multiclass import check_classification_targets
+        from sklearn.utils.validation import column_or_1d
+
+        if y is None:
+            raise ValueError("DeepClassifier requires y to be passed, but the target y is None")
+        y = column_or_1d(y, warn=True)
+        if y.dtype.kind in "fc":  # before sklearn's type checks, which cast NaN to int
+            from sklearn.utils import assert_all_finite
+
+            assert_all_finite(y, input_name="y")
+        if y.shape[0] != n_rows:
+            raise ValueError(f"y has {y.shape[0]} labels, but X has {n_rows} rows")
+        check_classification_targets(y)
+        if p.classes is None:
+            classes = np.unique(y)
+        else:
+            classes = np.asarray(p.classes)
+            if classes.ndim != 1:
+                raise ValueError(f"classes must be 1-dimensional, got shape {classes.shape}")
+            if np.unique(classes).size != classes.size:
+                raise ValueError("classes must not repeat a label")
+            classes = np.unique(classes)
+            unknown = np.setdiff1d(np.unique(y), classes)
+            if unknown.size:
+                raise ValueError(
+                    f"y holds labels {unknown[:5].tolist()} that are not in classes "
+                    f"{classes.tolist()[:10]}"
+                )
+        if classes.size < 2:
+            raise ValueError(
+                f"y holds only one class ({classes.tolist()}); a classifier needs at least 2"
+            )
+        return classes, np.searchsorted(classes, y)
+
+    def _initial_network(self, n_features, n_classes, p, rng):
+        sizes = (n_features, *p.hidden_layer_sizes, n_classes)
+        acts = ["sigmoid"] * len(p.hidden_layer_sizes) + ["softmax"]
+        net = Network(sizes, acts, weight_decay=p.weight_decay, dtype=p.dtype)
+        if self.init_weights is None and self.init_biases is None:
+            return net.initialise(rng)
+        if self.init_weights is None or self.init_biases is None:
+            raise ValueError("init_weights and init_biases must be given together")
+        weights, biases = check_weights_and_biases(
+            self.init_weights, self.init_biases, names=("init_weights", "init_biases")
+        )
+        widths = tuple(w.shape[1] for w in weights)
+        if widths != p.hidden_layer_sizes:
+            raise ValueError(
+                f"init_weights give hidden widths {widths}, but hidden_layer_sizes is "
+                f"{p.hidden_layer_sizes}"
+            )
+        if weights[0].shape[0] != n_features:
+            raise ValueError(
+                f"X has {n_features} features, but init_weights[0] has {weights[0].shape[0]} "
+                "rows (the input width of the pretrained network)"
+            )
+        for l, (w, b) in enumerate(zip(weights, biases, strict=True)):
+            net.weights[l][...] = w
+            net.biases[l][...] = b
+        return net.initialise(rng, layers=[net.n_layers - 1])
+
+    # -------------------------------------------------------------- training
+    def fit(self, X: ArrayLike, y: ArrayLike) -> DeepClassifier:
+        """Fine-tune (or train from random weights) on labelled data.
+
+        Parameters
+        ----------
+        X : array_like of shape (n_samples, n_features)
+        y : array_like of shape (n_samples,)
+            Labels of any type scikit-learn accepts for classification.
+
+        Returns
+        -------
+        self
+        """
+        p = self._validated()
+        X = _check_X(X, "X", p.dtype)
+        classes, codes = self._encode_labels(y, X.shape[0], p)
+        rng = as_generator(self.random_state)
+        net = self._initial_network(X.shape[1], classes.size, p, rng)
+        T = np.zeros((X.shape[0], classes.size), dtype=p.dtype)
+        T[np.arange(X.shape[0]), codes] = 1.0
+        phases = [
+            (p.output_only_epochs, [net.n_layers - 1]),
+            (p.n_epochs - p.output_only_epochs, None),
+        ]
+        history = _run_training(net, X, T, p, rng, "DeepClassifier", phases)
+        self.classes_ = classes
+        self.n_features_in_ = X.shape[1]
+        self.network_ = net
+        self.weights_ = net.weights
+        self.biases_ = net.biases
+        self.loss_curve_ = history
+        self.n_iter_ = p.n_epochs
+        return self
+
+    # ------------------------------------------------------------ prediction
+    def predict_proba(self, X: ArrayLike) -> NDArray:
+        """Class probabilities, columns in the order of ``classes_``.
+
+        Parameters
+        ----------
+        X : array_like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+        """
+        self._check_fitted()
+        X = _check_X(X, "X", self.network_.dtype, self.n_features_in_, owner="DeepClassifier")
+        net = self.network_
+        return _chunked(lambda x: net.propagate(x), X, self.classes_.size, net.dtype)
+
+    def predict_log_proba(self, X: ArrayLike) -> NDArray:
+        """Log class probabilities (log-softmax of the output layer's input, no underflow)."""
+        from scipy.special import log_softmax
+
+        self._check_fitted()
+        X = _check_X(X, "X", self.network_.dtype, self.n_features_in_, owner="DeepClassifier")
+        net = self.network_
+
+        def log_p(x):
+            return log_softmax(net._forward(x)[1], axis=1)
+
+        return _chunked(log_p, X, self.classes_.size, net.dtype)
+
+    def predict(self, X: ArrayLike) -> NDArray:
+        """The most probable class of every row.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,), labels from ``classes_``
+        """
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
+
+
+# ----------------------------------------------------------------- autoencoder
+class DeepAutoencoder(TransformerMixin, BaseEstimator):
+    """A deep autoencoder: sigmoid encoder, linear code, mirrored decoder, sigmoid output.
+
+    Trained (fine-tuned) on the Bernoulli cross-entropy of the reconstruction
+    (squared error with ``output_activation="linear"``),
+    ``-sum_i x_i log r_i + (1 - x_i) log(1 - r_i)`` averaged over images,
+    plus ``weight_decay / 2 * sum ||W_l||^2``, as in Hinton & Salakhutdinov
+    (2006). :meth:`from_pretrained` unrolls a stack of RBMs: the encoder
+    uses ``W_l`` and the up-pass biases, the decoder ``W_l^T`` and the
+    down-pass (visible) biases.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : tuple of int, default (1000, 500, 250, 30)
+        Encoder widths, bottom first; the last is the code. The decoder
+        mirrors them, so the network is ``d-1000-500-250-30-250-500-1000-d``.
+    code_activation : {"linear", "sigmoid"}, default "linear"
+        Units of the code layer (H&S: linear, from a Gaussian-hidden RBM).
+    output_activation : {"sigmoid", "linear"}, default "sigmoid"
+        Output units: sigmoid with Bernoulli cross-entropy (data in [0, 1],
+        e.g. MNIST pixels), or linear with squared error ``sum_i (r_i - x_i)^2 / 2``
+        for real-valued data.
+    optimizer, n_epochs, batch_size, learning_rate, momentum, weight_decay, max_iter
+        As in :class:`DeepClassifier`; ``n_epochs=0`` only unrolls the
+        pretrained stack (the reconstruction before fine-tuning).
+    init_weights : tuple of array_like or None, default None
+        Encoder weights, ``init_weights[l]`` of shape (n_l, n_{l+1}); set by
+        :meth:`from_pretrained`.
+    init_hidden_biases : tuple of array_like or None
+        ``init_hidden_biases[l]`` of shape (n_{l+1},): encoder biases.
+    init_visible_biases : tuple of array_like or None
+        ``init_visible_biases[l]`` of shape (n_l,): the decoder bias of layer l.
+    dtype : numpy.float64 or numpy.float32, default numpy.float64
+    random_state : None, int, numpy.random.SeedSequence or Generator
+    verbose : bool, default False
+
+    Attributes
+    ----------
+    n_features_in_ : int
+    network_ : Network
+        ``2 k`` layers for ``k = len(hidden_layer_sizes)``; layer ``k`` is the code.
+    weights_, biases_ : list of ndarray
+        Views of ``network_.weights``/``network_.biases``, encoder then decoder.
+    loss_curve_ : list of float
+    n_iter_ : int
+
+    Notes
+    -----
+    Without pretraining, weights are uniform on ``[-r, r]``,
+    ``r = sqrt(6 / (n_in + n_out))``, biases zero. ``fit`` always starts
+    from ``init_*`` (or fresh random weights), as for
+    :class:`DeepClassifier`.
+
+    References
+    ----------
+    .. [1] G. E. Hinton, R. R. Salakhutdinov, "Reducing the dimensionality
+       of data with neural networks", Science 313 (2006).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from pgm.nn import DeepAutoencoder
+    >>> X = np.array([[1, 1, 0, 0], [0, 0, 1, 1]] * 10, dtype=float)
+    >>> ae = DeepAutoencoder((3, 1), optimizer="lbfgs", n_epochs=20, max_iter=20, random_state=0)
+    >>> ae.fit(X).transform(X).shape
+    (20, 1)
+    >>> bool(ae.reconstruction_error(X) < 0.1)
+    True
+    """
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(1000, 500, 250, 30),
+        *,
+        code_activation="linear",
+        output_activation="sigmoid",
+        optimizer="cg",
+        n_epochs=10,
+        batch_size=None,
+        learning_rate=0.1,
+        momentum=0.9,
+        weight_decay=0.0,
+        max_iter=3,
+        init_weights=None,
+        init_hidden_biases=None,
+        init_visible_biases=None,
+        dtype=np.float64,
+        random_state=None,
+        verbose=False,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.code_activation = code_activation
+        self.output_activation = output_activation
+        self.optimizer = optimizer
+        self.n_epochs = n_epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.momentum = momentum
+        self.weight_decay = weight_decay
+        self.max_iter = max_iter
+        self.init_weights = init_weights
+        self.init_hidden_biases = init_hidden_biases
+        self.init_visible_biases = init_visible_biases
+        self.dtype = dtype
+        self.random_state = random_state
+        self.verbose = verbose
+
+    @classmethod
+    def from_pretrained(cls, weights, hidden_biases, visible_biases, **params) -> DeepAutoencoder:
+        """Unroll a stack of RBMs into an autoencoder (encoder ``W_l``, decoder ``W_l^T``).
+
+        Parameters
+        ----------
+        weights : sequence of array_like
+            ``weights[l]`` of shape (n_l, n_{l+1}), bottom first, layer 0 the input.
+        hidden_biases : sequence of array_like
+            ``hidden_biases[l]`` of shape (n_{l+1},): the up-pass (hidden) bias of RBM l.
+        visible_biases : sequence of array_like
+            ``visible_biases[l]`` of shape (n_l,): the down-pass (visible) bias
+            of RBM l, used by the decoder layer that reconstructs layer l.
+        **params
+            Other constructor parameters.
+
+        Returns
+        -------
+        DeepAutoencoder
+            Not yet fitted; ``fit(X)`` fine-tunes the unrolled network.
+
+        Raises
+        ------
+        TypeError, ValueError
+            On arguments that are not lists of arrays, shapes that do not
+            chain, or non-finite entries.
+        """
+        weights, hidden_biases = check_weights_and_biases(
+            weights, hidden_biases, names=("weights", "hidden_biases")
+        )
+        visible_biases = _check_visible_biases(weights, visible_biases, "visible_biases")
+        sizes = tuple(int(w.shape[1]) for w in weights)
+        for key in ("init_weights", "init_hidden_biases", "init_visible_biases"):
+            if key in params:
+                raise TypeError(f"from_pretrained sets {key} itself; do not pass it")
+        if (
+            "hidden_layer_sizes" in params
+            and _sizes(params["hidden_layer_sizes"], "hidden_layer_sizes") != sizes
+        ):
+            raise ValueError(
+                f"hidden_layer_sizes={params['hidden_layer_sizes']!r} disagrees with the "
+                f"widths of weights {sizes}"
+            )
+        params.pop("hidden_layer_sizes", None)
+        return cls(
+            hidden_layer_sizes=sizes,
+            init_weights=_as_tuple_of_arrays(weights),
+            init_hidden_biases=_as_tuple_of_arrays(hidden_biases),
+            init_visible_biases=_as_tuple_of_arrays(visible_biases),
+            **params,
+        )
+
+    def _check_fitted(self):
+        if not hasattr(self, "network_"):
+            raise NotFittedError(
+                f"This {type(self).__name__} instance is not fitted yet; call fit first"
+            )
+
+    @property
+    def _k(self):
+        return self.network_.n_layers // 2
+
+    def _initial_network(self, n_features, p, rng):
+        enc = (n_features, *p.hidden_layer_sizes)
+        sizes = enc + enc[-2::-1]
+        k = len(p.hidden_layer_sizes)
+        acts = ["sigmoid"] * (k - 1) + [p.code_activation] + ["sigmoid"] * (k - 1)
+        acts.append(p.output_activation)
+        net = Network(sizes, acts, weight_decay=p.weight_decay, dtype=p.dtype)
+        given = [
+            self.init_weights is not None,
+            self.init_hidden_biases is not None,
+            self.init_visible_biases is not None,
+        ]
+        if not any(given):
+            return net.initialise(rng)
+        if not all(given):
+            raise ValueError(
+                "init_weights, init_hidden_biases and init_visible_biases must be given together"
+            )
+        weights, hidden = check_weights_and_biases(
+            self.init_weights, self.init_hidden_biases, names=("init_weights", "init_hidden_biases")
+        )
+        visible = _check_visible_biases(weights, self.init_visible_biases, "init_visible_biases")
+        widths = tuple(w.shape[1] for w in weights)
+        if widths != p.hidden_layer_sizes:
+            raise ValueError(
+                f"init_weights give hidden widths {widths}, but hidden_layer_sizes is "
+                f"{p.hidden_layer_sizes}"
+            )
+        if weights[0].shape[0] != n_features:
+            raise ValueError(
+                f"X has {n_features} features, but init_weights[0] has {weights[0].shape[0]} "
+                "rows (the input width of the pretrained network)"
+            )
+        for l in range(k):
+            net.weights[l][...] = weights[l]
+            net.biases[l][...] = hidden[l]
+            # decoder layer k + j reconstructs encoder layer k - 1 - j
+            net.weights[2 * k - 1 - l][...] = weights[l].T
+            net.biases[2 * k - 1 - l][...] = visible[l]
+        return net
+
+    def fit(self, X: ArrayLike, y=None) -> DeepAutoencoder:
+        """Fine-tune (or train from random weights) on reconstruction cross-entropy.
+
+        Parameters
+        ----------
+        X : array_like of shape (n_samples, n_features)
+            Values in [0, 1] for the sigmoid output; any reals for a linear one.
+        y : ignored
+
+        Returns
+        -------
+        self
+        """
+        p = _validated(self, _AUTOENCODER_CONSTRAINTS)
+        X = _check_X(X, "X", p.dtype, unit_interval=p.output_activation == "sigmoid")
+        rng = as_generator(self.random_state)
+        net = self._initial_network(X.shape[1], p, rng)
+        history = _run_training(net, X, X, p, rng, "DeepAutoencoder", [(p.n_epochs, None)])
+        self.n_features_in_ = X.shape[1]
+        self.network_ = net
+        self.weights_ = net.weights
+        self.biases_ = net.biases
+        self.loss_curve_ = history
+        self.n_iter_ = p.n_epochs
+        return self
+
+    def transform(self, X: ArrayLike) -> NDArray:
+        """The code of every row (the encoder's output).
+
+        Parameters
+        ----------
+        X : array_like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, hidden_layer_sizes[-1])
+        """
+        self._check_fitted()
+        net = self.network_
+        X = _check_X(X, "X", net.dtype, self.n_features_in_, owner="DeepAutoencoder")
+        k = self._k
+        return _chunked(lambda x: net.propagate(x, 0, k), X, net.layer_sizes[k], net.dtype)
+
+    def inverse_transform(self, code: ArrayLike) -> NDArray:
+        """The reconstruction the decoder makes from a code (probabilities for sigmoid output).
+
+        Parameters
+        ----------
+        code : array_like of shape (n_samples, hidden_layer_sizes[-1])
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_features)
+        """
+        self._check_fitted()
+        net = self.network_
+        k = self._k
+        code = _check_X(code, "code", net.dtype, net.layer_sizes[k], owner="the decoder")
+        return _chunked(lambda c: net.propagate(c, k), code, self.n_features_in_, net.dtype)
+
+    def reconstruct(self, X: ArrayLike) -> NDArray:
+        """``inverse_transform(transform(X))``: the network's output for every row."""
+        return self.inverse_transform(self.transform(X))
+
+    def reconstruction_error(self, X: ArrayLike) -> float:
+        """Mean over rows of the squared error summed over features (H&S's measure).
+
+        Parameters
+        ----------
+        X : array_like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        float
+            ``mean_n sum_i (X[n, i] - reconstruct(X)[n, i]) ** 2``.
+        """
+        self._check_fitted()
+        X = _check_X(X, "X", self.network_.dtype, self.n_features_in_, owner="DeepAutoencoder")
+        diff = X.astype(np.float64) - self.reconstruct(X).astype(np.float64)
+        return float(np.mean(np.sum(diff * diff, axis=1)))
+
+    def score(self, X: ArrayLike, y=None) -> float:
+        """Minus :meth:`reconstruction_error` (higher is better, as scikit-learn expects)."""
+        return -self.reconstruction_error(X)
+
+
+def _check_visible_biases(weights, visible_biases, name):
+    if isinstance(visible_biases, (np.ndarray, str, bytes)) or not isinstance(
+        visible_biases, (list, tuple)
+    ):
+        raise TypeError(
+            f"{name} must be a list or tuple of arrays (bottom layer first), got "
+            f"{type(visible_biases).__name__}"
+        )
+    if len(visible_biases) != len(weights):
+        raise ValueError(
+            f"{name} must hold one bias vector per weight matrix ({len(weights)}), got "
+            f"{len(visible_biases)}"
+        )
+    return [
+        as_float_array(b, f"{name}[{l}]", shape=(w.shape[0],))
+        for l, (b, w) in enumerate(zip(visible_biases, weights, strict=True))
+    ]
