@@ -1,27 +1,33 @@
-r"""A stack of binary layers joined by dense weight blocks (the DBM energy).
+r"""A stack of layers of units joined by dense weight blocks (the DBM energy).
 
 .. math::
 
     E(h_0, \dots, h_L) = -\sum_{l=0}^{L-1} h_l^\top W_l h_{l+1}
-                         - \sum_{l=0}^{L} b_l \cdot h_l, \qquad h_0 = v.
+                         + \sum_{l=0}^{L} \left(e_l(h_l) - b_l \cdot h_l\right),
+    \qquad h_0 = v,
 
-Given its neighbours, layer ``l`` is a set of independent units with total
-input ``a_l = b_l + W_{l-1}^T h_{l-1} + W_l h_{l+1}``, so even and odd layers
-can be updated as two blocks (block Gibbs), and either parity can be summed
-out analytically given the other (``log sum_h exp(a . h) = sum softplus(a)``).
+with each layer's unit type (:mod:`pgm.layered.units`) giving its base
+measure ``e_l``: 0 for binary and softmax units, ``h^2 / (2 sigma^2)`` for
+Gaussian units (then ``p(h_l | rest) = N(sigma^2 a_l, sigma^2)``). Given its
+neighbours, layer ``l`` is a set of independent units (independent groups for
+softmax) with total input ``a_l = b_l + W_{l-1}^T h_{l-1} + W_l h_{l+1}``, so
+even and odd layers can be updated as two blocks (block Gibbs), and either
+parity can be summed out analytically given the other with each unit type's
+log-partition (softplus, log-sum-exp, Gaussian integral). Exact sums
+enumerate a parity of discrete layers (binary and softmax).
 """
 
 from __future__ import annotations
 
-import itertools
+import math
 import os
 
 import numpy as np
-from scipy.special import expit, logsumexp
+from scipy.special import logsumexp
 
 from pgm._random import as_generator
 from pgm._validation import as_float_array, check_positive_int
-from pgm.layered.units import BinaryUnits
+from pgm.layered.units import BinaryUnits, get_units
 
 __all__ = ["LayeredModel", "FORMAT_VERSION", "DEFAULT_MAX_STATES"]
 
@@ -33,7 +39,7 @@ _binary = BinaryUnits()
 
 
 class LayeredModel:
-    """Binary layers ``h_0 = v, h_1, ..., h_L`` joined by dense blocks.
+    """Layers ``h_0 = v, h_1, ..., h_L`` of units joined by dense blocks.
 
     Parameters
     ----------
@@ -41,14 +47,21 @@ class LayeredModel:
         ``weights[l]`` of shape ``(n_l, n_{l+1})``, bottom first.
     biases : sequence of array_like
         ``biases[l]`` of shape ``(n_l,)``, ``len(biases) == len(weights) + 1``.
+    units : None or sequence, default None
+        One unit spec per layer (see :func:`pgm.layered.units.get_units`):
+        ``"binary"``, ``"gaussian"``, ``("gaussian", sigma)``, ``("softmax", k)``
+        or a unit object; ``None`` makes every layer binary.
 
     Raises
     ------
     ValueError
-        On mismatched shapes, non-finite entries or fewer than two layers.
+        On mismatched shapes, non-finite entries, fewer than two layers, an
+        unknown unit spec, a softmax layer that is not a whole number of
+        groups, a Gaussian ``sigma`` of the wrong length, or two adjacent
+        Gaussian layers (their joint density is not normalisable in general).
     """
 
-    def __init__(self, weights, biases):
+    def __init__(self, weights, biases, units=None):
         weights = list(weights)
         biases = list(biases)
         if len(weights) < 1:
@@ -71,7 +84,23 @@ class LayeredModel:
         if min(sizes) < 1:
             raise ValueError(f"every layer needs at least one unit, got sizes {sizes}")
         self.sizes = tuple(int(n) for n in sizes)
-        self.units = [_binary] * len(sizes)
+        if units is None:
+            self.units = [_binary] * len(sizes)
+        else:
+            units = list(units)
+            if len(units) != len(sizes):
+                raise ValueError(
+                    f"units must hold one spec per layer ({len(sizes)}), got {len(units)}"
+                )
+            self.units = [get_units(u) for u in units]
+            for l, u in enumerate(self.units):
+                u.check_size(sizes[l], f"units[{l}]")
+            for l in range(len(sizes) - 1):
+                if not self.units[l].discrete and not self.units[l + 1].discrete:
+                    raise ValueError(
+                        f"units: layers {l} and {l + 1} are both Gaussian; adjacent Gaussian "
+                        "layers are not supported"
+                    )
 
     @property
     def n_layers(self) -> int:
@@ -85,7 +114,7 @@ class LayeredModel:
         return np.split(states, np.cumsum(self.sizes)[:-1], axis=1)
 
     def check_states(self, states, name="states"):
-        """Per-layer float arrays from a list of layers or concatenated states; 0/1 only."""
+        """Per-layer float arrays (from a list or concatenated states), checked per unit type."""
         if isinstance(states, (list, tuple)):
             if len(states) != self.n_layers:
                 raise ValueError(f"{name} must hold {self.n_layers} layers, got {len(states)}")
@@ -98,10 +127,10 @@ class LayeredModel:
         else:
             arr = as_float_array(states, name, shape=(None, sum(self.sizes)))
             layers = self.split(arr)
-        for l, s in enumerate(layers):
-            if not np.all((s == 0.0) | (s == 1.0)):
-                raise ValueError(f"{name}[{l}] must hold only 0 and 1 (binary units)")
-        return layers
+        return [
+            u.check(s, f"{name}[{l}]")
+            for l, (u, s) in enumerate(zip(self.units, layers, strict=True))
+        ]
 
     def total_input(self, layers, l):
         """``a_l = b_l + W_{l-1}^T h_{l-1} + W_l h_{l+1}``, shape (batch, n_l)."""
@@ -114,75 +143,92 @@ class LayeredModel:
 
     # ------------------------------------------------------------ energies
     def energy(self, layers):
-        """``E`` of each row, per-layer float states (any real values: multilinear)."""
+        """``E`` of each row, per-layer float states (any real values)."""
         e = 0.0
         for l in range(self.n_layers):
-            e = e - layers[l] @ self.biases[l]
+            e = e + self.units[l].energy(layers[l], self.biases[l])
         for l in range(self.n_layers - 1):
             e = e - np.einsum("bi,bi->b", layers[l] @ self.weights[l], layers[l + 1])
         return e
 
+    def log_unnormalised(self, layers, summed):
+        """``log sum_{h_summed} exp(-E)`` per row, the layers in ``summed`` summed out.
+
+        ``summed`` holds indices of pairwise non-adjacent layers (each is then
+        independent given the others, and contributes its unit type's
+        log-partition of its total input); entries of ``layers`` at those
+        indices are ignored (may be None).
+        """
+        summed = set(summed)
+        out = 0.0
+        for l in range(self.n_layers):
+            if l not in summed:
+                out = out - self.units[l].energy(layers[l], self.biases[l])
+        for l in range(self.n_layers - 1):
+            if l not in summed and l + 1 not in summed:
+                out = out + np.einsum("bi,bi->b", layers[l] @ self.weights[l], layers[l + 1])
+        for l in sorted(summed):
+            out = out + self.units[l].log_partition(self.total_input(layers, l))
+        return out
+
     def free_energy_parity(self, layers, parity=1):
         """Free energy with every layer of ``parity`` summed out analytically.
 
-        ``F = -sum_{l kept} b_l . h_l - sum_{l summed} sum_i softplus(a_l,i)``;
+        ``F = sum_{l kept} (e_l(h_l) - b_l . h_l) - sum_{l summed} log Z_l(a_l)``;
         entries of ``layers`` at the summed parity are ignored (may be None).
         """
-        f = 0.0
-        for l in range(self.n_layers):
-            if l % 2 != parity:
-                f = f - layers[l] @ self.biases[l]
-        for l in range(parity, self.n_layers, 2):
-            f = f - _binary.log_partition(self.total_input(layers, l))
-        return f
+        return -self.log_unnormalised(layers, range(parity, self.n_layers, 2))
+
+    def _enum_parity(self, clamped, max_states):
+        """The parity to enumerate (discrete, fewest joint states) and its log2 count."""
+        best = None
+        for parity in (0, 1):
+            free = [l for l in range(parity, self.n_layers, 2) if l not in clamped]
+            if not all(self.units[l].discrete for l in free):
+                continue
+            log_n = sum(self.units[l].log_n_states(self.sizes[l]) for l in free)
+            if best is None or log_n < best[1]:
+                best = (parity, log_n, free)
+        if best is None:
+            raise ValueError(
+                "exact computation needs one parity of free layers to be discrete "
+                "(binary or softmax); both hold Gaussian layers"
+            )
+        parity, log_n, free = best
+        if log_n > math.log(max_states) + 1e-9:
+            raise ValueError(
+                f"exact computation needs {math.exp(log_n):.4g} joint states, more than "
+                f"max_states = {max_states}; raise max_states or use AIS"
+            )
+        return parity, free
 
     def _log_sum(self, v, max_states):
         """``log sum exp(-E)`` over every unclamped unit (v clamped when not None).
 
-        Enumerates the parity class with fewer free units and sums the other
-        analytically (it is conditionally independent given the first).
+        Enumerates the discrete parity class with fewer joint states and sums
+        the other analytically (it is conditionally independent given the
+        first); a clamped ``v`` is kept, never summed.
         """
-        free = [0 if (v is not None and l == 0) else n for l, n in enumerate(self.sizes)]
-        counts = [sum(free[p::2]) for p in (0, 1)]
-        parity = int(np.argmin(counts))
-        n_enum = counts[parity]
-        if 2.0**n_enum > max_states:
-            raise ValueError(
-                f"exact computation needs 2**{n_enum} joint states, more than "
-                f"max_states = {max_states}; raise max_states or use AIS"
-            )
-        enum_layers = [l for l in range(parity, self.n_layers, 2) if free[l] > 0]
+        clamped = () if v is None else (0,)
+        parity, enum_layers = self._enum_parity(clamped, max_states)
+        summed = [l for l in range(1 - parity, self.n_layers, 2) if l not in clamped]
+        per = [self.units[l].enumerate(self.sizes[l]) for l in enum_layers]
+        grids = np.meshgrid(*[np.arange(p.shape[0]) for p in per], indexing="ij")
+        idx = [g.ravel() for g in grids]
+        n_joint = idx[0].shape[0] if idx else 1
         n_rows = 1 if v is None else v.shape[0]
-        bits = np.array(list(itertools.product((0.0, 1.0), repeat=n_enum))).reshape(
-            2**n_enum, n_enum
-        )
         out = np.empty(n_rows)
         for r in range(n_rows):
             layers = [None] * self.n_layers
-            start = 0
-            for l in enum_layers:
-                layers[l] = bits[:, start : start + self.sizes[l]]
-                start += self.sizes[l]
+            for l, p, i in zip(enum_layers, per, idx, strict=True):
+                layers[l] = p[i]
             if v is not None:
-                layers[0] = np.broadcast_to(v[r], (bits.shape[0], self.sizes[0]))
-            if parity == 1 and v is not None:
-                # v (parity 0) is clamped, not summed: its terms are linear in h_1
-                layers_f = list(layers)
-                neg_f = layers[0] @ self.biases[0] + np.einsum(
-                    "bi,bi->b", layers[0] @ self.weights[0], layers[1]
-                )
-                for l in range(1, self.n_layers):
-                    if l % 2 == 1:
-                        neg_f = neg_f + layers[l] @ self.biases[l]
-                for l in range(2, self.n_layers, 2):
-                    neg_f = neg_f + _binary.log_partition(self.total_input(layers_f, l))
-            else:
-                neg_f = -self.free_energy_parity(layers, 1 - parity)
-            out[r] = logsumexp(neg_f)
+                layers[0] = np.broadcast_to(v[r], (n_joint, self.sizes[0]))
+            out[r] = logsumexp(self.log_unnormalised(layers, summed))
         return out
 
     def log_partition_exact(self, max_states=DEFAULT_MAX_STATES) -> float:
-        """Exact ``log Z`` by enumerating one parity class (the smaller)."""
+        """Exact ``log Z`` by enumerating one discrete parity class (the smaller)."""
         return float(self._log_sum(None, max_states)[0])
 
     def free_energy(self, v, max_states=DEFAULT_MAX_STATES):
@@ -196,11 +242,15 @@ class LayeredModel:
             for l in range(parity, self.n_layers, 2):
                 if l == 0 and clamp_visible:
                     continue
-                layers[l] = _binary.sample(self.total_input(layers, l), rng)
+                layers[l] = self.units[l].sample(self.total_input(layers, l), rng)
         return layers
 
     def mean_field(self, v, *, max_iter=100, tol=1e-8, damping=0.0, init=None):
-        """Damped layer-wise mean-field fixed point ``mu_l = sigmoid(a_l(mu))``, v clamped.
+        """Damped layer-wise mean-field fixed point ``mu_l = E[h_l | a_l(mu)]``, v clamped.
+
+        Each hidden layer's factor is its unit type's conditional given the
+        neighbours' means (``sigmoid`` for binary, per-group softmax,
+        ``N(sigma^2 a, sigma^2)`` for Gaussian), updated odd layers first.
 
         Returns
         -------
@@ -215,7 +265,8 @@ class LayeredModel:
             mu = [v]
             for l in range(1, self.n_layers):
                 scale = 2.0 if l < self.n_layers - 1 else 1.0
-                mu.append(expit(self.biases[l] + scale * (mu[l - 1] @ self.weights[l - 1])))
+                a = self.biases[l] + scale * (mu[l - 1] @ self.weights[l - 1])
+                mu.append(self.units[l].mean(a))
         else:
             mu = [v] + [np.array(m, dtype=np.float64) for m in init[1:]]
         converged = False
@@ -225,7 +276,7 @@ class LayeredModel:
             delta = 0.0
             for parity in (1, 0):
                 for l in range(parity if parity else 2, self.n_layers, 2):
-                    new = expit(self.total_input(mu, l))
+                    new = self.units[l].mean(self.total_input(mu, l))
                     new = damping * mu[l] + (1.0 - damping) * new
                     delta = max(delta, float(np.max(np.abs(new - mu[l]), initial=0.0)))
                     mu[l] = new
@@ -235,24 +286,87 @@ class LayeredModel:
         return mu, converged, n_iter
 
     def mean_field_bound(self, mu):
-        """``-E(mu) + H(q)`` per row: ``log p(v) + log Z >=`` this (Jensen)."""
-        h = sum(_binary.entropy(m) for m in mu[1:])
-        return -self.energy(mu) + h
+        """``-E_q[E] + H(q)`` per row: ``log p(v) + log Z >=`` this (Jensen).
+
+        ``q`` factorises over the hidden layers with means ``mu[1:]`` (``mu[0]``
+        is the clamped ``v``); the pairwise terms are bilinear in
+        independent layers, so ``E_q`` of them is their value at the means.
+        """
+        out = -self.units[0].energy(mu[0], self.biases[0])
+        for l in range(1, self.n_layers):
+            u = self.units[l]
+            out = out - u.expected_energy(mu[l], self.biases[l]) + u.entropy(mu[l])
+        for l in range(self.n_layers - 1):
+            out = out + np.einsum("bi,bi->b", mu[l] @ self.weights[l], mu[l + 1])
+        return out
 
     # ------------------------------------------------------------ exports
     def to_factor_graph(self):
-        """The same distribution as a FactorGraph: ``v`` first, then ``h1``, ``h2``, ..."""
+        """The same distribution as a FactorGraph: ``v`` first, then ``h1``, ``h2``, ...
+
+        Binary layers become binary variables; a softmax layer becomes one
+        categorical variable with ``k`` states per group (state ``j`` = unit
+        ``j`` of the group on; see :meth:`factor_graph_states`), its couplings
+        table factors. Gaussian layers have no discrete counterpart.
+
+        Raises
+        ------
+        ValueError
+            If a layer is Gaussian.
+        """
         from pgm.graph import FactorGraph
 
+        for l, u in enumerate(self.units):
+            if not u.discrete:
+                raise ValueError(
+                    f"to_factor_graph: layer {l} is Gaussian; a FactorGraph holds discrete "
+                    "variables only"
+                )
         fg = FactorGraph()
         groups = []
         for l, n in enumerate(self.sizes):
             name = "v" if l == 0 else f"h{l}"
-            groups.append(fg.add_variables(name, n, domain="binary"))
-            fg.add_unary(groups[l], self.biases[l], name=f"biases_{l}")
+            u = self.units[l]
+            if u.name == "softmax":
+                groups.append(fg.add_variables(name, n // u.k, domain=u.k))
+                fg.add_unary(groups[l], self.biases[l].reshape(-1, u.k), name=f"biases_{l}")
+            else:
+                groups.append(fg.add_variables(name, n, domain="binary"))
+                fg.add_unary(groups[l], self.biases[l], name=f"biases_{l}")
         for l, w in enumerate(self.weights):
-            fg.add_pairwise(groups[l], groups[l + 1], w, name=f"weights_{l}")
+            ua, ub = self.units[l], self.units[l + 1]
+            if ua.name != "softmax" and ub.name != "softmax":
+                fg.add_pairwise(groups[l], groups[l + 1], w, name=f"weights_{l}")
+                continue
+            ka = ua.k if ua.name == "softmax" else 1
+            kb = ub.k if ub.name == "softmax" else 1
+            ida, idb = list(groups[l].ids), list(groups[l + 1].ids)
+            for i, a in enumerate(ida):
+                for j, b in enumerate(idb):
+                    block = w[i * ka : (i + 1) * ka, j * kb : (j + 1) * kb]
+                    # a binary end's state 0 contributes nothing, state 1 its weight row
+                    table = -block
+                    if ua.name != "softmax":
+                        table = np.vstack([np.zeros((1, kb)), table])
+                    if ub.name != "softmax":
+                        table = np.hstack([np.zeros((table.shape[0], 1)), table])
+                    fg.add_factor([a, b], table, name=f"weights_{l}_{i}_{j}")
         return fg
+
+    def factor_graph_states(self, layers):
+        """Per-layer states as rows of :meth:`to_factor_graph` values (int64).
+
+        Binary units map to themselves, each softmax group to the index of its
+        active unit.
+        """
+        layers = self.check_states(list(layers))
+        cols = []
+        for u, h in zip(self.units, layers, strict=True):
+            if u.name == "softmax":
+                cols.append(np.argmax(h.reshape(h.shape[0], -1, u.k), axis=2))
+            else:
+                cols.append(h.astype(np.int64))
+        return np.hstack(cols).astype(np.int64)
 
     def statistics(self, layers):
         """Sufficient statistics, named as :meth:`to_factor_graph` parameters, batch-mean."""
@@ -267,6 +381,10 @@ class LayeredModel:
         """Write weights and biases to ``.npz`` with format_version and class name."""
         arrays = {f"weights_{l}": w for l, w in enumerate(self.weights)}
         arrays.update({f"biases_{l}": b for l, b in enumerate(self.biases)})
+        arrays["units"] = np.array([u.spec() for u in self.units], dtype=np.str_)
+        for l, u in enumerate(self.units):
+            if u.name == "gaussian":
+                arrays[f"sigma_{l}"] = np.asarray(u.sigma, dtype=np.float64)
         arrays.update(extra or {})
         np.savez(
             os.fspath(path),
@@ -278,7 +396,12 @@ class LayeredModel:
 
     @staticmethod
     def load_arrays(path, class_name="LayeredModel"):
-        """Read and validate a file written by :meth:`save`; returns (weights, biases, file)."""
+        """Read and validate a file written by :meth:`save`; returns (weights, biases, file).
+
+        ``file["units"]``, when present, is replaced by the list of unit specs
+        (Gaussian layers as ``("gaussian", sigma)``); files without it are all
+        binary.
+        """
         with np.load(os.fspath(path), allow_pickle=False) as f:
             data = {k: f[k] for k in f.files}
         for key in ("format_version", "class_name", "n_layers"):
@@ -294,17 +417,43 @@ class LayeredModel:
                 f"{os.fspath(path)} holds a {str(data['class_name'])}, not a {class_name}"
             )
         n = int(data["n_layers"])
+        missing = [
+            k
+            for k in [f"weights_{l}" for l in range(n - 1)] + [f"biases_{l}" for l in range(n)]
+            if k not in data
+        ]
+        if n < 2 or missing:
+            raise ValueError(
+                f"{os.fspath(path)} is not a complete {class_name}: n_layers {n}, missing {missing}"
+            )
         weights = [data[f"weights_{l}"] for l in range(n - 1)]
         biases = [data[f"biases_{l}"] for l in range(n)]
+        if "units" in data:
+            specs = [str(x) for x in np.atleast_1d(data["units"])]
+            if len(specs) != n:
+                raise ValueError(
+                    f"{os.fspath(path)}: units holds {len(specs)} specs for {n} layers"
+                )
+            units = []
+            for l, spec in enumerate(specs):
+                if spec == "gaussian":
+                    if f"sigma_{l}" not in data:
+                        raise ValueError(f"{os.fspath(path)}: Gaussian layer {l} has no sigma_{l}")
+                    units.append(("gaussian", data[f"sigma_{l}"]))
+                else:
+                    units.append(get_units(spec))
+            data["units"] = units
+        else:
+            data["units"] = None
         return weights, biases, data
 
 
 def sample_chains(model, n_chains, n_gibbs, rng, layers=None):
-    """Run ``n_gibbs`` block-Gibbs sweeps from uniform random states (or ``layers``)."""
+    """Run ``n_gibbs`` block-Gibbs sweeps from ``layers`` or random states (unit ``init``)."""
     rng = as_generator(rng)
     n_gibbs = check_positive_int(n_gibbs, "n_gibbs", minimum=0)
     if layers is None:
-        layers = [(rng.random((n_chains, n)) < 0.5).astype(np.float64) for n in model.sizes]
+        layers = [u.init(rng, n_chains, n) for u, n in zip(model.units, model.sizes, strict=True)]
     for _ in range(n_gibbs):
         model.gibbs_sweep(layers, rng)
     return layers

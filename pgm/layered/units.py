@@ -8,7 +8,13 @@ input ``a`` (bias plus the weighted states of its neighbours), in log space:
 - ``log_partition(a)``: ``log sum_h exp(a . h - e(h))`` per row, the term a
   layer contributes when it is summed out analytically;
 - ``energy(h, bias)``: the layer's own energy ``-bias . h + e(h)``;
-- ``statistics(h)``: the sufficient statistic paired with the bias.
+- ``statistics(h)``: the sufficient statistic paired with the bias;
+- ``entropy(mu)`` and ``expected_energy(mu, bias)``: the entropy and expected
+  layer energy of the mean-field factor ``q(h) = p(h | a)`` with mean ``mu``
+  (the terms of the variational bound);
+- ``check(h, name)``: the states validated for the unit type; ``init`` a
+  random state; for the discrete types ``enumerate(n)`` lists every state of
+  ``n`` units (exact sums) and ``log_n_states(n)`` its log count.
 
 Here ``e(h)`` is the unit type's base measure (0 for binary and softmax,
 ``h^2 / (2 sigma^2)`` for Gaussian).
@@ -16,10 +22,14 @@ Here ``e(h)`` is the unit type's base measure (0 for binary and softmax,
 
 from __future__ import annotations
 
+import itertools
 import math
+import numbers
 
 import numpy as np
 from scipy.special import expit, logsumexp, softmax
+
+from pgm._validation import as_float_array
 
 __all__ = ["BinaryUnits", "GaussianUnits", "SoftmaxUnits", "get_units"]
 
@@ -62,6 +72,41 @@ class BinaryUnits:
         t += np.where(mu < 1, -(1 - mu) * np.log(np.where(mu < 1, 1 - mu, 1.0)), 0.0)
         return t.sum(axis=-1)
 
+    discrete = True
+
+    def spec(self):
+        """The string :func:`get_units` reads back: ``"binary"``."""
+        return "binary"
+
+    def check_size(self, n, name="units"):
+        """Any positive layer size is valid."""
+        return None
+
+    def check(self, h, name="states"):
+        """``h`` as float, refusing entries other than 0 and 1."""
+        h = np.asarray(h, dtype=np.float64)
+        if not np.all((h == 0.0) | (h == 1.0)):
+            raise ValueError(f"{name} must hold only 0 and 1 (binary units)")
+        return h
+
+    def init(self, rng, n_rows, n):
+        """Uniform random 0/1 states, shape (n_rows, n)."""
+        return (rng.random((n_rows, n)) < 0.5).astype(np.float64)
+
+    def enumerate(self, n):
+        """All ``2**n`` states of ``n`` units, shape (2**n, n)."""
+        return np.array(list(itertools.product((0.0, 1.0), repeat=n)), dtype=np.float64).reshape(
+            2**n, n
+        )
+
+    def log_n_states(self, n):
+        """``n log 2``."""
+        return n * math.log(2.0)
+
+    def expected_energy(self, mu, bias):
+        """``-mu . bias`` per row (the energy is linear)."""
+        return -(np.asarray(mu, dtype=np.float64) @ bias)
+
 
 class GaussianUnits:
     """Real units with ``e(h) = h^2 / (2 sigma^2)``: ``p(h | a) = N(sigma^2 a, sigma^2)``.
@@ -80,8 +125,45 @@ class GaussianUnits:
 
     name = "gaussian"
 
+    discrete = False
+
     def __init__(self, sigma=1.0):
-        self.sigma = np.asarray(sigma, dtype=np.float64)
+        sigma = as_float_array(sigma, "sigma")
+        if sigma.ndim > 1:
+            raise ValueError(f"sigma must be a scalar or 1-d, got shape {sigma.shape}")
+        if np.any(sigma <= 0.0):
+            raise ValueError("sigma must hold positive standard deviations")
+        self.sigma = sigma
+
+    def spec(self):
+        """The string :func:`get_units` reads back: ``"gaussian"`` (sigma saved apart)."""
+        return "gaussian"
+
+    def check_size(self, n, name="units"):
+        """A 1-d ``sigma`` must have one entry per unit."""
+        if self.sigma.ndim == 1 and self.sigma.shape[0] != n:
+            raise ValueError(
+                f"{name}: sigma has {self.sigma.shape[0]} entries for a layer of {n} units"
+            )
+
+    def check(self, h, name="states"):
+        """``h`` as float (finite reals)."""
+        return as_float_array(h, name)
+
+    def init(self, rng, n_rows, n):
+        """Normal draws with standard deviation ``sigma``, shape (n_rows, n)."""
+        return self.sigma * rng.standard_normal((n_rows, n))
+
+    def entropy(self, mu):
+        """Entropy of ``N(mu, sigma^2)`` per unit, summed per row (independent of mu)."""
+        mu = np.asarray(mu, dtype=np.float64)
+        per = 0.5 * (_LOG_2PI + 1.0) + np.log(self.sigma)
+        return np.broadcast_to(per, mu.shape).sum(axis=-1)
+
+    def expected_energy(self, mu, bias):
+        """``E_q[h^2 / (2 sigma^2)] - mu . bias`` with ``q = N(mu, sigma^2)``."""
+        mu = np.asarray(mu, dtype=np.float64)
+        return (0.5 * mu * mu / self.sigma**2 + 0.5).sum(axis=-1) - mu @ bias
 
     def mean(self, a):
         """``sigma^2 a``."""
@@ -123,8 +205,57 @@ class SoftmaxUnits:
 
     name = "softmax"
 
+    discrete = True
+
     def __init__(self, k):
+        if not isinstance(k, numbers.Integral) or isinstance(k, bool) or k < 2:
+            raise ValueError(f"k (the softmax group size) must be an int >= 2, got {k!r}")
         self.k = int(k)
+
+    def spec(self):
+        """The string :func:`get_units` reads back: ``"softmax:k"``."""
+        return f"softmax:{self.k}"
+
+    def check_size(self, n, name="units"):
+        """The layer must split into whole groups of ``k``."""
+        if n % self.k:
+            raise ValueError(
+                f"{name}: a softmax layer of {n} units is not a multiple of k={self.k}"
+            )
+
+    def check(self, h, name="states"):
+        """``h`` as float: 0/1 entries with exactly one 1 per group of ``k``."""
+        h = np.asarray(h, dtype=np.float64)
+        if not np.all((h == 0.0) | (h == 1.0)) or not np.all(self._groups(h).sum(axis=-1) == 1):
+            raise ValueError(
+                f"{name} must be one-hot in every group of {self.k} units (softmax units)"
+            )
+        return h
+
+    def init(self, rng, n_rows, n):
+        """A uniform random one-hot state per group, shape (n_rows, n)."""
+        idx = rng.integers(0, self.k, (n_rows, n // self.k))
+        return np.eye(self.k)[idx].reshape(n_rows, n)
+
+    def enumerate(self, n):
+        """All ``k**(n/k)`` one-hot states of ``n`` units, shape (k**(n/k), n)."""
+        g = n // self.k
+        idx = np.array(list(itertools.product(range(self.k), repeat=g)), dtype=np.int64)
+        return np.eye(self.k)[idx.reshape(-1, g)].reshape(-1, n)
+
+    def log_n_states(self, n):
+        """``(n / k) log k``."""
+        return (n // self.k) * math.log(self.k)
+
+    def entropy(self, mu):
+        """Entropy of one categorical per group with probabilities ``mu``, summed per row."""
+        mu = np.asarray(mu, dtype=np.float64)
+        t = np.where(mu > 0, -mu * np.log(np.where(mu > 0, mu, 1.0)), 0.0)
+        return t.sum(axis=-1)
+
+    def expected_energy(self, mu, bias):
+        """``-mu . bias`` per row."""
+        return -(np.asarray(mu, dtype=np.float64) @ bias)
 
     def _groups(self, a):
         a = np.asarray(a, dtype=np.float64)
@@ -160,13 +291,26 @@ class SoftmaxUnits:
 
 
 def get_units(spec):
-    """A unit object from ``"binary"``, ``"gaussian"``, ``("softmax", k)`` or a unit object."""
+    """A unit object from a spec.
+
+    ``"binary"``, ``"gaussian"``, ``("gaussian", sigma)``, ``("softmax", k)``,
+    ``"softmax:k"`` (the form :meth:`spec` writes) or a unit object.
+    """
     if isinstance(spec, (BinaryUnits, GaussianUnits, SoftmaxUnits)):
         return spec
-    if spec == "binary":
-        return BinaryUnits()
-    if spec == "gaussian":
-        return GaussianUnits()
-    if isinstance(spec, tuple) and len(spec) == 2 and spec[0] == "softmax":
-        return SoftmaxUnits(spec[1])
-    raise ValueError(f"units must be 'binary', 'gaussian' or ('softmax', k); got {spec!r}")
+    if isinstance(spec, str):
+        if spec == "binary":
+            return BinaryUnits()
+        if spec == "gaussian":
+            return GaussianUnits()
+        if spec.startswith("softmax:") and spec[8:].isdigit():
+            return SoftmaxUnits(int(spec[8:]))
+    if isinstance(spec, tuple) and len(spec) == 2:
+        if spec[0] == "softmax":
+            return SoftmaxUnits(spec[1])
+        if spec[0] == "gaussian":
+            return GaussianUnits(spec[1])
+    raise ValueError(
+        "units must be 'binary', 'gaussian', ('gaussian', sigma), ('softmax', k) or "
+        f"'softmax:k'; got {spec!r}"
+    )

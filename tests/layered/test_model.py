@@ -74,6 +74,11 @@ def test_gibbs_samples_match_exact_marginals():
     freq = np.hstack(layers).mean(axis=0)
     # n independent chains after burn-in: 5 sigma binomial band + 1/n
     assert np.all(np.abs(freq - p) <= 5 * np.sqrt(p * (1 - p) / n) + 1 / n)
+    # power twin: the same check against a target whose h1 biases moved by 0.5 must
+    # fail (its marginals move by about 0.1, the band is about 0.04 wide)
+    twin = LayeredModel(m.weights, [m.biases[0], m.biases[1] + 0.5, m.biases[2]])
+    q = exact.marginals(twin.to_factor_graph())[:, 1]
+    assert not np.all(np.abs(freq - q) <= 5 * np.sqrt(q * (1 - q) / n) + 1 / n)
 
 
 def test_statistics_give_exact_gradient():
