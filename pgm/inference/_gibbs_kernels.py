@@ -556,3 +556,124 @@ def sweeps_by_vertex(
                 for i in range(vc.shape[0]):
                     out[c, r, i] = np.int64(vc[i])
                 r += 1
+
+
+# ---------------------------------------------------------------------- binary fast path
+#: The sweep of a plan whose every position is fast (an all-binary/spin pairwise
+#: graph once the clamped variables are left out), with narrow arrays: the
+#: positions ``order`` and neighbours ``nbr`` as int32, the low and high value
+#: of each position as int8, and the chain's values as int8. Entry layout,
+#: ``nbr_start``, ``degree`` and ``class_indptr`` are those of the
+#: :data:`SweepPlan` it comes from, so :func:`fast_parameters` of that plan
+#: gives its ``bias`` and ``weight``, and each logit is summed in the same
+#: order from the same float64 terms (an int8 value converts to float64
+#: exactly): the samples are bitwise those of the general kernels.
+BinaryPlan = namedtuple(
+    "BinaryPlan", ["order", "class_indptr", "low", "high", "nbr_start", "degree", "nbr"]
+)
+
+
+@njit(cache=True)
+def binary_positions(lo, hi, v, plan, bias, weight, skey):
+    """:func:`update_positions` on a :data:`BinaryPlan` with blocks of one (sequential).
+
+    ``v`` : ndarray of shape (n_variables,), int8, the chain's values, in place.
+    """
+    order = plan.order
+    nbr = plan.nbr
+    nbr_start = plan.nbr_start
+    degree = plan.degree
+    for p in range(lo, hi):
+        i = order[p]
+        a = bias[p]
+        start = nbr_start[p]
+        for t in range(start, start + degree[p]):
+            a += weight[t] * v[nbr[t]]
+        v[i] = plan.high[p] if bernoulli_high(a, site_uniform(skey, i)) else plan.low[p]
+
+
+@njit(cache=True)
+def binary_independent(lo, hi, v, plan, bias, weight, skey, logits, high, sure):
+    """:func:`update_independent` on a :data:`BinaryPlan` (one colour class, blocks of BLOCK).
+
+    ``v`` : ndarray of shape (n_variables,), int8, in place; ``logits``
+    (float64), ``high``, ``sure`` (bool): scratch of length :data:`BLOCK`.
+    """
+    order = plan.order
+    nbr = plan.nbr
+    low_value = plan.low
+    high_value = plan.high
+    for start in range(lo, hi, BLOCK):
+        m = min(BLOCK, hi - start)
+        for k in range(m):
+            logits[k] = bias[start + k]
+        base = plan.nbr_start[start]
+        for slot in range(plan.degree[start]):
+            offset = base + slot * m
+            for k in range(m):
+                logits[k] += weight[offset + k] * v[nbr[offset + k]]
+        decide_block(start, m, order, logits, skey, high, sure)
+        for k in range(m):
+            p = start + k
+            h = high[k]
+            if not sure[k]:
+                h = bernoulli_high_exact(logits[k], site_uniform(skey, order[p]))
+            v[order[p]] = high_value[p] if h else low_value[p]
+
+
+@njit(cache=True, parallel=True)
+def binary_sweeps_by_chain(v, plan, bias, weight, independent, key, sweep0, n_sweeps, thin, out):
+    """:func:`sweeps_by_chain` on a :data:`BinaryPlan`: int8 values ``v`` (n_chains, n_variables).
+
+    ``out`` : ndarray of shape (n_chains, n_record, n_variables), int8.
+    """
+    n_chains = v.shape[0]
+    n_record = out.shape[1]
+    class_indptr = plan.class_indptr
+    n_classes = class_indptr.shape[0] - 1
+    for c in prange(n_chains):
+        logits = np.empty(BLOCK, dtype=np.float64)
+        high = np.empty(BLOCK, dtype=np.bool_)
+        sure = np.empty(BLOCK, dtype=np.bool_)
+        vc = v[c]
+        r = 0
+        for s in range(n_sweeps):
+            skey = sweep_key(key, c, sweep0 + s)
+            for col in range(n_classes):
+                lo = class_indptr[col]
+                hi = class_indptr[col + 1]
+                if independent:
+                    binary_independent(lo, hi, vc, plan, bias, weight, skey, logits, high, sure)
+                else:
+                    binary_positions(lo, hi, vc, plan, bias, weight, skey)
+            if r < n_record and (s + 1) % thin == 0:
+                out[c, r, :] = vc
+                r += 1
+
+
+@njit(cache=True, parallel=True)
+def binary_sweeps_by_vertex(v, plan, bias, weight, key, sweep0, n_sweeps, thin, out):
+    """:func:`sweeps_by_vertex` on a :data:`BinaryPlan` (chromatic plans only)."""
+    n_chains = v.shape[0]
+    n_record = out.shape[1]
+    class_indptr = plan.class_indptr
+    n_classes = class_indptr.shape[0] - 1
+    for c in range(n_chains):
+        vc = v[c]
+        r = 0
+        for s in range(n_sweeps):
+            skey = sweep_key(key, c, sweep0 + s)
+            for col in range(n_classes):
+                start = class_indptr[col]
+                stop = class_indptr[col + 1]
+                n_chunks = (stop - start + VERTEX_CHUNK - 1) // VERTEX_CHUNK
+                for chunk in prange(n_chunks):
+                    logits = np.empty(BLOCK, dtype=np.float64)
+                    high = np.empty(BLOCK, dtype=np.bool_)
+                    sure = np.empty(BLOCK, dtype=np.bool_)
+                    lo = start + chunk * VERTEX_CHUNK
+                    hi = min(stop, lo + VERTEX_CHUNK)
+                    binary_independent(lo, hi, vc, plan, bias, weight, skey, logits, high, sure)
+            if r < n_record and (s + 1) % thin == 0:
+                out[c, r, :] = vc
+                r += 1

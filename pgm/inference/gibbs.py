@@ -322,16 +322,74 @@ def _cached_plan(cg: CompiledGraph, schedule: str, clamped: np.ndarray):
     return cache[key]
 
 
+#: Largest index the narrow (int32) arrays of a :data:`_k.BinaryPlan` hold.
+_INT32_MAX = np.iinfo(np.int32).max
+
+
+def _sample_dtype(cg: CompiledGraph) -> np.dtype:
+    """The smallest integer type holding every value of ``cg``'s domains (int8 up to 128 states)."""
+    if cg.n_variables == 0 or cg.max_cardinality <= 128:
+        return np.dtype(np.int8)
+    return np.dtype(np.int64)
+
+
+def _binary_plan(cg: CompiledGraph, plan: _k.SweepPlan) -> _k.BinaryPlan | None:
+    """The narrow form of ``plan`` when it can take the binary fast path, else ``None``.
+
+    Covered: every position fast (binary/spin, in no table factor, no one-hot
+    unary; the graph may hold clamped variables of any kind, read as int8
+    values), every value fitting int8 and every index int32. Anything else
+    (a free categorical variable, a table factor, a huge graph) runs the
+    general kernels.
+    """
+    if not bool(np.all(plan.fast)) or _sample_dtype(cg) != np.int8:
+        return None
+    if max(cg.n_variables, plan.nbr.shape[0]) > _INT32_MAX:
+        return None
+    low = plan.low.astype(np.int8)
+    binary = _k.BinaryPlan(
+        order=plan.order.astype(np.int32),
+        class_indptr=plan.class_indptr,
+        low=low,
+        high=(plan.low + plan.step).astype(np.int8),
+        nbr_start=plan.nbr_start,
+        degree=plan.degree,
+        nbr=plan.nbr.astype(np.int32),
+    )
+    for array in binary:
+        array.flags.writeable = False
+    return binary
+
+
+def _cached_binary_plan(cg: CompiledGraph, schedule: str, clamped: np.ndarray):
+    """:func:`_binary_plan` of :func:`_cached_plan`'s plan, memoised on ``cg`` the same way."""
+    cache = cg.cache.setdefault("gibbs_binary_plans", {})
+    key = (schedule, np.asarray(clamped, dtype=np.int64).tobytes())
+    if key not in cache:
+        if len(cache) >= _PLAN_CACHE_SIZE:
+            cache.pop(next(iter(cache)))
+        cache[key] = _binary_plan(cg, _cached_plan(cg, schedule, clamped)[0])
+    return cache[key]
+
+
 class _Engine:
     """A compiled graph and a sweep plan, with the fast path's parameters cached.
 
     ``fast_parameters`` is O(n_variables + n_edges); it is recomputed only
-    when ``theta`` or ``beta`` changed since the previous call.
+    when ``theta`` or ``beta`` changed since the previous call. When the
+    plan is all binary/spin (:func:`_binary_plan`) the sweeps run the
+    narrow kernels on int8 values, with bitwise the same samples.
     """
+
+    #: Whether the binary fast path may be used (tests switch it off to
+    #: compare with the general kernels).
+    use_binary = True
 
     def __init__(self, cg: CompiledGraph, schedule: str, clamped: np.ndarray):
         self.cg = cg
         self.plan, self.chromatic = _cached_plan(cg, schedule, clamped)
+        self.binary = _cached_binary_plan(cg, schedule, clamped)
+        self.sample_dtype = _sample_dtype(cg)
         # x must follow v during a sweep only if some updated variable reads it
         self.track = not bool(np.all(self.plan.fast))
         self._key = None
@@ -352,14 +410,17 @@ class _Engine:
         self, state: GibbsState, theta: np.ndarray, beta: float, n_sweeps: int, thin: int,
         n_record: int,
     ) -> np.ndarray:  # fmt: skip
-        """Advance ``state``'s arrays in place by ``n_sweeps``; return the recorded values."""
+        """Advance ``state``'s arrays in place by ``n_sweeps``; return the recorded values.
+
+        The recorded values have shape (n_chains, n_record, n_variables) and
+        dtype :attr:`sample_dtype` (int8 unless a domain has over 128 states).
+        """
         n_chains, n = state.indices.shape
-        out = np.empty((n_chains, n_record, n), dtype=np.int64)
+        out = np.empty((n_chains, n_record, n), dtype=self.sample_dtype)
         if n_sweeps == 0:
             return out
         beta = float(beta)
         bias, weight = self._parameters(theta, beta)
-        g = self.cg.kernel_graph
         threads = numba.get_num_threads()
         by_vertex = (
             self.chromatic
@@ -367,8 +428,18 @@ class _Engine:
             and n_chains < threads
             and n >= _MIN_VARIABLES_VERTEX_PARALLEL
         )
-        x, v, plan, track = state.indices, state.values, self.plan, self.track
         tail = (np.int64(state.key), np.int64(state.sweep), np.int64(n_sweeps), np.int64(thin), out)
+        if self.binary is not None and self.use_binary:
+            v8 = state.values.astype(np.int8)
+            if by_vertex:
+                _k.binary_sweeps_by_vertex(v8, self.binary, bias, weight, *tail)
+            else:
+                _k.binary_sweeps_by_chain(v8, self.binary, bias, weight, self.chromatic, *tail)
+            state.values[...] = v8
+            _k.restore_indices(state.indices, state.values, self.plan)
+            return out
+        g = self.cg.kernel_graph
+        x, v, plan, track = state.indices, state.values, self.plan, self.track
         if by_vertex:
             _k.sweeps_by_vertex(x, v, g, theta, beta, plan, bias, weight, track, *tail)
         else:
@@ -524,12 +595,13 @@ class _PersistentSweeps:
         n_samples = check_positive_int(n_samples, "n_samples")
         thin = check_positive_int(thin, "thin")
         self._check_output(n_samples)
-        return self._go(n_samples * thin, thin, n_samples)
+        # recorded in the smallest integer type, returned as int64 (the API's state type)
+        return self._go(n_samples * thin, thin, n_samples).astype(np.int64, copy=False)
 
     def _check_output(self, n_samples: int) -> None:
         """Refuse ``n_samples`` whose output array cannot fit in memory."""
         n_out = self.n_chains * n_samples * self._cg.n_variables
-        check_allocation(8 * n_out, f"n_samples={n_samples:,} (x {self.n_chains} chains)")
+        check_allocation(9 * n_out, f"n_samples={n_samples:,} (x {self.n_chains} chains)")
 
 
 class GibbsSampler(_PersistentSweeps):
