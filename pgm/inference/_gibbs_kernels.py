@@ -677,3 +677,181 @@ def binary_sweeps_by_vertex(v, plan, bias, weight, key, sweep0, n_sweeps, thin, 
             if r < n_record and (s + 1) % thin == 0:
                 out[c, r, :] = vc
                 r += 1
+
+
+# ---------------------------------------------------------------------- lookup-table tier
+#: Most neighbour slots a position may have for the lookup-table tier (a
+#: table of ``2**slots`` thresholds per position type).
+TABLE_MAX_SLOTS = 10
+#: Most thresholds (types x patterns) in the lookup table.
+TABLE_MAX_ENTRIES = 1 << 16
+
+
+@njit(cache=True)
+def high_threshold(a):
+    """The least ``u`` on the 2**-53 grid with ``not bernoulli_high_exact(a, u)`` (1.0 if none).
+
+    ``u * (1 + t)`` rounds monotonically in ``u``, so the decision of
+    :func:`bernoulli_high_exact` is ``u < high_threshold(a)`` for every grid
+    ``u`` in [0, 1): a binary search over the 2**53 grid points.
+    """
+    lo = 0  # decision True below lo (invariant: every m < lo is True)
+    hi = 1 << 53  # decision False at every m >= hi (m = 2**53 stands for u = 1)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if bernoulli_high_exact(a, mid * 2.0**-53):
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo * 2.0**-53
+
+
+@njit(cache=True)
+def table_thresholds(type_bias, type_weight, type_spin, out):
+    """Thresholds of every position type and neighbour pattern, in place.
+
+    For type ``q`` and pattern ``b`` (bit ``s`` = whether the neighbour in
+    slot ``s`` is at its high value 1; its low value is -1 if ``type_spin[q,
+    s]`` else 0) the logit is summed as the general kernels sum it,
+    ``bias + w_0 * v_0 + w_1 * v_1 + ...`` in slot order, and
+    ``out[q, b] = high_threshold(logit)``.
+
+    Parameters
+    ----------
+    type_bias : ndarray of shape (n_types,), float64
+    type_weight : ndarray of shape (n_types, n_slots), float64
+        Padding slots have weight 0 (adding ``0 * v`` changes no decision).
+    type_spin : ndarray of shape (n_types, n_slots), bool
+    out : ndarray of shape (n_types, 2**n_slots), float64
+    """
+    n_types, n_slots = type_weight.shape
+    for q in range(n_types):
+        for b in range(out.shape[1]):
+            a = type_bias[q]
+            for s in range(n_slots):
+                if (b >> s) & 1:
+                    val = 1.0
+                elif type_spin[q, s]:
+                    val = -1.0
+                else:
+                    val = 0.0
+                a += type_weight[q, s] * val
+            out[q, b] = high_threshold(a)
+
+
+@njit(cache=True, inline="always")
+def _neighbour(i, t, nbr, n, delta):
+    """Neighbour id of entry ``t`` of variable ``i``: absolute, or ``i + nbr[t]`` modulo ``n``."""
+    j = np.int64(nbr[t])
+    if delta:
+        j += i
+        if j < 0:
+            j += n
+        elif j >= n:
+            j -= n
+    return j
+
+
+@njit(cache=True)
+def table_class(lo, hi, v, plan, nbr, delta, ptype, thresholds, independent, skey):
+    """Update plan positions ``lo:hi`` of one chain through the lookup table.
+
+    Position ``p`` (variable ``i``) takes its high value iff
+    ``site_uniform(skey, i) < thresholds[ptype[p], b]`` with ``b`` the
+    pattern of its neighbours' bits (``v > 0``), which is bitwise the
+    decision of the logit kernels. With ``independent`` (a colour class in
+    blocks of :data:`BLOCK`) entry ``s`` of a position is ``nbr_start[p] + s *
+    m`` (``m`` the block's size), else ``nbr_start[p] + s``.
+
+    Parameters
+    ----------
+    v : ndarray of shape (n_variables,), int8
+        In place.
+    plan : BinaryPlan
+    nbr : ndarray, int16 or int32
+        Neighbours in the plan's entry layout: modular offsets from the
+        variable (``delta``) or ids.
+    ptype : ndarray of shape (n_positions,), int32
+    thresholds : ndarray of shape (n_types, 2**n_slots), float64
+    """
+    order = plan.order
+    nbr_start = plan.nbr_start
+    degree = plan.degree
+    n = v.shape[0]
+    p = lo
+    while p < hi:
+        m = min(BLOCK, hi - p) if independent else 1
+        for k in range(m):
+            q = p + k
+            i = np.int64(order[q])
+            base = nbr_start[q]
+            b = 0
+            for s in range(degree[q]):
+                j = _neighbour(i, base + s * m, nbr, n, delta)
+                if v[j] > 0:
+                    b |= 1 << s
+            u = site_uniform(skey, i)
+            v[i] = plan.high[q] if u < thresholds[ptype[q], b] else plan.low[q]
+        p += m
+
+
+@njit(cache=True, parallel=True)
+def table_sweeps_by_chain(
+    v, plan, nbr, delta, ptype, thresholds, independent, key, sweep0, n_sweeps, thin, out
+):  # fmt: skip
+    """:func:`binary_sweeps_by_chain` through the lookup table (:func:`table_class`)."""
+    n_chains = v.shape[0]
+    n_record = out.shape[1]
+    class_indptr = plan.class_indptr
+    n_classes = class_indptr.shape[0] - 1
+    for c in prange(n_chains):
+        vc = v[c]
+        r = 0
+        for s in range(n_sweeps):
+            skey = sweep_key(key, c, sweep0 + s)
+            for col in range(n_classes):
+                table_class(
+                    class_indptr[col], class_indptr[col + 1], vc, plan, nbr, delta, ptype,
+                    thresholds, independent, skey,
+                )  # fmt: skip
+            if r < n_record and (s + 1) % thin == 0:
+                out[c, r, :] = vc
+                r += 1
+
+
+@njit(cache=True, parallel=True)
+def table_sweeps_by_vertex(
+    v, plan, nbr, delta, ptype, thresholds, key, sweep0, n_sweeps, thin, out
+):  # fmt: skip
+    """:func:`binary_sweeps_by_vertex` through the lookup table (chromatic plans only)."""
+    n_chains = v.shape[0]
+    n_record = out.shape[1]
+    class_indptr = plan.class_indptr
+    n_classes = class_indptr.shape[0] - 1
+    for c in range(n_chains):
+        vc = v[c]
+        r = 0
+        for s in range(n_sweeps):
+            skey = sweep_key(key, c, sweep0 + s)
+            for col in range(n_classes):
+                start = class_indptr[col]
+                stop = class_indptr[col + 1]
+                n_chunks = (stop - start + VERTEX_CHUNK - 1) // VERTEX_CHUNK
+                for chunk in prange(n_chunks):
+                    lo = start + chunk * VERTEX_CHUNK
+                    hi = min(stop, lo + VERTEX_CHUNK)
+                    table_class(lo, hi, vc, plan, nbr, delta, ptype, thresholds, True, skey)
+            if r < n_record and (s + 1) % thin == 0:
+                out[c, r, :] = vc
+                r += 1
+
+
+@njit(cache=True)
+def same_array(a, b):
+    """Whether float64 arrays ``a`` and ``b`` (same shape, 1-D) are equal entry by entry."""
+    if a.shape[0] != b.shape[0]:
+        return False
+    for i in range(a.shape[0]):
+        if a[i] != b[i]:
+            return False
+    return True
