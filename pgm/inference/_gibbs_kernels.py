@@ -752,46 +752,76 @@ def _neighbour(i, t, nbr, n, delta):
     return j
 
 
+@njit(cache=True, inline="always")
+def _pattern(v, i, start, stride, d, nbr, n, delta):
+    """Bits ``v[neighbour] > 0`` of the ``d`` slots at entries ``start + s * stride``."""
+    b = 0
+    for s in range(d):
+        j = np.int64(nbr[start + s * stride])
+        if delta:
+            j += i
+            j = j - n if j >= n else j
+            j = j + n if j < 0 else j
+        b |= np.int64(v[j] > 0) << s  # no branch on a random bit
+    return b
+
+
 @njit(cache=True)
 def table_class(lo, hi, v, plan, nbr, delta, ptype, thresholds, independent, skey):
     """Update plan positions ``lo:hi`` of one chain through the lookup table.
 
     Position ``p`` (variable ``i``) takes its high value iff
     ``site_uniform(skey, i) < thresholds[ptype[p], b]`` with ``b`` the
-    pattern of its neighbours' bits (``v > 0``), which is bitwise the
-    decision of the logit kernels. With ``independent`` (a colour class in
-    blocks of :data:`BLOCK`) entry ``s`` of a position is ``nbr_start[p] + s *
-    m`` (``m`` the block's size), else ``nbr_start[p] + s``.
+    pattern of its neighbours' bits (bit ``s`` = whether slot ``s``'s
+    neighbour is at value 1, ``v > 0``), which is bitwise the decision of the
+    logit kernels. With ``independent`` (a colour class in blocks of
+    :data:`BLOCK`) entry ``s`` of the ``k``-th position of a block is
+    ``base + s * m + k``, otherwise ``nbr_start[p] + s``. Common degrees (2,
+    3, 4, 6, 8) have their own unrolled loop.
 
     Parameters
     ----------
+    lo, hi : int
+        Plan positions, ``lo`` at a block start.
     v : ndarray of shape (n_variables,), int8
-        In place.
+        The chain's values, in place.
     plan : BinaryPlan
     nbr : ndarray, int16 or int32
-        Neighbours in the plan's entry layout: modular offsets from the
-        variable (``delta``) or ids.
+        Neighbours in the plan's entry layout: offsets from the variable
+        modulo ``n_variables`` (``delta``), or ids.
+    delta : bool
     ptype : ndarray of shape (n_positions,), int32
     thresholds : ndarray of shape (n_types, 2**n_slots), float64
+    independent : bool
+    skey : uint64
     """
     order = plan.order
-    nbr_start = plan.nbr_start
-    degree = plan.degree
-    n = v.shape[0]
+    low = plan.low
+    high = plan.high
+    n = np.int64(v.shape[0])
     p = lo
     while p < hi:
         m = min(BLOCK, hi - p) if independent else 1
+        base = plan.nbr_start[p]  # position p + k starts at entry base + k
+        d = plan.degree[p]  # one padded degree per block
         for k in range(m):
             q = p + k
             i = np.int64(order[q])
-            base = nbr_start[q]
-            b = 0
-            for s in range(degree[q]):
-                j = _neighbour(i, base + s * m, nbr, n, delta)
-                if v[j] > 0:
-                    b |= 1 << s
-            u = site_uniform(skey, i)
-            v[i] = plan.high[q] if u < thresholds[ptype[q], b] else plan.low[q]
+            t = base + k
+            if d == 4:
+                b = _pattern(v, i, t, m, 4, nbr, n, delta)
+            elif d == 2:
+                b = _pattern(v, i, t, m, 2, nbr, n, delta)
+            elif d == 6:
+                b = _pattern(v, i, t, m, 6, nbr, n, delta)
+            elif d == 8:
+                b = _pattern(v, i, t, m, 8, nbr, n, delta)
+            elif d == 3:
+                b = _pattern(v, i, t, m, 3, nbr, n, delta)
+            else:
+                b = _pattern(v, i, t, m, d, nbr, n, delta)
+            h = np.int8(site_uniform(skey, i) < thresholds[ptype[q], b])
+            v[i] = low[q] + h * (high[q] - low[q])
         p += m
 
 
