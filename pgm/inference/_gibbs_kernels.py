@@ -42,6 +42,11 @@ Speed
   one branch-free loop (:func:`decide_block`), then the stores.
 - Other variables (categorical, or in table factors) draw from the softmax of
   the shared :func:`pgm.inference._kernels.conditional_energies`, inlined.
+- A plan whose every position is fast runs narrow kernels
+  (:data:`BinaryPlan`: int8 values, int32 ids): ``binary_*`` sum the same
+  logits, ``table_*`` look up an exact threshold per position type and
+  neighbour pattern (:func:`high_threshold`). Both give bitwise the samples of
+  the general kernels; they record samples as int8.
 """
 
 from __future__ import annotations
@@ -79,6 +84,17 @@ __all__ = [
     "update_independent",
     "sweeps_by_chain",
     "sweeps_by_vertex",
+    "BinaryPlan",
+    "binary_positions",
+    "binary_independent",
+    "binary_sweeps_by_chain",
+    "binary_sweeps_by_vertex",
+    "high_threshold",
+    "table_thresholds",
+    "table_class",
+    "table_sweeps_by_chain",
+    "table_sweeps_by_vertex",
+    "same_array",
 ]
 
 #: Variables per task when one colour class is split between threads.

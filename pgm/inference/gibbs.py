@@ -36,6 +36,16 @@ Binary and spin variables that belong to no table factor take a fast path:
 neighbour list; every other variable draws from the softmax of the shared
 :func:`pgm.inference._kernels.conditional_energies`.
 
+When every updated variable takes that path (an all-binary/spin pairwise
+graph; clamped variables of any kind allowed), detected once per plan, the
+sweeps run on int8 values with int32 neighbour and position arrays. If the
+variables fall into few *types* (the same bias, slot weights and neighbour
+domains: a lattice with uniform couplings), each type's decision for every
+neighbour pattern is tabulated as an exact threshold on the uniform, which
+replaces the logit and the ``exp``. Either way the samples are bitwise those
+of the general kernels. Samples are recorded in the smallest integer type
+(int8 up to 128 states) and returned as int64.
+
 Randomness
 ----------
 The seed gives a ``numpy.random.Generator`` (:func:`pgm._random.as_generator`)
@@ -393,7 +403,8 @@ class _TableLayout:
             return
         block_of, _, block_size = _blocks(plan.class_indptr, block)
         owner = np.repeat(np.arange(n_pos), plan.degree)
-        slot = np.arange(owner.shape[0]) - np.repeat(np.cumsum(plan.degree) - plan.degree, plan.degree)
+        first = np.cumsum(plan.degree) - plan.degree
+        slot = np.arange(owner.shape[0]) - np.repeat(first, plan.degree)
         entry = plan.nbr_start[owner] + slot * block_size[block_of[owner]]
         self.slot_entry = np.full((n_pos, self.n_slots), -1, dtype=np.int64)
         self.slot_entry[owner, slot] = entry
@@ -429,7 +440,7 @@ class _TableLayout:
 
 
 def _cached_binary_plan(cg: CompiledGraph, schedule: str, clamped: np.ndarray):
-    """``(binary plan or None, table layout or None)``, memoised on ``cg`` like :func:`_cached_plan`."""
+    """``(binary plan or None, table layout or None)``, memoised like :func:`_cached_plan`."""
     cache = cg.cache.setdefault("gibbs_binary_plans", {})
     key = (schedule, np.asarray(clamped, dtype=np.int64).tobytes())
     if key not in cache:
