@@ -95,6 +95,7 @@ __all__ = [
     "table_sweeps_by_chain",
     "table_sweeps_by_vertex",
     "same_array",
+    "group_rows",
 ]
 
 #: Variables per task when one colour class is split between threads.
@@ -701,6 +702,8 @@ def binary_sweeps_by_vertex(v, plan, bias, weight, key, sweep0, n_sweeps, thin, 
 TABLE_MAX_SLOTS = 10
 #: Most thresholds (types x patterns) in the lookup table.
 TABLE_MAX_ENTRIES = 1 << 16
+#: Most position types of the lookup table (they are found by linear search).
+TABLE_MAX_TYPES = 64
 
 
 @njit(cache=True)
@@ -901,3 +904,39 @@ def same_array(a, b):
         if a[i] != b[i]:
             return False
     return True
+
+
+@njit(cache=True)
+def group_rows(key, max_types, out_type):
+    """Number the distinct rows of ``key`` in order of first appearance; -1 if over ``max_types``.
+
+    ``key`` : ndarray of shape (n, k), float64; ``out_type`` : ndarray of
+    shape (n,), int32, written in place (row ``p`` is type ``out_type[p]``;
+    meaningless on -1). Each row is compared with the types found so far
+    and the search stops at the first row past ``max_types``, so this costs
+    O(n * n_types * k), never more than O(max_types**2 * k) on refusal.
+    Entries compare with ``==`` (so -0.0 and 0.0 are one value).
+    """
+    n, k = key.shape
+    first = np.empty(max_types, dtype=np.int64)  # a row of each type
+    n_types = 0
+    for p in range(n):
+        found = -1
+        for q in range(n_types):
+            r = first[q]
+            same = True
+            for c in range(k):
+                if key[p, c] != key[r, c]:
+                    same = False
+                    break
+            if same:
+                found = q
+                break
+        if found < 0:
+            if n_types == max_types:
+                return -1
+            first[n_types] = p
+            found = n_types
+            n_types += 1
+        out_type[p] = found
+    return n_types

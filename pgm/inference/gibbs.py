@@ -392,13 +392,18 @@ class _TableLayout:
     offsets modulo ``n_variables`` when every one fits (``delta``; a
     periodic lattice's wrap-around is a short modular offset), else the
     int32 ids. ``ok`` is False when a position has over
-    :data:`_k.TABLE_MAX_SLOTS` slots.
+    :data:`_k.TABLE_MAX_SLOTS` slots or a categorical (clamped) neighbour,
+    whose value a bit cannot encode.
     """
 
     def __init__(self, cg: CompiledGraph, plan: _k.SweepPlan, binary: _k.BinaryPlan, block: int):
         n_pos = plan.order.shape[0]
         self.n_slots = int(plan.degree.max()) if n_pos else 0
-        self.ok = n_pos > 0 and self.n_slots <= _k.TABLE_MAX_SLOTS
+        self.ok = (
+            n_pos > 0
+            and self.n_slots <= _k.TABLE_MAX_SLOTS
+            and not bool(np.any(cg.domain_kind[plan.nbr] == DOMAIN_CATEGORICAL))
+        )
         if not self.ok:
             return
         block_of, _, block_size = _blocks(plan.class_indptr, block)
@@ -419,24 +424,34 @@ class _TableLayout:
         self.nbr.flags.writeable = False
 
     def types(self, bias: np.ndarray, weight: np.ndarray):
-        """``(ptype, thresholds)`` at these folded parameters; ``None`` if the table is too big.
+        """``(ptype, thresholds)`` at these folded parameters, or ``None``.
+
+        ``None`` when the table would exceed :data:`_k.TABLE_MAX_ENTRIES`
+        entries or :data:`_k.TABLE_MAX_TYPES` types, or the positions do not
+        share types (more than one type per 8 positions).
 
         A position's type is its bias, slot weights and slot domains; positions of
         one type share a row of thresholds (:func:`_k.table_thresholds`).
         """
         w = np.where(self.slot_entry >= 0, weight[self.slot_entry.clip(0)], 0.0)
         key = np.concatenate([bias[:, None], w, self.slot_spin.astype(np.float64)], axis=1)
-        rows, ptype = np.unique(key, axis=0, return_inverse=True)
-        n_types = rows.shape[0]
-        if n_types << self.n_slots > _k.TABLE_MAX_ENTRIES:
+        # worth it only when positions share types: building costs ~54 exact
+        # decisions per entry, paid again after every change of the parameters
+        n_pos = key.shape[0]
+        max_types = min(_k.TABLE_MAX_ENTRIES >> self.n_slots, n_pos // 8, _k.TABLE_MAX_TYPES)
+        ptype = np.empty(n_pos, dtype=np.int32)
+        n_types = _k.group_rows(key, max(max_types, 0), ptype)
+        if n_types < 1:
             return None
+        first = np.unique(ptype, return_index=True)[1]  # a row of each type, by type
+        rows = key[first]
         k = self.n_slots
         thresholds = np.empty((n_types, 1 << k), dtype=np.float64)
         _k.table_thresholds(
             np.ascontiguousarray(rows[:, 0]), np.ascontiguousarray(rows[:, 1 : 1 + k]),
             np.ascontiguousarray(rows[:, 1 + k :] > 0), thresholds,
         )  # fmt: skip
-        return np.ascontiguousarray(ptype.ravel(), dtype=np.int32), thresholds
+        return ptype, thresholds
 
 
 def _cached_binary_plan(cg: CompiledGraph, schedule: str, clamped: np.ndarray):
