@@ -42,6 +42,11 @@ Speed
   one branch-free loop (:func:`decide_block`), then the stores.
 - Other variables (categorical, or in table factors) draw from the softmax of
   the shared :func:`pgm.inference._kernels.conditional_energies`, inlined.
+- A plan whose every position is fast runs narrow kernels
+  (:data:`BinaryPlan`: int8 values, int32 ids): ``binary_*`` sum the same
+  logits, ``table_*`` look up an exact threshold per position type and
+  neighbour pattern (:func:`high_threshold`). Both give bitwise the samples of
+  the general kernels; they record samples as int8.
 """
 
 from __future__ import annotations
@@ -79,6 +84,18 @@ __all__ = [
     "update_independent",
     "sweeps_by_chain",
     "sweeps_by_vertex",
+    "BinaryPlan",
+    "binary_positions",
+    "binary_independent",
+    "binary_sweeps_by_chain",
+    "binary_sweeps_by_vertex",
+    "high_threshold",
+    "table_thresholds",
+    "table_class",
+    "table_sweeps_by_chain",
+    "table_sweeps_by_vertex",
+    "same_array",
+    "group_rows",
 ]
 
 #: Variables per task when one colour class is split between threads.
@@ -556,3 +573,370 @@ def sweeps_by_vertex(
                 for i in range(vc.shape[0]):
                     out[c, r, i] = np.int64(vc[i])
                 r += 1
+
+
+# ---------------------------------------------------------------------- binary fast path
+#: The sweep of a plan whose every position is fast (an all-binary/spin pairwise
+#: graph once the clamped variables are left out), with narrow arrays: the
+#: positions ``order`` and neighbours ``nbr`` as int32, the low and high value
+#: of each position as int8, and the chain's values as int8. Entry layout,
+#: ``nbr_start``, ``degree`` and ``class_indptr`` are those of the
+#: :data:`SweepPlan` it comes from, so :func:`fast_parameters` of that plan
+#: gives its ``bias`` and ``weight``, and each logit is summed in the same
+#: order from the same float64 terms (an int8 value converts to float64
+#: exactly): the samples are bitwise those of the general kernels.
+BinaryPlan = namedtuple(
+    "BinaryPlan", ["order", "class_indptr", "low", "high", "nbr_start", "degree", "nbr"]
+)
+
+
+@njit(cache=True)
+def binary_positions(lo, hi, v, plan, bias, weight, skey):
+    """:func:`update_positions` on a :data:`BinaryPlan` with blocks of one (sequential).
+
+    ``v`` : ndarray of shape (n_variables,), int8, the chain's values, in place.
+    """
+    order = plan.order
+    nbr = plan.nbr
+    nbr_start = plan.nbr_start
+    degree = plan.degree
+    for p in range(lo, hi):
+        i = order[p]
+        a = bias[p]
+        start = nbr_start[p]
+        for t in range(start, start + degree[p]):
+            a += weight[t] * v[nbr[t]]
+        v[i] = plan.high[p] if bernoulli_high(a, site_uniform(skey, i)) else plan.low[p]
+
+
+@njit(cache=True)
+def binary_independent(lo, hi, v, plan, bias, weight, skey, logits, high, sure):
+    """:func:`update_independent` on a :data:`BinaryPlan` (one colour class, blocks of BLOCK).
+
+    ``v`` : ndarray of shape (n_variables,), int8, in place; ``logits``
+    (float64), ``high``, ``sure`` (bool): scratch of length :data:`BLOCK`.
+    """
+    order = plan.order
+    nbr = plan.nbr
+    low_value = plan.low
+    high_value = plan.high
+    for start in range(lo, hi, BLOCK):
+        m = min(BLOCK, hi - start)
+        for k in range(m):
+            logits[k] = bias[start + k]
+        base = plan.nbr_start[start]
+        for slot in range(plan.degree[start]):
+            offset = base + slot * m
+            for k in range(m):
+                logits[k] += weight[offset + k] * v[nbr[offset + k]]
+        decide_block(start, m, order, logits, skey, high, sure)
+        for k in range(m):
+            p = start + k
+            h = high[k]
+            if not sure[k]:
+                h = bernoulli_high_exact(logits[k], site_uniform(skey, order[p]))
+            v[order[p]] = high_value[p] if h else low_value[p]
+
+
+@njit(cache=True, parallel=True)
+def binary_sweeps_by_chain(v, plan, bias, weight, independent, key, sweep0, n_sweeps, thin, out):
+    """:func:`sweeps_by_chain` on a :data:`BinaryPlan`: int8 values ``v`` (n_chains, n_variables).
+
+    ``out`` : ndarray of shape (n_chains, n_record, n_variables), int8.
+    """
+    n_chains = v.shape[0]
+    n_record = out.shape[1]
+    class_indptr = plan.class_indptr
+    n_classes = class_indptr.shape[0] - 1
+    for c in prange(n_chains):
+        logits = np.empty(BLOCK, dtype=np.float64)
+        high = np.empty(BLOCK, dtype=np.bool_)
+        sure = np.empty(BLOCK, dtype=np.bool_)
+        vc = v[c]
+        r = 0
+        for s in range(n_sweeps):
+            skey = sweep_key(key, c, sweep0 + s)
+            for col in range(n_classes):
+                lo = class_indptr[col]
+                hi = class_indptr[col + 1]
+                if independent:
+                    binary_independent(lo, hi, vc, plan, bias, weight, skey, logits, high, sure)
+                else:
+                    binary_positions(lo, hi, vc, plan, bias, weight, skey)
+            if r < n_record and (s + 1) % thin == 0:
+                out[c, r, :] = vc
+                r += 1
+
+
+@njit(cache=True, parallel=True)
+def binary_sweeps_by_vertex(v, plan, bias, weight, key, sweep0, n_sweeps, thin, out):
+    """:func:`sweeps_by_vertex` on a :data:`BinaryPlan` (chromatic plans only)."""
+    n_chains = v.shape[0]
+    n_record = out.shape[1]
+    class_indptr = plan.class_indptr
+    n_classes = class_indptr.shape[0] - 1
+    for c in range(n_chains):
+        vc = v[c]
+        r = 0
+        for s in range(n_sweeps):
+            skey = sweep_key(key, c, sweep0 + s)
+            for col in range(n_classes):
+                start = class_indptr[col]
+                stop = class_indptr[col + 1]
+                n_chunks = (stop - start + VERTEX_CHUNK - 1) // VERTEX_CHUNK
+                for chunk in prange(n_chunks):
+                    logits = np.empty(BLOCK, dtype=np.float64)
+                    high = np.empty(BLOCK, dtype=np.bool_)
+                    sure = np.empty(BLOCK, dtype=np.bool_)
+                    lo = start + chunk * VERTEX_CHUNK
+                    hi = min(stop, lo + VERTEX_CHUNK)
+                    binary_independent(lo, hi, vc, plan, bias, weight, skey, logits, high, sure)
+            if r < n_record and (s + 1) % thin == 0:
+                out[c, r, :] = vc
+                r += 1
+
+
+# ---------------------------------------------------------------------- lookup-table tier
+#: Most neighbour slots a position may have for the lookup-table tier (a
+#: table of ``2**slots`` thresholds per position type).
+TABLE_MAX_SLOTS = 10
+#: Most thresholds (types x patterns) in the lookup table.
+TABLE_MAX_ENTRIES = 1 << 16
+#: Most position types of the lookup table (they are found by linear search).
+TABLE_MAX_TYPES = 64
+
+
+@njit(cache=True)
+def high_threshold(a):
+    """The least ``u`` on the 2**-53 grid with ``not bernoulli_high_exact(a, u)`` (1.0 if none).
+
+    ``u * (1 + t)`` rounds monotonically in ``u``, so the decision of
+    :func:`bernoulli_high_exact` is ``u < high_threshold(a)`` for every grid
+    ``u`` in [0, 1): a binary search over the 2**53 grid points.
+    """
+    lo = 0  # decision True below lo (invariant: every m < lo is True)
+    hi = 1 << 53  # decision False at every m >= hi (m = 2**53 stands for u = 1)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if bernoulli_high_exact(a, mid * 2.0**-53):
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo * 2.0**-53
+
+
+@njit(cache=True)
+def table_thresholds(type_bias, type_weight, type_spin, out):
+    """Thresholds of every position type and neighbour pattern, in place.
+
+    For type ``q`` and pattern ``b`` (bit ``s`` = whether the neighbour in
+    slot ``s`` is at its high value 1; its low value is -1 if ``type_spin[q,
+    s]`` else 0) the logit is summed as the general kernels sum it,
+    ``bias + w_0 * v_0 + w_1 * v_1 + ...`` in slot order, and
+    ``out[q, b] = high_threshold(logit)``.
+
+    Parameters
+    ----------
+    type_bias : ndarray of shape (n_types,), float64
+    type_weight : ndarray of shape (n_types, n_slots), float64
+        Padding slots have weight 0 (adding ``0 * v`` changes no decision).
+    type_spin : ndarray of shape (n_types, n_slots), bool
+    out : ndarray of shape (n_types, 2**n_slots), float64
+    """
+    n_types, n_slots = type_weight.shape
+    for q in range(n_types):
+        for b in range(out.shape[1]):
+            a = type_bias[q]
+            for s in range(n_slots):
+                if (b >> s) & 1:
+                    val = 1.0
+                elif type_spin[q, s]:
+                    val = -1.0
+                else:
+                    val = 0.0
+                a += type_weight[q, s] * val
+            out[q, b] = high_threshold(a)
+
+
+@njit(cache=True, inline="always")
+def _neighbour(i, t, nbr, n, delta):
+    """Neighbour id of entry ``t`` of variable ``i``: absolute, or ``i + nbr[t]`` modulo ``n``."""
+    j = np.int64(nbr[t])
+    if delta:
+        j += i
+        if j < 0:
+            j += n
+        elif j >= n:
+            j -= n
+    return j
+
+
+@njit(cache=True, inline="always")
+def _pattern(v, i, start, stride, d, nbr, n, delta):
+    """Bits ``v[neighbour] > 0`` of the ``d`` slots at entries ``start + s * stride``."""
+    b = 0
+    for s in range(d):
+        j = np.int64(nbr[start + s * stride])
+        if delta:
+            j += i
+            j = j - n if j >= n else j
+            j = j + n if j < 0 else j
+        b |= np.int64(v[j] > 0) << s  # no branch on a random bit
+    return b
+
+
+@njit(cache=True)
+def table_class(lo, hi, v, plan, nbr, delta, ptype, thresholds, independent, skey):
+    """Update plan positions ``lo:hi`` of one chain through the lookup table.
+
+    Position ``p`` (variable ``i``) takes its high value iff
+    ``site_uniform(skey, i) < thresholds[ptype[p], b]`` with ``b`` the
+    pattern of its neighbours' bits (bit ``s`` = whether slot ``s``'s
+    neighbour is at value 1, ``v > 0``), which is bitwise the decision of the
+    logit kernels. With ``independent`` (a colour class in blocks of
+    :data:`BLOCK`) entry ``s`` of the ``k``-th position of a block is
+    ``base + s * m + k``, otherwise ``nbr_start[p] + s``. Common degrees (2,
+    3, 4, 6, 8) have their own unrolled loop.
+
+    Parameters
+    ----------
+    lo, hi : int
+        Plan positions, ``lo`` at a block start.
+    v : ndarray of shape (n_variables,), int8
+        The chain's values, in place.
+    plan : BinaryPlan
+    nbr : ndarray, int16 or int32
+        Neighbours in the plan's entry layout: offsets from the variable
+        modulo ``n_variables`` (``delta``), or ids.
+    delta : bool
+    ptype : ndarray of shape (n_positions,), int32
+    thresholds : ndarray of shape (n_types, 2**n_slots), float64
+    independent : bool
+    skey : uint64
+    """
+    order = plan.order
+    low = plan.low
+    high = plan.high
+    n = np.int64(v.shape[0])
+    p = lo
+    while p < hi:
+        m = min(BLOCK, hi - p) if independent else 1
+        base = plan.nbr_start[p]  # position p + k starts at entry base + k
+        d = plan.degree[p]  # one padded degree per block
+        for k in range(m):
+            q = p + k
+            i = np.int64(order[q])
+            t = base + k
+            if d == 4:
+                b = _pattern(v, i, t, m, 4, nbr, n, delta)
+            elif d == 2:
+                b = _pattern(v, i, t, m, 2, nbr, n, delta)
+            elif d == 6:
+                b = _pattern(v, i, t, m, 6, nbr, n, delta)
+            elif d == 8:
+                b = _pattern(v, i, t, m, 8, nbr, n, delta)
+            elif d == 3:
+                b = _pattern(v, i, t, m, 3, nbr, n, delta)
+            else:
+                b = _pattern(v, i, t, m, d, nbr, n, delta)
+            h = np.int8(site_uniform(skey, i) < thresholds[ptype[q], b])
+            v[i] = low[q] + h * (high[q] - low[q])
+        p += m
+
+
+@njit(cache=True, parallel=True)
+def table_sweeps_by_chain(
+    v, plan, nbr, delta, ptype, thresholds, independent, key, sweep0, n_sweeps, thin, out
+):  # fmt: skip
+    """:func:`binary_sweeps_by_chain` through the lookup table (:func:`table_class`)."""
+    n_chains = v.shape[0]
+    n_record = out.shape[1]
+    class_indptr = plan.class_indptr
+    n_classes = class_indptr.shape[0] - 1
+    for c in prange(n_chains):
+        vc = v[c]
+        r = 0
+        for s in range(n_sweeps):
+            skey = sweep_key(key, c, sweep0 + s)
+            for col in range(n_classes):
+                table_class(
+                    class_indptr[col], class_indptr[col + 1], vc, plan, nbr, delta, ptype,
+                    thresholds, independent, skey,
+                )  # fmt: skip
+            if r < n_record and (s + 1) % thin == 0:
+                out[c, r, :] = vc
+                r += 1
+
+
+@njit(cache=True, parallel=True)
+def table_sweeps_by_vertex(
+    v, plan, nbr, delta, ptype, thresholds, key, sweep0, n_sweeps, thin, out
+):  # fmt: skip
+    """:func:`binary_sweeps_by_vertex` through the lookup table (chromatic plans only)."""
+    n_chains = v.shape[0]
+    n_record = out.shape[1]
+    class_indptr = plan.class_indptr
+    n_classes = class_indptr.shape[0] - 1
+    for c in range(n_chains):
+        vc = v[c]
+        r = 0
+        for s in range(n_sweeps):
+            skey = sweep_key(key, c, sweep0 + s)
+            for col in range(n_classes):
+                start = class_indptr[col]
+                stop = class_indptr[col + 1]
+                n_chunks = (stop - start + VERTEX_CHUNK - 1) // VERTEX_CHUNK
+                for chunk in prange(n_chunks):
+                    lo = start + chunk * VERTEX_CHUNK
+                    hi = min(stop, lo + VERTEX_CHUNK)
+                    table_class(lo, hi, vc, plan, nbr, delta, ptype, thresholds, True, skey)
+            if r < n_record and (s + 1) % thin == 0:
+                out[c, r, :] = vc
+                r += 1
+
+
+@njit(cache=True)
+def same_array(a, b):
+    """Whether float64 arrays ``a`` and ``b`` (same shape, 1-D) are equal entry by entry."""
+    if a.shape[0] != b.shape[0]:
+        return False
+    for i in range(a.shape[0]):
+        if a[i] != b[i]:
+            return False
+    return True
+
+
+@njit(cache=True)
+def group_rows(key, max_types, out_type):
+    """Number the distinct rows of ``key`` in order of first appearance; -1 if over ``max_types``.
+
+    ``key`` : ndarray of shape (n, k), float64; ``out_type`` : ndarray of
+    shape (n,), int32, written in place (row ``p`` is type ``out_type[p]``;
+    meaningless on -1). Each row is compared with the types found so far
+    and the search stops at the first row past ``max_types``, so this costs
+    O(n * n_types * k), never more than O(max_types**2 * k) on refusal.
+    Entries compare with ``==`` (so -0.0 and 0.0 are one value).
+    """
+    n, k = key.shape
+    first = np.empty(max_types, dtype=np.int64)  # a row of each type
+    n_types = 0
+    for p in range(n):
+        found = -1
+        for q in range(n_types):
+            r = first[q]
+            same = True
+            for c in range(k):
+                if key[p, c] != key[r, c]:
+                    same = False
+                    break
+            if same:
+                found = q
+                break
+        if found < 0:
+            if n_types == max_types:
+                return -1
+            first[n_types] = p
+            found = n_types
+            n_types += 1
+        out_type[p] = found
+    return n_types

@@ -36,6 +36,16 @@ Binary and spin variables that belong to no table factor take a fast path:
 neighbour list; every other variable draws from the softmax of the shared
 :func:`pgm.inference._kernels.conditional_energies`.
 
+When every updated variable takes that path (an all-binary/spin pairwise
+graph; clamped variables of any kind allowed), detected once per plan, the
+sweeps run on int8 values with int32 neighbour and position arrays. If the
+variables fall into few *types* (the same bias, slot weights and neighbour
+domains: a lattice with uniform couplings), each type's decision for every
+neighbour pattern is tabulated as an exact threshold on the uniform, which
+replaces the logit and the ``exp``. Either way the samples are bitwise those
+of the general kernels. Samples are recorded in the smallest integer type
+(int8 up to 128 states) and returned as int64.
+
 Randomness
 ----------
 The seed gives a ``numpy.random.Generator`` (:func:`pgm._random.as_generator`)
@@ -66,7 +76,7 @@ from pgm._validation import (
     check_positive_int,
     check_states,
 )
-from pgm.compiled import DOMAIN_CATEGORICAL, UNARY_ONEHOT, CompiledGraph
+from pgm.compiled import DOMAIN_CATEGORICAL, DOMAIN_SPIN, UNARY_ONEHOT, CompiledGraph
 from pgm.graph import FactorGraph
 from pgm.graph import check_graph as _check_graph
 from pgm.inference import _gibbs_kernels as _k
@@ -169,6 +179,24 @@ def _fast_variables(cg: CompiledGraph) -> np.ndarray:
     return fast
 
 
+def _blocks(class_indptr: np.ndarray, block: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Neighbour blocks of a plan: ``block`` consecutive positions of one class.
+
+    Returns ``(block_of, block_start, block_size)``: each position's block,
+    and each block's first position and size.
+    """
+    n_pos = int(class_indptr[-1])
+    positions = np.arange(n_pos, dtype=np.int64)
+    cls = np.repeat(np.arange(class_indptr.shape[0] - 1), np.diff(class_indptr))
+    local = (positions - class_indptr[:-1][cls]) // block
+    new = np.ones(n_pos, dtype=bool)
+    new[1:] = (cls[1:] != cls[:-1]) | (local[1:] != local[:-1])
+    block_of = np.cumsum(new) - 1
+    block_start = np.flatnonzero(new)
+    block_size = np.diff(np.append(block_start, n_pos))
+    return block_of, block_start, block_size
+
+
 def _plan(
     cg: CompiledGraph, schedule: str, clamped: np.ndarray, block: int | None = None
 ) -> tuple[_k.SweepPlan, bool]:
@@ -207,13 +235,7 @@ def _plan(
 
     # neighbour blocks: `block` consecutive positions of one class, slot-major
     positions = np.arange(n_pos, dtype=np.int64)
-    cls = np.repeat(np.arange(class_indptr.shape[0] - 1), np.diff(class_indptr))
-    local = (positions - class_indptr[:-1][cls]) // block
-    new = np.ones(n_pos, dtype=bool)
-    new[1:] = (cls[1:] != cls[:-1]) | (local[1:] != local[:-1])
-    block_of = np.cumsum(new) - 1
-    block_start = np.flatnonzero(new)
-    block_size = np.diff(np.append(block_start, n_pos))
+    block_of, block_start, block_size = _blocks(class_indptr, block)
     block_degree = np.maximum.reduceat(degree, block_start) if n_pos else degree
     block_base = np.concatenate([[0], np.cumsum(block_degree * block_size)])
     nbr_start = block_base[block_of] + positions - block_start[block_of]
@@ -322,44 +344,201 @@ def _cached_plan(cg: CompiledGraph, schedule: str, clamped: np.ndarray):
     return cache[key]
 
 
+#: Largest index the narrow (int32) arrays of a :data:`_k.BinaryPlan` hold.
+_INT32_MAX = np.iinfo(np.int32).max
+
+
+def _sample_dtype(cg: CompiledGraph) -> np.dtype:
+    """The smallest integer type holding every value of ``cg``'s domains (int8 up to 128 states)."""
+    if cg.n_variables == 0 or cg.max_cardinality <= 128:
+        return np.dtype(np.int8)
+    return np.dtype(np.int64)
+
+
+def _binary_plan(cg: CompiledGraph, plan: _k.SweepPlan) -> _k.BinaryPlan | None:
+    """The narrow form of ``plan`` when it can take the binary fast path, else ``None``.
+
+    Covered: every position fast (binary/spin, in no table factor, no one-hot
+    unary; the graph may hold clamped variables of any kind, read as int8
+    values), every value fitting int8 and every index int32. Anything else
+    (a free categorical variable, a table factor, a huge graph) runs the
+    general kernels.
+    """
+    if not bool(np.all(plan.fast)) or _sample_dtype(cg) != np.int8:
+        return None
+    if max(cg.n_variables, plan.nbr.shape[0]) > _INT32_MAX:
+        return None
+    low = plan.low.astype(np.int8)
+    binary = _k.BinaryPlan(
+        order=plan.order.astype(np.int32),
+        class_indptr=plan.class_indptr,
+        low=low,
+        high=(plan.low + plan.step).astype(np.int8),
+        nbr_start=plan.nbr_start,
+        degree=plan.degree,
+        nbr=plan.nbr.astype(np.int32),
+    )
+    for array in binary:
+        array.flags.writeable = False
+    return binary
+
+
+class _TableLayout:
+    """Structure of the lookup-table tier, from a plan (built once per plan).
+
+    ``slot_entry[p, s]``: the entry of slot ``s`` of position ``p`` (-1 past
+    its block's padded degree); ``slot_spin[p, s]``: whether that neighbour
+    is a spin (its low value -1, else 0); ``nbr``: the neighbours as int16
+    offsets modulo ``n_variables`` when every one fits (``delta``; a
+    periodic lattice's wrap-around is a short modular offset), else the
+    int32 ids. ``ok`` is False when a position has over
+    :data:`_k.TABLE_MAX_SLOTS` slots or a categorical (clamped) neighbour,
+    whose value a bit cannot encode.
+    """
+
+    def __init__(self, cg: CompiledGraph, plan: _k.SweepPlan, binary: _k.BinaryPlan, block: int):
+        n_pos = plan.order.shape[0]
+        self.n_slots = int(plan.degree.max()) if n_pos else 0
+        self.ok = (
+            n_pos > 0
+            and self.n_slots <= _k.TABLE_MAX_SLOTS
+            and not bool(np.any(cg.domain_kind[plan.nbr] == DOMAIN_CATEGORICAL))
+        )
+        if not self.ok:
+            return
+        block_of, _, block_size = _blocks(plan.class_indptr, block)
+        owner = np.repeat(np.arange(n_pos), plan.degree)
+        first = np.cumsum(plan.degree) - plan.degree
+        slot = np.arange(owner.shape[0]) - np.repeat(first, plan.degree)
+        entry = plan.nbr_start[owner] + slot * block_size[block_of[owner]]
+        self.slot_entry = np.full((n_pos, self.n_slots), -1, dtype=np.int64)
+        self.slot_entry[owner, slot] = entry
+        self.slot_spin = np.zeros((n_pos, self.n_slots), dtype=bool)
+        self.slot_spin[owner, slot] = cg.domain_kind[plan.nbr[entry]] == DOMAIN_SPIN
+        n = cg.n_variables
+        entry_owner = np.empty(plan.nbr.shape[0], dtype=np.int64)
+        entry_owner[entry] = owner
+        offset = (plan.nbr - plan.order[entry_owner] + n // 2) % n - n // 2
+        self.delta = bool(np.all(np.abs(offset) <= np.iinfo(np.int16).max))
+        self.nbr = offset.astype(np.int16) if self.delta else binary.nbr
+        self.nbr.flags.writeable = False
+
+    def types(self, bias: np.ndarray, weight: np.ndarray):
+        """``(ptype, thresholds)`` at these folded parameters, or ``None``.
+
+        ``None`` when the table would exceed :data:`_k.TABLE_MAX_ENTRIES`
+        entries or :data:`_k.TABLE_MAX_TYPES` types, or the positions do not
+        share types (more than one type per 8 positions).
+
+        A position's type is its bias, slot weights and slot domains; positions of
+        one type share a row of thresholds (:func:`_k.table_thresholds`).
+        """
+        w = np.where(self.slot_entry >= 0, weight[self.slot_entry.clip(0)], 0.0)
+        key = np.concatenate([bias[:, None], w, self.slot_spin.astype(np.float64)], axis=1)
+        # worth it only when positions share types: building costs ~54 exact
+        # decisions per entry, paid again after every change of the parameters
+        n_pos = key.shape[0]
+        max_types = min(_k.TABLE_MAX_ENTRIES >> self.n_slots, n_pos // 8, _k.TABLE_MAX_TYPES)
+        ptype = np.empty(n_pos, dtype=np.int32)
+        n_types = _k.group_rows(key, max(max_types, 0), ptype)
+        if n_types < 1:
+            return None
+        first = np.unique(ptype, return_index=True)[1]  # a row of each type, by type
+        rows = key[first]
+        k = self.n_slots
+        thresholds = np.empty((n_types, 1 << k), dtype=np.float64)
+        _k.table_thresholds(
+            np.ascontiguousarray(rows[:, 0]), np.ascontiguousarray(rows[:, 1 : 1 + k]),
+            np.ascontiguousarray(rows[:, 1 + k :] > 0), thresholds,
+        )  # fmt: skip
+        return ptype, thresholds
+
+
+def _cached_binary_plan(cg: CompiledGraph, schedule: str, clamped: np.ndarray):
+    """``(binary plan or None, table layout or None)``, memoised like :func:`_cached_plan`."""
+    cache = cg.cache.setdefault("gibbs_binary_plans", {})
+    key = (schedule, np.asarray(clamped, dtype=np.int64).tobytes())
+    if key not in cache:
+        if len(cache) >= _PLAN_CACHE_SIZE:
+            cache.pop(next(iter(cache)))
+        plan, chromatic = _cached_plan(cg, schedule, clamped)
+        binary = _binary_plan(cg, plan)
+        layout = None
+        if binary is not None:
+            layout = _TableLayout(cg, plan, binary, _k.BLOCK if chromatic else 1)
+            layout = layout if layout.ok else None
+        cache[key] = (binary, layout)
+    return cache[key]
+
+
 class _Engine:
     """A compiled graph and a sweep plan, with the fast path's parameters cached.
 
     ``fast_parameters`` is O(n_variables + n_edges); it is recomputed only
-    when ``theta`` or ``beta`` changed since the previous call.
+    when ``theta`` or ``beta`` changed since the previous call. When the
+    plan is all binary/spin (:func:`_binary_plan`) the sweeps run on int8
+    values: through a lookup table of exact thresholds when the positions
+    fall into few types (:class:`_TableLayout`; a lattice with uniform
+    couplings), else through the narrow logit kernels. Every tier gives
+    bitwise the samples of the general kernels.
     """
+
+    #: Tiers that may be used (tests switch them off to compare with the general kernels).
+    use_binary = True
+    use_table = True
 
     def __init__(self, cg: CompiledGraph, schedule: str, clamped: np.ndarray):
         self.cg = cg
         self.plan, self.chromatic = _cached_plan(cg, schedule, clamped)
+        self.binary, self.layout = _cached_binary_plan(cg, schedule, clamped)
+        self.sample_dtype = _sample_dtype(cg)
         # x must follow v during a sweep only if some updated variable reads it
         self.track = not bool(np.all(self.plan.fast))
         self._key = None
+        self._table = None
+        self._table_refused = False
         self._bias = np.empty(self.plan.order.shape[0], dtype=np.float64)
         self._weight = np.empty(self.plan.nbr.shape[0], dtype=np.float64)
         assert _k.VERTEX_CHUNK % _k.BLOCK == 0  # chunks start at block starts
 
+    @property
+    def binary_active(self) -> bool:
+        """Whether :meth:`advance` runs the int8 kernels."""
+        return self.binary is not None and self.use_binary
+
     def _parameters(self, theta: np.ndarray, beta: float):
         key = self._key
-        if key is None or key[1] != beta or not np.array_equal(key[0], theta):
+        if key is None or key[1] != beta or not _k.same_array(key[0], theta):
             _k.fast_parameters(
                 self.plan, self.cg.kernel_graph, theta, beta, self._bias, self._weight
             )
             self._key = (theta.copy(), beta)
+            self._table = None
+            # types cost a sort; after one refusal (parameters of many values, as
+            # in a model being trained) they are not looked for again
+            if self.layout is not None and not self._table_refused:
+                self._table = self.layout.types(self._bias, self._weight)
+                self._table_refused = self._table is None
         return self._bias, self._weight
 
     def advance(
         self, state: GibbsState, theta: np.ndarray, beta: float, n_sweeps: int, thin: int,
-        n_record: int,
+        n_record: int, v8: np.ndarray | None = None,
     ) -> np.ndarray:  # fmt: skip
-        """Advance ``state``'s arrays in place by ``n_sweeps``; return the recorded values."""
+        """Advance ``state``'s arrays in place by ``n_sweeps``; return the recorded values.
+
+        The recorded values have shape (n_chains, n_record, n_variables) and
+        dtype :attr:`sample_dtype` (int8 unless a domain has over 128 states).
+        With :attr:`binary_active` and ``v8`` given (int8 values of the same
+        chains, kept by the caller), only ``v8`` is advanced and the caller
+        brings ``state`` up to date (:meth:`sync`) when it needs it.
+        """
         n_chains, n = state.indices.shape
-        out = np.empty((n_chains, n_record, n), dtype=np.int64)
+        out = np.empty((n_chains, n_record, n), dtype=self.sample_dtype)
         if n_sweeps == 0:
             return out
         beta = float(beta)
         bias, weight = self._parameters(theta, beta)
-        g = self.cg.kernel_graph
         threads = numba.get_num_threads()
         by_vertex = (
             self.chromatic
@@ -367,8 +546,30 @@ class _Engine:
             and n_chains < threads
             and n >= _MIN_VARIABLES_VERTEX_PARALLEL
         )
-        x, v, plan, track = state.indices, state.values, self.plan, self.track
         tail = (np.int64(state.key), np.int64(state.sweep), np.int64(n_sweeps), np.int64(thin), out)
+        if self.binary_active:
+            own = v8 is None
+            if own:
+                v8 = state.values.astype(np.int8)
+            plan = self.binary
+            if self._table is not None and self.use_table:
+                ptype, thresholds = self._table
+                nbr, delta = self.layout.nbr, self.layout.delta
+                if by_vertex:
+                    _k.table_sweeps_by_vertex(v8, plan, nbr, delta, ptype, thresholds, *tail)
+                else:
+                    _k.table_sweeps_by_chain(
+                        v8, plan, nbr, delta, ptype, thresholds, self.chromatic, *tail
+                    )
+            elif by_vertex:
+                _k.binary_sweeps_by_vertex(v8, plan, bias, weight, *tail)
+            else:
+                _k.binary_sweeps_by_chain(v8, plan, bias, weight, self.chromatic, *tail)
+            if own:
+                self.sync(state, v8)
+            return out
+        g = self.cg.kernel_graph
+        x, v, plan, track = state.indices, state.values, self.plan, self.track
         if by_vertex:
             _k.sweeps_by_vertex(x, v, g, theta, beta, plan, bias, weight, track, *tail)
         else:
@@ -378,6 +579,11 @@ class _Engine:
         if not track:
             _k.restore_indices(x, v, plan)
         return out
+
+    def sync(self, state: GibbsState, v8: np.ndarray) -> None:
+        """Write int8 values ``v8`` into ``state``'s values and indices (in place)."""
+        state.values[...] = v8
+        _k.restore_indices(state.indices, state.values, self.plan)
 
 
 def step(
@@ -524,12 +730,13 @@ class _PersistentSweeps:
         n_samples = check_positive_int(n_samples, "n_samples")
         thin = check_positive_int(thin, "thin")
         self._check_output(n_samples)
-        return self._go(n_samples * thin, thin, n_samples)
+        # recorded in the smallest integer type, returned as int64 (the API's state type)
+        return self._go(n_samples * thin, thin, n_samples).astype(np.int64, copy=False)
 
     def _check_output(self, n_samples: int) -> None:
         """Refuse ``n_samples`` whose output array cannot fit in memory."""
         n_out = self.n_chains * n_samples * self._cg.n_variables
-        check_allocation(8 * n_out, f"n_samples={n_samples:,} (x {self.n_chains} chains)")
+        check_allocation(9 * n_out, f"n_samples={n_samples:,} (x {self.n_chains} chains)")
 
 
 class GibbsSampler(_PersistentSweeps):
@@ -609,6 +816,9 @@ class GibbsSampler(_PersistentSweeps):
         self._theta: np.ndarray | None = None
         clamp_ids, _ = _check_clamp(fg, self._cg, clamp)
         self._engine = _Engine(self._cg, schedule, clamp_ids)
+        # int8 values the binary kernels advance; when set, they are the chains'
+        # state and ``_state``'s arrays are refreshed from them on demand
+        self._v8: np.ndarray | None = None
 
     # -------------------------------------------------------------- properties
     @property
@@ -638,17 +848,33 @@ class GibbsSampler(_PersistentSweeps):
     @property
     def state(self) -> NDArray[np.int64]:
         """Current values, ndarray of shape (n_chains, n_variables), int64 (a copy)."""
+        if self._v8 is not None:
+            return self._v8.astype(np.int64)
         return self._state.values.astype(np.int64)
 
     @property
     def gibbs_state(self) -> GibbsState:
         """The current :class:`GibbsState` (a snapshot: arrays are copied)."""
+        self._sync()
         s = self._state
         return replace(s, indices=s.indices.copy(), values=s.values.copy())
 
+    def _sync(self) -> None:
+        """Bring ``_state``'s arrays up to date with the int8 values; drop those."""
+        if self._v8 is not None:
+            self._engine.sync(self._state, self._v8)
+            self._v8 = None
+
     def _go(self, n_sweeps: int, thin: int, n_record: int) -> np.ndarray:
         theta = self._current_theta()
-        out = self._engine.advance(self._state, theta, self._beta, n_sweeps, thin, n_record)
+        engine = self._engine
+        if engine.binary_active:
+            if self._v8 is None:
+                self._v8 = self._state.values.astype(np.int8)
+        else:
+            self._sync()
+        args = (self._state, theta, self._beta, n_sweeps, thin, n_record)
+        out = engine.advance(*args, v8=self._v8)
         self._state = replace(self._state, sweep=self._state.sweep + n_sweeps)
         return out
 

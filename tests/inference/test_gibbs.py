@@ -18,7 +18,7 @@ import numba
 import numpy as np
 import pytest
 from hypothesis import given
-from scipy import stats
+from scipy import special, stats
 
 import pgm
 from pgm.inference import _gibbs_kernels as K
@@ -791,3 +791,167 @@ def test_kernels_run_without_jit():
     assert got["seq"] == gibbs.sample(fg, 3, n_chains=2, burn_in=2, seed=0).tolist()
     chrom = gibbs.sample(fg, 3, n_chains=2, burn_in=2, schedule="chromatic", seed=0)
     assert got["chrom"] == chrom.tolist()
+
+
+# ---------------------------------------------------------------------- binary fast path
+def _binary_graph(shape: str, uniform: bool, spin_fraction: float = 1.0, seed: int = 0):
+    """A binary/spin pairwise graph: a periodic lattice, an open chain, a star or a dense graph.
+
+    ``uniform``: every coupling 0.4 and bias 0.1 (few position types: the
+    lookup-table tier), else random parameters (the logit tier).
+    """
+    rng = np.random.default_rng(seed)
+    if shape == "lattice":
+        side = 12
+        n = side * side
+        idx = np.arange(n).reshape(side, side)
+        edges = np.concatenate(
+            [
+                np.stack([idx.ravel(), np.roll(idx, -1, 1).ravel()], 1),
+                np.stack([idx.ravel(), np.roll(idx, -1, 0).ravel()], 1),
+            ]
+        )
+    elif shape == "chain":
+        n = 300
+        edges = np.stack([np.arange(n - 1), np.arange(1, n)], 1)
+    elif shape == "star":  # a hub of degree 40: past the table's slot limit
+        n = 41
+        edges = np.stack([np.zeros(n - 1, dtype=np.int64), np.arange(1, n)], 1)
+    else:  # dense: every pair of 9 variables (degree 8)
+        n = 9
+        edges = np.array([(i, j) for i in range(n) for j in range(i + 1, n)])
+    n_spin = int(round(spin_fraction * n))
+    fg = pgm.FactorGraph()
+    if n_spin:
+        fg.add_variables("s", n_spin, "spin")
+    if n - n_spin:
+        fg.add_variables("b", n - n_spin, "binary")
+    weights = np.full(len(edges), 0.4) if uniform else rng.normal(0, 0.6, len(edges))
+    fg.add_edges(edges, weights)
+    fg.add_unary(np.arange(n), np.full(n, 0.1) if uniform else rng.normal(0, 0.5, n))
+    return fg
+
+
+def _general_and_fast(fg, monkeypatch, **kwargs):
+    """Samples of the general kernels, the logit tier and the engine's own choice."""
+    outputs = []
+    for use_binary, use_table in ((False, False), (True, False), (True, True)):
+        monkeypatch.setattr(gibbs._Engine, "use_binary", use_binary)
+        monkeypatch.setattr(gibbs._Engine, "use_table", use_table)
+        outputs.append(gibbs.sample(fg, 4, burn_in=3, thin=2, seed=3, **kwargs))
+    monkeypatch.undo()
+    return outputs
+
+
+@pytest.mark.parametrize("schedule", SCHEDULES)
+@pytest.mark.parametrize(
+    ("shape", "uniform", "spins"),
+    [
+        ("lattice", True, 1.0),
+        ("lattice", False, 1.0),
+        ("lattice", True, 0.5),
+        ("chain", True, 0.0),
+        ("chain", False, 0.5),
+        ("star", True, 1.0),
+        ("dense", True, 0.3),
+        ("dense", False, 1.0),
+    ],
+)
+def test_binary_fast_path_matches_general_path(monkeypatch, shape, uniform, spins, schedule):
+    """Both binary tiers give bitwise the samples of the general kernels (same seed).
+
+    The table tier is chosen on the uniform graphs within its slot limit and
+    not with random parameters (one type per position); clamping a variable
+    keeps the fast path.
+    """
+    fg = _binary_graph(shape, uniform, spins)
+    engine = gibbs.GibbsSampler(fg, schedule=schedule)._engine
+    assert engine.binary is not None
+    engine.advance(gibbs.init_state(fg, 1, seed=0), np.asarray(fg.theta), 0.8, 1, 1, 0)
+    if shape == "star":
+        assert engine._table is None and engine.layout is None  # 40 slots: no table
+    elif shape != "dense":  # 9 positions: too few to share a table
+        assert (engine._table is not None) == uniform  # random parameters: a type per site
+    cg = fg.compile()
+    low3 = int(cg.state_value[cg.state_offset[3]])  # the low value of variable 3
+    for kwargs in ({}, {"clamp": {1: 1, 3: low3}}, {"beta": 0.6}):
+        general, logit, chosen = _general_and_fast(
+            fg, monkeypatch, n_chains=3, schedule=schedule, **kwargs
+        )
+        np.testing.assert_array_equal(logit, general)
+        np.testing.assert_array_equal(chosen, general)
+
+
+def test_binary_fast_path_split_across_threads(monkeypatch, restore_threads):
+    """The table and logit tiers split one chain's colour classes between threads identically."""
+    two = _two_threads()
+    for uniform in (True, False):
+        fg = _lattice(side=64) if not uniform else _binary_graph("lattice", True)
+        results = []
+        for threads in (1, two):
+            numba.set_num_threads(threads)
+            monkeypatch.setattr(gibbs, "_MIN_VARIABLES_VERTEX_PARALLEL", 0)
+            results.extend(_general_and_fast(fg, monkeypatch, schedule="chromatic"))
+        for other in results[1:]:
+            np.testing.assert_array_equal(other, results[0])
+
+
+def test_binary_fast_path_falls_back(monkeypatch):
+    """Graphs it does not cover run the general kernels: categorical or tabled free variables.
+
+    A clamped categorical neighbour keeps the logit tier (its int8 value enters
+    the logit) but not the table (a bit cannot hold the value 2).
+    """
+    cases = {
+        "categorical": _spec("categorical"),
+        "tables": _spec("tables"),
+    }
+    for spec in cases.values():
+        fg, _ = build(spec)
+        engine = gibbs.GibbsSampler(fg)._engine
+        assert engine.binary is None and engine.layout is None
+    # a binary graph with a clamped categorical neighbour stays on the fast path ...
+    fg = _binary_graph("chain", True, 0.0)
+    c = fg.add_variables("c", 1, 3)
+    fg.add_edges([[int(c.ids[0]), 0]], [0.5])
+    assert gibbs.GibbsSampler(fg)._engine.binary is None  # ... only when clamped
+    clamp = {int(c.ids[0]): 2}
+    sampler = gibbs.GibbsSampler(fg, clamp=clamp, n_chains=2, seed=0)
+    assert sampler._engine.binary is not None and sampler._engine.layout is None
+    general, logit, chosen = _general_and_fast(fg, monkeypatch, clamp=clamp, n_chains=2)
+    np.testing.assert_array_equal(logit, general)
+    np.testing.assert_array_equal(chosen, general)
+    assert np.all(general[..., int(c.ids[0])] == 2)
+
+
+def test_sampler_int8_state_is_synchronised(monkeypatch):
+    """The int8 values the sampler keeps agree with its GibbsState and with step()."""
+    fg = _binary_graph("lattice", True, 0.5)
+    sampler = gibbs.GibbsSampler(fg, n_chains=2, seed=5).run(3)
+    assert sampler._v8 is not None and sampler._v8.dtype == np.int8
+    snap = sampler.gibbs_state
+    np.testing.assert_array_equal(snap.values.astype(np.int64), sampler.state)
+    np.testing.assert_array_equal(fg.compile().indices_to_values(snap.indices), sampler.state)
+    stepped = gibbs.step(fg, snap, 4)
+    sampler.run(4)
+    np.testing.assert_array_equal(stepped.values.astype(np.int64), sampler.state)
+    # switching tiers mid-run keeps the chains
+    monkeypatch.setattr(gibbs._Engine, "use_binary", False)
+    a = sampler.sample(3)
+    monkeypatch.undo()
+    b = gibbs.GibbsSampler(fg, n_chains=2, seed=5).run(7).sample(3)
+    np.testing.assert_array_equal(a, b)
+
+
+def test_high_threshold_is_the_exact_boundary():
+    """u < high_threshold(a) is bernoulli_high_exact(a, u) on both sides of the boundary."""
+    rng = np.random.default_rng(1)
+    for a in np.concatenate([rng.normal(0, 4, 300), [0.0, -0.0, 40.0, -40.0, 800.0, -800.0]]):
+        t = K.high_threshold(a)
+        assert 0.0 <= t <= 1.0 and (t * 2.0**53) % 1 == 0
+        if t > 0.0:
+            assert K.bernoulli_high_exact(a, t - 2.0**-53)
+        if t < 1.0:
+            assert not K.bernoulli_high_exact(a, t)
+        p = special.expit(a)  # the threshold is sigmoid(a) up to rounding
+        assert abs(t - p) <= 1e-15 + 1e-12 * p
