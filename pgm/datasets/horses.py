@@ -98,7 +98,13 @@ def load_weizmann_horses(size: int = 32, *, path=None, split: str | None = None,
 
 
 def horse_node_features(image) -> np.ndarray:
-    """Per-pixel features: intensity, gradient magnitude, two smoothed intensities, position, bias.
+    """Per-pixel features: intensity, texture and position (20 columns).
+
+    The image is standardised (zero mean, unit deviation) first; the columns
+    are: the standardised intensity; its Gaussian smoothings at sigma 1, 2, 4
+    and 8; at sigma 1, 2 and 4, the gradient magnitude of the smoothed image,
+    the Laplacian of Gaussian and the local standard deviation; the row and
+    column position in [-1, 1], their squares and product; and a bias of 1.
 
     Parameters
     ----------
@@ -106,16 +112,23 @@ def horse_node_features(image) -> np.ndarray:
 
     Returns
     -------
-    features : ndarray of shape (h * w, 8), row-major pixel order
+    features : ndarray of shape (h * w, 20), row-major pixel order
     """
-    from scipy.ndimage import gaussian_filter, sobel
+    from scipy.ndimage import gaussian_filter, gaussian_laplace, sobel
 
     img = np.asarray(image, dtype=np.float64)
     if img.ndim != 2:
         raise ValueError(f"image must have shape (h, w); got {img.shape}")
+    if not np.all(np.isfinite(img)):
+        raise ValueError("image must be finite")
     h, w = img.shape
-    grad = np.hypot(sobel(img, axis=0), sobel(img, axis=1))
-    s1, s2 = gaussian_filter(img, 1.0), gaussian_filter(img, 3.0)
+    z = (img - img.mean()) / (img.std() + 1e-6)
+    feats = [z] + [gaussian_filter(z, s) for s in (1, 2, 4, 8)]
+    for s in (1, 2, 4):
+        g = gaussian_filter(z, s)
+        feats.append(np.hypot(sobel(g, axis=0), sobel(g, axis=1)))
+        feats.append(gaussian_laplace(z, s))
+        feats.append(np.sqrt(np.clip(gaussian_filter(z * z, s) - g * g, 0, None)))
     rr, cc = np.meshgrid(np.linspace(-1, 1, h), np.linspace(-1, 1, w), indexing="ij")
-    feats = [img, grad, s1, s2, rr, cc, rr**2 + cc**2, np.ones_like(img)]
+    feats += [rr, cc, rr**2, cc**2, rr * cc, np.ones_like(z)]
     return np.stack([f.ravel() for f in feats], axis=1)

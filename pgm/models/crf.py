@@ -213,12 +213,9 @@ class CRF:
         scores = feats @ u.T
         q = softmax(scores, axis=1) if q0 is None else q0.copy()
         best_q, best_b = q, -np.inf
+        adj = _adjacency(edges, n)
         for _ in range(self.mean_field_iter):
-            field = scores.copy()
-            if len(edges):
-                # message into i from j along edge (i, j): P[:, y_j] q_j; into j: P[y_i, :] q_i
-                np.add.at(field, edges[:, 0], q[edges[:, 1]] @ p.T)
-                np.add.at(field, edges[:, 1], q[edges[:, 0]] @ p)
+            field = scores + _neighbour_field(adj, q, p)
             new = (1 - self.damping) * softmax(field, axis=1) + self.damping * q
             delta = np.max(np.abs(new - q))
             q = new
@@ -237,7 +234,7 @@ class CRF:
         ent = -np.sum(q * np.log(np.clip(q, 1e-300, None)))
         val = np.sum(q * scores) + ent
         if len(edges):
-            val += np.einsum("ea,ab,eb->", q[edges[:, 0]], p, q[edges[:, 1]])
+            val += np.sum((q[edges[:, 0]] @ p) * q[edges[:, 1]])
         return float(val)
 
     def mean_field_bound(self, x) -> float:
@@ -432,6 +429,22 @@ class CRF:
         self.n_features_in_ = f
         self.n_iter_ = int(res.nit)
         return self
+
+
+def _adjacency(edges, n):
+    """Sparse (n, n) matrix with a 1 at (i, j) for each edge (i, j); None without edges."""
+    if not len(edges):
+        return None
+    from scipy.sparse import csr_matrix
+
+    return csr_matrix((np.ones(len(edges)), (edges[:, 0], edges[:, 1])), shape=(n, n))
+
+
+def _neighbour_field(adj, q, p):
+    """Mean-field message sum: into i from j along (i, j) P[:, y_j] q_j, into j P[y_i, :] q_i."""
+    if adj is None:
+        return 0.0
+    return adj @ (q @ p.T) + adj.T @ (q @ p)
 
 
 def _fg(feats, edges, u, p, k):

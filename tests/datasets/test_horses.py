@@ -26,7 +26,7 @@ def test_load_and_split():
 
 def test_features_and_errors(tmp_path, monkeypatch):
     f = horse_node_features(np.random.default_rng(0).random((5, 6)))
-    assert f.shape == (30, 8)
+    assert f.shape == (30, 20)
     with pytest.raises(ValueError, match="image must have shape"):
         horse_node_features(np.zeros(5))
     with pytest.raises(FileNotFoundError, match="Weizmann horse data not found"):
