@@ -47,7 +47,18 @@ def test_rbm_mnist_loglik_notebook_runs(tmp_path, monkeypatch):
     assert "test log-likelihood" in text and "image/png" in text
 
 
-@pytest.mark.parametrize("name", ["custom_model.ipynb", "rbm_mnist_loglik.ipynb"])
+def test_horse_segmentation_notebook_runs(tmp_path, monkeypatch):
+    from pgm.datasets import find_data_dir
+
+    if find_data_dir("weizmann_horse", required=("SHA256SUMS",)) is None:
+        pytest.skip("weizmann_horse not found (set PGM_DATA_DIR to the data folder)")
+    nb = _execute("horse_segmentation.ipynb", tmp_path, monkeypatch)
+    text = _outputs_text(nb)
+    assert "shape_prior_crf  test pixel accuracy" in text and "image/png" in text
+    assert '"ename"' not in text
+
+
+@pytest.mark.parametrize("name", ["custom_model.ipynb", "rbm_mnist_loglik.ipynb", "horse_segmentation.ipynb"])
 def test_stored_notebooks_are_executed_and_machine_independent(name):
     nb = json.loads((NOTEBOOKS / name).read_text())
     code = [c for c in nb["cells"] if c["cell_type"] == "code"]
