@@ -16,7 +16,7 @@ from scipy.optimize import minimize
 from scipy.special import logsumexp, softmax
 
 from pgm._random import as_generator
-from pgm._validation import NotFittedError
+from pgm._validation import NotFittedError, as_float_array, as_index_array
 
 __all__ = ["CRF", "grid_edges"]
 
@@ -47,23 +47,16 @@ def grid_edges(height: int, width: int, connectivity: int = 4) -> np.ndarray:
 
 
 def _check_example(x, n_features=None):
+    """Validate one example ``(node_features, edges)``; returns float64 features and int64 edges."""
     if not (isinstance(x, (tuple, list)) and len(x) == 2):
         raise TypeError("each example must be a pair (node_features, edges)")
-    feats = np.asarray(x[0], dtype=np.float64)
-    if feats.ndim != 2:
-        raise ValueError(f"node_features must have shape (n_nodes, n_features); got {feats.shape}")
-    if not np.all(np.isfinite(feats)):
-        raise ValueError("node_features must be finite")
+    feats = as_float_array(x[0], "node_features", shape=(None, None))
     if n_features is not None and feats.shape[1] != n_features:
         raise ValueError(f"node_features must have {n_features} columns; got {feats.shape[1]}")
     edges = np.asarray(x[1])
-    if edges.size == 0:
-        edges = np.zeros((0, 2), dtype=np.int64)
-    if edges.ndim != 2 or edges.shape[1] != 2:
+    edges = np.zeros((0, 2), dtype=np.int64) if edges.size == 0 else as_index_array(edges, "edges", ndim=2)
+    if edges.shape[1] != 2:
         raise ValueError(f"edges must have shape (n_edges, 2); got {edges.shape}")
-    if not np.issubdtype(edges.dtype, np.integer):
-        raise TypeError("edges must be integers")
-    edges = edges.astype(np.int64)
     n = feats.shape[0]
     if edges.size and (edges.min() < 0 or edges.max() >= n):
         raise ValueError(
@@ -76,14 +69,14 @@ def _check_example(x, n_features=None):
 
 
 def _check_labels(y, n_nodes, n_labels):
+    """Validate one labelling: int64 of shape (n_nodes,) with values in 0..n_labels-1."""
     y = np.asarray(y)
     if y.shape != (n_nodes,):
         raise ValueError(f"labels must have shape ({n_nodes},) = (n_nodes,); got {y.shape}")
-    if not np.issubdtype(y.dtype, np.integer):
-        raise TypeError("labels must be integers")
+    y = as_index_array(y, "labels")
     if y.size and (y.min() < 0 or y.max() >= n_labels):
         raise ValueError(f"labels must lie in 0..{n_labels - 1}; got values in [{y.min()}, {y.max()}]")
-    return y.astype(np.int64)
+    return y
 
 
 class CRF:

@@ -310,27 +310,46 @@ class ShapePriorCRF(BaseEstimator):
         """Alternating mean-field; returns (q_y, q_h, bound) at the highest bound seen."""
         u, p, w, b, c = theta
         proj = self._proj()
+        proj_t = self._proj_t()
         n_cells, k, nh = w.shape
         wf = w.reshape(n_cells * k, nh)
         unary = feats @ u.T
-        scores = unary + proj.T @ b
+        scores = unary + proj_t @ b
         if adj is None:
             adj = _adjacency(edges, feats.shape[0])
-        q = softmax(unary, axis=1)  # initialised from the unary model
-        best = (q, expit(c + (proj @ q).ravel() @ wf), -np.inf)
+        adj_t = None if adj is None else adj.T.tocsr()
+        q = _softmax_rows(unary)  # initialised from the unary model
+        qh = expit(c + (proj @ q).ravel() @ wf)
+        best = (q, qh, -np.inf)
         for _ in range(self.mean_field_iter):
-            qh = expit(c + (proj @ q).ravel() @ wf)
-            field = scores + proj.T @ (wf @ qh).reshape(n_cells, k) + _neighbour_field(adj, q, p)
-            new = (1 - self.damping) * softmax(field, axis=1) + self.damping * q
+            field = scores + proj_t @ (wf @ qh).reshape(n_cells, k)
+            if adj is not None:
+                field += adj @ (q @ p.T) + adj_t @ (q @ p)
+            new = (1 - self.damping) * _softmax_rows(field) + self.damping * q
             delta = np.max(np.abs(new - q))
             q = new
-            qh = expit(c + (proj @ q).ravel() @ wf)
-            bound = self._bound(scores, edges, p, wf, c, proj, q, qh)
-            if bound > best[2]:
-                best = (q, qh, bound)
+            qbar = (proj @ q).ravel()
+            act = c + qbar @ wf
+            qh = expit(act)
+            # bound = E_q[-E] + H(q) + H(qh)
+            val = np.sum(q * scores) - np.sum(q * np.log(np.clip(q, 1e-300, None)))
+            if adj is not None:
+                val += np.sum(q * (adj @ (q @ p.T)))
+            # sum_j [qh_j act_j + H(qh_j)] = sum_j softplus(act_j) at qh = sigmoid(act)
+            val += np.logaddexp(0, act).sum()
+            if val > best[2]:
+                best = (q, qh, float(val))
             if delta < self.tol:
                 break
         return best
+
+    def _proj_t(self):
+        cache = getattr(self, "_proj_t_cache", None)
+        proj = self._proj()
+        if cache is None or cache[0] is not proj:
+            cache = (proj, proj.T.tocsr())
+            self._proj_t_cache = cache
+        return cache[1]
 
     @staticmethod
     def _bound(scores, edges, p, wf, c, proj, q, qh):
@@ -650,6 +669,12 @@ class ShapePriorCRF(BaseEstimator):
         return model
 
 
+def _softmax_rows(f):
+    """Softmax over the last axis (numerically stable)."""
+    e = np.exp(f - f.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
 def _sample_categorical(prob, rng):
     """One-hot samples of the last axis of ``prob``."""
     cum = np.cumsum(prob, axis=-1)
@@ -677,6 +702,8 @@ def train_softmax_rbm(label_maps, n_labels, n_hidden, *, method="pcd", cd_k=1, n
         raise ValueError(f"label_maps must have shape (n, n_cells, {n_labels}); got {v_all.shape}")
     n, r, k = v_all.shape
     w = 0.01 * rng.normal(size=(r, k, n_hidden))
+    wf = w.reshape(r * k, n_hidden)  # a view: updating wf updates w
+    flat = v_all.reshape(n, r * k)
     mean = np.clip(v_all.mean(axis=0), 1e-3, 1)
     b = np.log(mean) - np.log(mean).mean(axis=1, keepdims=True)
     c = np.zeros(n_hidden)
@@ -685,20 +712,20 @@ def train_softmax_rbm(label_maps, n_labels, n_hidden, *, method="pcd", cd_k=1, n
     for _ in range(n_epochs):
         order = rng.permutation(n)
         for start in range(0, n, bs):
-            v = v_all[order[start:start + bs]]
-            ph = expit(c + np.einsum("brk,rkj->bj", v, w))
-            vn = chains[: len(v)] if method == "pcd" else v
+            v = flat[order[start:start + bs]]
+            ph = expit(c + v @ wf)
+            vn = chains[: len(v)].reshape(len(v), r * k) if method == "pcd" else v
             for step in range(cd_k):
-                hp = ph if (step == 0 and method == "cd") else expit(c + np.einsum("brk,rkj->bj", vn, w))
+                hp = ph if (step == 0 and method == "cd") else expit(c + vn @ wf)
                 hs = (rng.random(hp.shape) < hp).astype(np.float64)
-                vn = _sample_categorical(softmax(b + np.einsum("rkj,bj->brk", w, hs), axis=2), rng)
+                pv = _softmax_rows((hs @ wf.T).reshape(len(v), r, k) + b)
+                vn = _sample_categorical(pv, rng).reshape(len(v), r * k)
             if method == "pcd":
-                chains[: len(v)] = vn
-            phn = expit(c + np.einsum("brk,rkj->bj", vn, w))
+                chains[: len(v)] = vn.reshape(len(v), r, k)
+            phn = expit(c + vn @ wf)
             m = len(v)
-            w += learning_rate * ((np.einsum("brk,bj->rkj", v, ph) - np.einsum("brk,bj->rkj", vn, phn)) / m
-                                  - weight_decay * w)
-            b += learning_rate * (v - vn).mean(axis=0)
+            wf += learning_rate * ((v.T @ ph - vn.T @ phn) / m - weight_decay * wf)
+            b += learning_rate * (v - vn).mean(axis=0).reshape(r, k)
             c += learning_rate * (ph - phn).mean(axis=0)
     return w, b, c
 

@@ -155,3 +155,20 @@ def test_bad_input():
         CRF.from_parameters(np.zeros((2, 3)), np.zeros((3, 3)))
     with pytest.raises(ValueError, match="not fitted"):
         CRF(n_labels=2).predict([(feats, np.array([[0, 1]]))])
+
+
+def test_bad_input_types_and_values():
+    crf = CRF.from_parameters(np.zeros((2, 3)), np.zeros((2, 2)))
+    feats = np.zeros((4, 3))
+    with pytest.raises(TypeError, match="pair"):
+        crf.predict([feats])
+    with pytest.raises(ValueError, match="node_features must be finite"):
+        crf.predict([(np.full((4, 3), np.nan), np.array([[0, 1]]))])
+    with pytest.raises(ValueError, match="edges must hold integers"):
+        crf.predict([(feats, np.array([[0.5, 1.0]]))])
+    with pytest.raises(ValueError, match="edges must have shape"):
+        crf.predict([(feats, np.array([[0, 1, 2]]))])
+    with pytest.raises(ValueError, match="self-loops"):
+        crf.predict([(feats, np.array([[1, 1]]))])
+    with pytest.raises(ValueError, match="labels must hold integers"):
+        crf.conditional_log_likelihood([(feats, np.array([[0, 1]]))], [np.array([0, 0.5, 0, 0])])
