@@ -58,7 +58,9 @@ def test_horse_segmentation_notebook_runs(tmp_path, monkeypatch):
     assert '"ename"' not in text
 
 
-@pytest.mark.parametrize("name", ["custom_model.ipynb", "rbm_mnist_loglik.ipynb", "horse_segmentation.ipynb"])
+@pytest.mark.parametrize(
+    "name", ["custom_model.ipynb", "rbm_mnist_loglik.ipynb", "horse_segmentation.ipynb"]
+)
 def test_stored_notebooks_are_executed_and_machine_independent(name):
     nb = json.loads((NOTEBOOKS / name).read_text())
     code = [c for c in nb["cells"] if c["cell_type"] == "code"]

@@ -24,8 +24,14 @@ def _sha256(path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def load_weizmann_horses(size: int = 32, *, path=None, split: str | None = None,
-                         fractions=(0.6, 0.2, 0.2), split_seed: int = 0):
+def load_weizmann_horses(
+    size: int = 32,
+    *,
+    path=None,
+    split: str | None = None,
+    fractions=(0.6, 0.2, 0.2),
+    split_seed: int = 0,
+):
     """Load the 328 gray horse images and their masks, resized to ``size x size``.
 
     Parameters
@@ -78,11 +84,17 @@ def load_weizmann_horses(size: int = 32, *, path=None, split: str | None = None,
             rel = f"{sub}/horse{i:03d}.jpg"
             f = root / rel
             if not f.is_file():
-                raise FileNotFoundError(f"{f} is missing (image {i} needs both gray and figure_ground)")
+                raise FileNotFoundError(
+                    f"{f} is missing (image {i} needs both gray and figure_ground)"
+                )
             if _sha256(f) != sums.get(rel):
                 raise ValueError(f"{f} does not match its SHA-256 in SHA256SUMS")
             with Image.open(f) as im:
-                pair.append(np.asarray(im.convert("L").resize((size, size), Image.BILINEAR), dtype=np.float64))
+                pair.append(
+                    np.asarray(
+                        im.convert("L").resize((size, size), Image.BILINEAR), dtype=np.float64
+                    )
+                )
         images.append(pair[0] / 255.0)
         masks.append((pair[1] >= 128).astype(np.int64))
     images, masks = np.stack(images), np.stack(masks)
@@ -91,8 +103,11 @@ def load_weizmann_horses(size: int = 32, *, path=None, split: str | None = None,
     order = np.random.default_rng(split_seed).permutation(_N_IMAGES)
     n_train = int(round(fractions[0] * _N_IMAGES))
     n_val = int(round(fractions[1] * _N_IMAGES))
-    idx = {"train": order[:n_train], "validation": order[n_train:n_train + n_val],
-           "test": order[n_train + n_val:]}[split]
+    idx = {
+        "train": order[:n_train],
+        "validation": order[n_train : n_train + n_val],
+        "test": order[n_train + n_val :],
+    }[split]
     idx = np.sort(idx)
     return images[idx], masks[idx]
 

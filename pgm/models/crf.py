@@ -54,7 +54,11 @@ def _check_example(x, n_features=None):
     if n_features is not None and feats.shape[1] != n_features:
         raise ValueError(f"node_features must have {n_features} columns; got {feats.shape[1]}")
     edges = np.asarray(x[1])
-    edges = np.zeros((0, 2), dtype=np.int64) if edges.size == 0 else as_index_array(edges, "edges", ndim=2)
+    edges = (
+        np.zeros((0, 2), dtype=np.int64)
+        if edges.size == 0
+        else as_index_array(edges, "edges", ndim=2)
+    )
     if edges.shape[1] != 2:
         raise ValueError(f"edges must have shape (n_edges, 2); got {edges.shape}")
     n = feats.shape[0]
@@ -75,7 +79,9 @@ def _check_labels(y, n_nodes, n_labels):
         raise ValueError(f"labels must have shape ({n_nodes},) = (n_nodes,); got {y.shape}")
     y = as_index_array(y, "labels")
     if y.size and (y.min() < 0 or y.max() >= n_labels):
-        raise ValueError(f"labels must lie in 0..{n_labels - 1}; got values in [{y.min()}, {y.max()}]")
+        raise ValueError(
+            f"labels must lie in 0..{n_labels - 1}; got values in [{y.min()}, {y.max()}]"
+        )
     return y
 
 
@@ -108,10 +114,22 @@ class CRF:
     bound is ``log Z >= -E_q[E] + H(q)``.
     """
 
-    def __init__(self, n_labels=2, pairwise="potts", inference="mean_field",
-                 learning="inference", alpha=1e-3, max_iter=100, mean_field_iter=50,
-                 damping=0.5, tol=1e-6, n_samples=200, burn_in=50, max_states=2**16,
-                 random_state=None):
+    def __init__(
+        self,
+        n_labels=2,
+        pairwise="potts",
+        inference="mean_field",
+        learning="inference",
+        alpha=1e-3,
+        max_iter=100,
+        mean_field_iter=50,
+        damping=0.5,
+        tol=1e-6,
+        n_samples=200,
+        burn_in=50,
+        max_states=2**16,
+        random_state=None,
+    ):
         self.n_labels = n_labels
         self.pairwise = pairwise
         self.inference = inference
@@ -163,7 +181,9 @@ class CRF:
         y2 = np.atleast_2d(y)
         for row in y2:
             _check_labels(row, feats.shape[0], self.n_labels)
-        e = self._energy(feats, edges, y2.astype(np.int64), self.unary_weights_, self.pairwise_weights_)
+        e = self._energy(
+            feats, edges, y2.astype(np.int64), self.unary_weights_, self.pairwise_weights_
+        )
         return e[0] if single else e
 
     @staticmethod
@@ -190,9 +210,9 @@ class CRF:
     # --------------------------------------------------------------- inference
     def _enumerate(self, feats, edges, u, p):
         n, k = feats.shape[0], self.n_labels
-        if k ** n > self.max_states:
+        if k**n > self.max_states:
             raise ValueError(
-                f"exact enumeration needs {k}**{n} = {k ** n} states, above max_states="
+                f"exact enumeration needs {k}**{n} = {k**n} states, above max_states="
                 f"{self.max_states}; raise max_states or use inference='mean_field'"
             )
         states = np.indices((k,) * n).reshape(n, -1).T.astype(np.int64)
@@ -202,7 +222,7 @@ class CRF:
 
     def _mean_field(self, feats, edges, u, p, q0=None):
         """Damped parallel mean-field; returns (q, bound)."""
-        n, k = feats.shape[0], self.n_labels
+        n, _k = feats.shape[0], self.n_labels
         scores = feats @ u.T
         q = softmax(scores, axis=1) if q0 is None else q0.copy()
         best_q, best_b = q, -np.inf
@@ -256,7 +276,9 @@ class CRF:
             fg = _fg(feats, edges, u, p, k)
             s = gibbs.sample(fg, self.n_samples, n_chains=1, burn_in=self.burn_in, seed=seed)[0]
             return np.stack([(s == c).mean(axis=0) for c in range(k)], axis=1)
-        raise ValueError(f"inference must be 'mean_field', 'exact' or 'gibbs'; got {self.inference!r}")
+        raise ValueError(
+            f"inference must be 'mean_field', 'exact' or 'gibbs'; got {self.inference!r}"
+        )
 
     def predict_marginals(self, X, seed=None):
         """Per-node label marginals, a list of (n_nodes, K) arrays."""
@@ -264,16 +286,20 @@ class CRF:
         out = []
         for x in X:
             feats, edges = self._prepare(x)
-            out.append(self._marginals(feats, edges, self.unary_weights_, self.pairwise_weights_, rng))
+            out.append(
+                self._marginals(feats, edges, self.unary_weights_, self.pairwise_weights_, rng)
+            )
         return out
 
     def predict(self, X, seed=None):
-        """MAP labellings by ICM started from the marginals' argmax (exact MAP when inference='exact')."""
+        """MAP labellings: ICM from the marginals' argmax (exact MAP when inference='exact')."""
         out = []
-        for x, q in zip(X, self.predict_marginals(X, seed=seed)):
+        for x, q in zip(X, self.predict_marginals(X, seed=seed), strict=False):
             feats, edges = self._prepare(x)
             if self.inference == "exact":
-                states, prob, _ = self._enumerate(feats, edges, self.unary_weights_, self.pairwise_weights_)
+                states, prob, _ = self._enumerate(
+                    feats, edges, self.unary_weights_, self.pairwise_weights_
+                )
                 out.append(states[np.argmax(prob)])
                 continue
             out.append(self._icm(feats, edges, np.argmax(q, axis=1)))
@@ -307,7 +333,7 @@ class CRF:
     def score(self, X, Y):
         """Pixel (node) accuracy of :meth:`predict`."""
         pred = self.predict(X)
-        correct = sum(int(np.sum(p == np.asarray(y))) for p, y in zip(pred, Y))
+        correct = sum(int(np.sum(p == np.asarray(y))) for p, y in zip(pred, Y, strict=False))
         return correct / sum(len(y) for y in Y)
 
     # ---------------------------------------------------------------- learning
@@ -321,7 +347,7 @@ class CRF:
         if self.pairwise == "potts":
             p = theta[k * f] * np.eye(k)
         else:
-            p = theta[k * f:].reshape(k, k)
+            p = theta[k * f :].reshape(k, k)
         return u, p
 
     def _stats(self, feats, edges, q_node, q_edge):
@@ -336,9 +362,11 @@ class CRF:
         k = self.n_labels
         total, gu, gp = 0.0, np.zeros_like(u), np.zeros_like(p)
         for feats, edges, y in data:
-            n = len(y)
+            len(y)
             onehot = np.eye(k)[y]
-            emp_u, emp_p = self._stats(feats, edges, onehot, onehot[edges[:, 0], :, None] * onehot[edges[:, 1], None, :])
+            emp_u, emp_p = self._stats(
+                feats, edges, onehot, onehot[edges[:, 0], :, None] * onehot[edges[:, 1], None, :]
+            )
             if self.learning == "pseudo_likelihood":
                 ll, mu, mp = self._pseudo(feats, edges, y, u, p)
             elif self.inference == "exact":
@@ -347,19 +375,30 @@ class CRF:
                 qn = np.stack([prob @ (states == c) for c in range(k)], axis=1)
                 oh = np.eye(k)[states]  # (S, n, K)
                 mu = qn.T @ feats
-                mp = np.einsum("s,sea,seb->ab", prob, oh[:, edges[:, 0]], oh[:, edges[:, 1]]) if len(edges) else np.zeros((k, k))
+                mp = (
+                    np.einsum("s,sea,seb->ab", prob, oh[:, edges[:, 0]], oh[:, edges[:, 1]])
+                    if len(edges)
+                    else np.zeros((k, k))
+                )
             elif self.inference == "mean_field":
                 q, bound = self._mean_field(feats, edges, u, p)
                 ll = -self._energy(feats, edges, y[None], u, p)[0] - bound
                 mu = q.T @ feats
                 mp = q[edges[:, 0]].T @ q[edges[:, 1]] if len(edges) else np.zeros((k, k))
             else:
-                raise ValueError("learning needs inference 'exact' or 'mean_field', or learning='pseudo_likelihood'")
+                raise ValueError(
+                    "learning needs inference 'exact' or 'mean_field', "
+                    "or learning='pseudo_likelihood'"
+                )
             total += ll
             gu += emp_u - mu
             gp += emp_p - mp
         m = len(data)
-        grad_theta = self._pack(gu, gp) if self.pairwise == "full" else np.concatenate([gu.ravel(), [np.trace(gp)]])
+        grad_theta = (
+            self._pack(gu, gp)
+            if self.pairwise == "full"
+            else np.concatenate([gu.ravel(), [np.trace(gp)]])
+        )
         obj = -total / m + 0.5 * self.alpha * theta @ theta
         grad = -grad_theta / m + self.alpha * theta
         return obj, grad
@@ -384,7 +423,7 @@ class CRF:
         return ll, mu, mp
 
     def conditional_log_likelihood(self, X, Y) -> float:
-        """Mean log p(y | x) over examples (exact for inference='exact', else the mean-field estimate)."""
+        """Mean log p(y | x) over examples (exact for inference='exact', else mean-field)."""
         self._check_fitted()
         data = self._check_xy(X, Y)
         theta = self._pack(self.unary_weights_, self.pairwise_weights_)
@@ -402,7 +441,7 @@ class CRF:
         if len(X) != len(Y):
             raise ValueError(f"X and Y must have the same length; got {len(X)} and {len(Y)}")
         data = []
-        for x, y in zip(X, Y):
+        for x, y in zip(X, Y, strict=False):
             feats, edges = _check_example(x, n_features)
             data.append((feats, edges, _check_labels(y, feats.shape[0], self.n_labels)))
         return data
@@ -415,9 +454,15 @@ class CRF:
             raise ValueError("X must hold at least one example")
         f = np.asarray(X[0][0]).shape[1]
         data = self._check_xy(X, Y, f)
-        theta0 = np.zeros(self.n_labels * f + (1 if self.pairwise == "potts" else self.n_labels ** 2))
-        res = minimize(self._objective, theta0, args=(data, f), jac=True, method="L-BFGS-B",
-                       options={"maxiter": self.max_iter})
+        theta0 = np.zeros(self.n_labels * f + (1 if self.pairwise == "potts" else self.n_labels**2))
+        res = minimize(
+            self._objective,
+            theta0,
+            args=(data, f),
+            jac=True,
+            method="L-BFGS-B",
+            options={"maxiter": self.max_iter},
+        )
         self.unary_weights_, self.pairwise_weights_ = self._unpack(res.x, f)
         self.n_features_in_ = f
         self.n_iter_ = int(res.nit)

@@ -37,7 +37,7 @@ from sklearn.base import BaseEstimator
 
 from pgm._random import as_generator
 from pgm._validation import NotFittedError, check_positive_float, check_positive_int
-from pgm.models.crf import CRF, _adjacency, _check_example, _check_labels, _fg, _neighbour_field
+from pgm.models.crf import CRF, _adjacency, _check_example, _check_labels, _fg
 
 __all__ = ["ShapePriorCRF", "projection_matrix", "fit_shape_prior_crf"]
 
@@ -125,12 +125,31 @@ class ShapePriorCRF(BaseEstimator):
     history_ : dict of lists (``"joint_objective"`` per epoch, ``"validation_accuracy"``)
     """
 
-    def __init__(self, n_labels=2, grid_size=24, n_hidden=100, image_shape=None,
-                 pairwise="potts", alpha=1e-3, crf_max_iter=100, rbm_method="pcd", rbm_cd_k=1,
-                 rbm_n_epochs=200, rbm_learning_rate=0.05, rbm_batch_size=20,
-                 rbm_weight_decay=1e-4, joint_n_epochs=5, joint_learning_rate=0.01,
-                 joint_batch_size=10, joint_inference="mean_field", mean_field_iter=30,
-                 damping=0.5, tol=1e-5, max_states=2**16, random_state=None):
+    def __init__(
+        self,
+        n_labels=2,
+        grid_size=24,
+        n_hidden=100,
+        image_shape=None,
+        pairwise="potts",
+        alpha=1e-3,
+        crf_max_iter=100,
+        rbm_method="pcd",
+        rbm_cd_k=1,
+        rbm_n_epochs=200,
+        rbm_learning_rate=0.05,
+        rbm_batch_size=20,
+        rbm_weight_decay=1e-4,
+        joint_n_epochs=5,
+        joint_learning_rate=0.01,
+        joint_batch_size=10,
+        joint_inference="mean_field",
+        mean_field_iter=30,
+        damping=0.5,
+        tol=1e-5,
+        max_states=2**16,
+        random_state=None,
+    ):
         self.n_labels = n_labels
         self.grid_size = grid_size
         self.n_hidden = n_hidden
@@ -156,8 +175,16 @@ class ShapePriorCRF(BaseEstimator):
 
     # ------------------------------------------------------------------ setup
     @classmethod
-    def from_parameters(cls, unary_weights, pairwise_weights, rbm_weights, hidden_bias, projection,
-                        visible_bias=None, **kwargs):
+    def from_parameters(
+        cls,
+        unary_weights,
+        pairwise_weights,
+        rbm_weights,
+        hidden_bias,
+        projection,
+        visible_bias=None,
+        **kwargs,
+    ):
         """Build a fitted model from its parameters.
 
         Parameters
@@ -178,10 +205,19 @@ class ShapePriorCRF(BaseEstimator):
         p = np.array(projection, dtype=np.float64)
         if p.ndim != 2 or p.shape[0] != w.shape[0]:
             raise ValueError(f"projection must have shape ({w.shape[0]}, n_nodes); got {p.shape}")
-        b = np.zeros((w.shape[0], k)) if visible_bias is None else np.array(visible_bias, dtype=np.float64)
+        b = (
+            np.zeros((w.shape[0], k))
+            if visible_bias is None
+            else np.array(visible_bias, dtype=np.float64)
+        )
         if b.shape != (w.shape[0], k):
             raise ValueError(f"visible_bias must have shape ({w.shape[0]}, {k}); got {b.shape}")
-        for name, arr in (("rbm_weights", w), ("hidden_bias", c), ("projection", p), ("visible_bias", b)):
+        for name, arr in (
+            ("rbm_weights", w),
+            ("hidden_bias", c),
+            ("projection", p),
+            ("visible_bias", b),
+        ):
             if not np.all(np.isfinite(arr)):
                 raise ValueError(f"{name} must be finite")
         kwargs.setdefault("pairwise", "full")
@@ -199,7 +235,9 @@ class ShapePriorCRF(BaseEstimator):
 
     def _check_fitted(self):
         if not hasattr(self, "rbm_weights_"):
-            raise NotFittedError("this ShapePriorCRF is not fitted; call fit or use from_parameters")
+            raise NotFittedError(
+                "this ShapePriorCRF is not fitted; call fit or use from_parameters"
+            )
 
     def _proj(self):
         cache = getattr(self, "_proj_cache", None)
@@ -220,8 +258,13 @@ class ShapePriorCRF(BaseEstimator):
 
     @property
     def _theta(self):
-        return (self.unary_weights_, self.pairwise_weights_, self.rbm_weights_,
-                self.visible_bias_, self.hidden_bias_)
+        return (
+            self.unary_weights_,
+            self.pairwise_weights_,
+            self.rbm_weights_,
+            self.visible_bias_,
+            self.hidden_bias_,
+        )
 
     # ---------------------------------------------------------------- energies
     def energy(self, x, y, h) -> np.ndarray:
@@ -230,7 +273,9 @@ class ShapePriorCRF(BaseEstimator):
         y, single = self._labels(y, feats.shape[0])
         h = np.atleast_2d(np.asarray(h, dtype=np.float64))
         if h.shape != (len(y), len(self.hidden_bias_)):
-            raise ValueError(f"h must have shape ({len(y)}, {len(self.hidden_bias_)}); got {h.shape}")
+            raise ValueError(
+                f"h must have shape ({len(y)}, {len(self.hidden_bias_)}); got {h.shape}"
+            )
         u, p, w, b, c = self._theta
         ybar = self._ybar(y)  # (B, R2, K)
         e = CRF._energy(feats, edges, y, u, p)
@@ -278,7 +323,7 @@ class ShapePriorCRF(BaseEstimator):
         return states, ybar, np.exp(lp - log_z), float(log_z)
 
     def exact_conditional(self, x):
-        """Label marginals p(y_s = k | x) (n_nodes, K) and log Z(x), by enumerating y (h summed out)."""
+        """Label marginals p(y_s = k | x) (n_nodes, K) and log Z(x), enumerating y (h summed)."""
         feats, edges = self._prep(x)
         states, _, prob, log_z = self._enumerate(feats, edges, self._theta)
         q = np.stack([prob @ (states == c) for c in range(self.n_labels)], axis=1)
@@ -379,8 +424,9 @@ class ShapePriorCRF(BaseEstimator):
         if len(X) != len(Y):
             raise ValueError(f"X and Y must have the same length; got {len(X)} and {len(Y)}")
         pred = self.predict(X)
-        Y = [_check_labels(y, len(pr), self.n_labels) for pr, y in zip(pred, Y)]
-        return sum(int(np.sum(pr == y)) for pr, y in zip(pred, Y)) / sum(len(y) for y in Y)
+        Y = [_check_labels(y, len(pr), self.n_labels) for pr, y in zip(pred, Y, strict=False)]
+        correct = sum(int(np.sum(pr == y)) for pr, y in zip(pred, Y, strict=True))
+        return correct / sum(len(y) for y in Y)
 
     # -------------------------------------------------------------- shape RBM
     def sample_shapes(self, n_samples=8, n_steps=200, seed=None):
@@ -398,7 +444,9 @@ class ShapePriorCRF(BaseEstimator):
         w, b, c = self.rbm_weights_, self.visible_bias_, self.hidden_bias_
         v = _sample_categorical(np.full((n_samples,) + b.shape, 1.0 / b.shape[1]), rng)
         for _ in range(n_steps):
-            h = (rng.random((n_samples, len(c))) < expit(c + np.einsum("brk,rkj->bj", v, w))).astype(float)
+            h = (
+                rng.random((n_samples, len(c))) < expit(c + np.einsum("brk,rkj->bj", v, w))
+            ).astype(float)
             pv = softmax(b + np.einsum("rkj,bj->brk", w, h), axis=2)
             v = _sample_categorical(pv, rng)
         return pv
@@ -413,7 +461,9 @@ class ShapePriorCRF(BaseEstimator):
         if self.rbm_method not in ("pcd", "cd"):
             raise ValueError(f"rbm_method must be 'pcd' or 'cd'; got {self.rbm_method!r}")
         if self.joint_inference not in ("mean_field", "exact"):
-            raise ValueError(f"joint_inference must be 'mean_field' or 'exact'; got {self.joint_inference!r}")
+            raise ValueError(
+                f"joint_inference must be 'mean_field' or 'exact'; got {self.joint_inference!r}"
+            )
         check_positive_int(self.rbm_cd_k, "rbm_cd_k")
         check_positive_int(self.rbm_n_epochs, "rbm_n_epochs", minimum=0)
         check_positive_int(self.joint_n_epochs, "joint_n_epochs", minimum=0)
@@ -438,7 +488,10 @@ class ShapePriorCRF(BaseEstimator):
             return side, side
         shape = tuple(int(s) for s in self.image_shape)
         if len(shape) != 2 or shape[0] * shape[1] != n_nodes:
-            raise ValueError(f"image_shape {self.image_shape!r} does not hold the {n_nodes} nodes of the examples")
+            raise ValueError(
+                f"image_shape {self.image_shape!r} does not hold the {n_nodes} nodes "
+                "of the examples"
+            )
         return shape
 
     def _check_xy(self, X, Y, n_features=None):
@@ -447,7 +500,7 @@ class ShapePriorCRF(BaseEstimator):
         if len(X) == 0:
             raise ValueError("X must hold at least one example")
         data = []
-        for x, y in zip(X, Y):
+        for x, y in zip(X, Y, strict=False):
             feats, edges = _check_example(x, n_features)
             if n_features is None:
                 n_features = feats.shape[1]
@@ -485,23 +538,40 @@ class ShapePriorCRF(BaseEstimator):
         k = self.n_labels
         # 1. the CRF: unary and pairwise weights
         if crf is None:
-            crf = CRF(n_labels=k, pairwise=self.pairwise, alpha=self.alpha, max_iter=self.crf_max_iter,
-                      mean_field_iter=self.mean_field_iter, damping=self.damping, tol=self.tol)
+            crf = CRF(
+                n_labels=k,
+                pairwise=self.pairwise,
+                alpha=self.alpha,
+                max_iter=self.crf_max_iter,
+                mean_field_iter=self.mean_field_iter,
+                damping=self.damping,
+                tol=self.tol,
+            )
             crf.fit(X, Y)
         elif not isinstance(crf, CRF) or not hasattr(crf, "unary_weights_"):
             raise TypeError("crf must be a fitted pgm.models.CRF")
         elif crf.unary_weights_.shape != (k, data[0][0].shape[1]):
-            raise ValueError(f"crf has unary_weights of shape {crf.unary_weights_.shape}; "
-                             f"expected {(k, data[0][0].shape[1])}")
+            raise ValueError(
+                f"crf has unary_weights of shape {crf.unary_weights_.shape}; "
+                f"expected {(k, data[0][0].shape[1])}"
+            )
         # 2. the shape RBM on projected ground truth
         proj = projection_matrix(height, width, self.grid_size)
         self.projection_ = proj
         self._proj_cache = None
         maps = np.stack([self._proj() @ np.eye(k)[y] for _, _, y in data])
         w, b, c = train_softmax_rbm(
-            maps, k, self.n_hidden, method=self.rbm_method, cd_k=self.rbm_cd_k,
-            n_epochs=self.rbm_n_epochs, learning_rate=self.rbm_learning_rate,
-            batch_size=self.rbm_batch_size, weight_decay=self.rbm_weight_decay, seed=rng)
+            maps,
+            k,
+            self.n_hidden,
+            method=self.rbm_method,
+            cd_k=self.rbm_cd_k,
+            n_epochs=self.rbm_n_epochs,
+            learning_rate=self.rbm_learning_rate,
+            batch_size=self.rbm_batch_size,
+            weight_decay=self.rbm_weight_decay,
+            seed=rng,
+        )
         self._set(crf.unary_weights_, crf.pairwise_weights_, w, b, c)
         self.n_features_in_ = crf.n_features_in_
         self.history_ = {"joint_objective": [], "validation_accuracy": []}
@@ -515,7 +585,7 @@ class ShapePriorCRF(BaseEstimator):
             order = rng.permutation(len(data))
             total = 0.0
             for start in range(0, len(data), self.joint_batch_size):
-                batch = [data[i] + (adjs[i],) for i in order[start:start + self.joint_batch_size]]
+                batch = [data[i] + (adjs[i],) for i in order[start : start + self.joint_batch_size]]
                 obj, grads = self._joint_objective(self._pack(), batch)
                 total += obj * len(batch)
                 step = self.joint_learning_rate / n
@@ -544,11 +614,11 @@ class ShapePriorCRF(BaseEstimator):
         if self.pairwise == "potts":
             p, i = vec[i] * np.eye(k), i + 1
         else:
-            p, i = vec[i:i + k * k].reshape(k, k), i + k * k
-        w = vec[i:i + n_cells * k * nh].reshape(n_cells, k, nh)
+            p, i = vec[i : i + k * k].reshape(k, k), i + k * k
+        w = vec[i : i + n_cells * k * nh].reshape(n_cells, k, nh)
         i += n_cells * k * nh
-        b = vec[i:i + n_cells * k].reshape(n_cells, k)
-        c = vec[i + n_cells * k:]
+        b = vec[i : i + n_cells * k].reshape(n_cells, k)
+        c = vec[i + n_cells * k :]
         return u, p, w, b, c
 
     def _grad_pack(self, gu, gp, gw, gb, gc):
@@ -575,26 +645,39 @@ class ShapePriorCRF(BaseEstimator):
             ybar = proj @ onehot
             sig = expit(c + ybar.ravel() @ wf)
             # data statistics of -F(y | x)
-            pos = (onehot.T @ feats, onehot[edges[:, 0]].T @ onehot[edges[:, 1]],
-                   ybar[:, :, None] * sig, ybar, sig)
+            pos = (
+                onehot.T @ feats,
+                onehot[edges[:, 0]].T @ onehot[edges[:, 1]],
+                ybar[:, :, None] * sig,
+                ybar,
+                sig,
+            )
             f_y = self._free_energy(feats, edges, y[None], ybar[None], *theta)[0]
             if self.joint_inference == "exact":
                 states, ybars, prob, log_z = self._enumerate(feats, edges, theta)
                 oh = np.eye(k)[states]  # (S, n, K)
                 sigs = expit(c + ybars.reshape(len(states), -1) @ wf)  # (S, H)
                 qn = np.einsum("s,snk->nk", prob, oh)
-                neg = (qn.T @ feats,
-                       np.einsum("s,sea,seb->ab", prob, oh[:, edges[:, 0]], oh[:, edges[:, 1]]),
-                       np.einsum("s,srk,sj->rkj", prob, ybars, sigs),
-                       np.einsum("s,srk->rk", prob, ybars), prob @ sigs)
+                neg = (
+                    qn.T @ feats,
+                    np.einsum("s,sea,seb->ab", prob, oh[:, edges[:, 0]], oh[:, edges[:, 1]]),
+                    np.einsum("s,srk,sj->rkj", prob, ybars, sigs),
+                    np.einsum("s,srk->rk", prob, ybars),
+                    prob @ sigs,
+                )
             else:
                 adj = item[3] if len(item) > 3 else None
                 q, qh, log_z = self._mean_field(feats, edges, theta, adj)
                 qbar = proj @ q
-                neg = (q.T @ feats, q[edges[:, 0]].T @ q[edges[:, 1]],
-                       qbar[:, :, None] * qh, qbar, qh)
+                neg = (
+                    q.T @ feats,
+                    q[edges[:, 0]].T @ q[edges[:, 1]],
+                    qbar[:, :, None] * qh,
+                    qbar,
+                    qh,
+                )
             total += -f_y - log_z
-            for acc, a, bb in zip(g, pos, neg):
+            for acc, a, bb in zip(g, pos, neg, strict=False):
                 acc += a - bb
         m = len(batch)
         obj = -total / m + 0.5 * self.alpha * vec @ vec
@@ -644,25 +727,47 @@ class ShapePriorCRF(BaseEstimator):
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> ShapePriorCRF:
-        """Read a model written by :meth:`save`; every array is checked as in :meth:`from_parameters`."""
+        """Read a model written by :meth:`save`; arrays checked as in :meth:`from_parameters`."""
         with np.load(path, allow_pickle=False) as archive:
-            need = {"format_version", "class_name", "params_json", "unary_weights", "pairwise_weights",
-                    "rbm_weights", "visible_bias", "hidden_bias", "projection", "history_json"}
+            need = {
+                "format_version",
+                "class_name",
+                "params_json",
+                "unary_weights",
+                "pairwise_weights",
+                "rbm_weights",
+                "visible_bias",
+                "hidden_bias",
+                "projection",
+                "history_json",
+            }
             missing = need - set(archive.files)
             if missing:
-                raise ValueError(f"{os.fspath(path)!r} is not a saved ShapePriorCRF (missing {sorted(missing)})")
+                raise ValueError(
+                    f"{os.fspath(path)!r} is not a saved ShapePriorCRF (missing {sorted(missing)})"
+                )
             if str(archive["class_name"]) != cls.__name__:
-                raise ValueError(f"{os.fspath(path)!r} holds a {archive['class_name']}, not a {cls.__name__}")
+                raise ValueError(
+                    f"{os.fspath(path)!r} holds a {archive['class_name']}, not a {cls.__name__}"
+                )
             if int(archive["format_version"]) != _FORMAT_VERSION:
-                raise ValueError(f"{os.fspath(path)!r} has format_version {int(archive['format_version'])}; "
-                                 f"this pgm reads version {_FORMAT_VERSION}")
+                raise ValueError(
+                    f"{os.fspath(path)!r} has format_version {int(archive['format_version'])}; "
+                    f"this pgm reads version {_FORMAT_VERSION}"
+                )
             params = json.loads(str(archive["params_json"]))
             if params.get("image_shape") is not None:
                 params["image_shape"] = tuple(params["image_shape"])
             k = params.pop("n_labels")
             model = cls.from_parameters(
-                archive["unary_weights"], archive["pairwise_weights"], archive["rbm_weights"],
-                archive["hidden_bias"], archive["projection"], visible_bias=archive["visible_bias"], **params)
+                archive["unary_weights"],
+                archive["pairwise_weights"],
+                archive["rbm_weights"],
+                archive["hidden_bias"],
+                archive["projection"],
+                visible_bias=archive["visible_bias"],
+                **params,
+            )
             if model.n_labels != k:
                 raise ValueError(f"{os.fspath(path)!r}: n_labels {k} does not match the weights")
             model.history_ = json.loads(str(archive["history_json"]))
@@ -683,8 +788,19 @@ def _sample_categorical(prob, rng):
     return np.eye(prob.shape[-1])[idx]
 
 
-def train_softmax_rbm(label_maps, n_labels, n_hidden, *, method="pcd", cd_k=1, n_epochs=50,
-                      learning_rate=0.05, batch_size=20, weight_decay=0.0, seed=None):
+def train_softmax_rbm(
+    label_maps,
+    n_labels,
+    n_hidden,
+    *,
+    method="pcd",
+    cd_k=1,
+    n_epochs=50,
+    learning_rate=0.05,
+    batch_size=20,
+    weight_decay=0.0,
+    seed=None,
+):
     """CD-k or PCD for an RBM with K softmax visible units per cell and a visible bias.
 
     Parameters
@@ -712,7 +828,7 @@ def train_softmax_rbm(label_maps, n_labels, n_hidden, *, method="pcd", cd_k=1, n
     for _ in range(n_epochs):
         order = rng.permutation(n)
         for start in range(0, n, bs):
-            v = flat[order[start:start + bs]]
+            v = flat[order[start : start + bs]]
             ph = expit(c + v @ wf)
             vn = chains[: len(v)].reshape(len(v), r * k) if method == "pcd" else v
             for step in range(cd_k):

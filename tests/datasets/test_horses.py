@@ -7,7 +7,9 @@ from pgm.datasets import find_data_dir
 from pgm.datasets.horses import horse_node_features, load_weizmann_horses
 
 _HAVE = find_data_dir("weizmann_horse", required=("SHA256SUMS",)) is not None
-needs_data = pytest.mark.skipif(not _HAVE, reason="weizmann_horse not found under PGM_DATA_DIR or ~/.cache/pgm")
+needs_data = pytest.mark.skipif(
+    not _HAVE, reason="weizmann_horse not found under PGM_DATA_DIR or ~/.cache/pgm"
+)
 
 
 @needs_data

@@ -96,7 +96,7 @@ def test_gibbs_marginals():
 def test_training_recovers_parameters():
     """Data sampled exactly from a tiny CRF; tolerance ~ 5 / sqrt(n_examples)."""
     rng = np.random.default_rng(5)
-    k, f, n = 2, 2, 3
+    k, _f, n = 2, 2, 3
     u_true = np.array([[1.0, -0.5], [-1.0, 0.5]])
     p_true = np.array([[0.8, -0.3], [-0.3, 0.8]])
     true = CRF.from_parameters(u_true, p_true, inference="exact")
@@ -119,7 +119,10 @@ def test_training_recovers_parameters():
     np.testing.assert_allclose(du[0], (u_true[1] - u_true[0])[0], atol=tol)
     P = p_true - p_true[0, 0]
     # the bias-feature column and pairwise offsets trade off; compare the Potts-like contrast
-    assert abs((dp[0, 0] + dp[1, 1] - dp[0, 1] - dp[1, 0]) - (P[0, 0] + P[1, 1] - P[0, 1] - P[1, 0])) < 2 * tol
+    assert (
+        abs((dp[0, 0] + dp[1, 1] - dp[0, 1] - dp[1, 0]) - (P[0, 0] + P[1, 1] - P[0, 1] - P[1, 0]))
+        < 2 * tol
+    )
     assert crf.score(X[:50], Y[:50]) > 0.5
 
 

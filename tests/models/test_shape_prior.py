@@ -12,17 +12,28 @@ from pgm.models.shape_prior import projection_matrix
 
 
 def _params(rng, k=2, h=2, f=3, cells=4, scale=1.0):
-    return dict(unary_weights=rng.normal(size=(k, f)), pairwise_weights=scale * rng.normal(size=(k, k)),
-                rbm_weights=scale * rng.normal(size=(cells, k, h)), hidden_bias=rng.normal(size=h),
-                visible_bias=rng.normal(size=(cells, k)))
+    return dict(
+        unary_weights=rng.normal(size=(k, f)),
+        pairwise_weights=scale * rng.normal(size=(k, k)),
+        rbm_weights=scale * rng.normal(size=(cells, k, h)),
+        hidden_bias=rng.normal(size=h),
+        visible_bias=rng.normal(size=(cells, k)),
+    )
 
 
 def _model(rng, k=2, h=2, scale=1.0, **kw):
     P = projection_matrix(2, 3, 2)  # 6 pixels onto a 2x2 grid
     p = _params(rng, k=k, h=h, scale=scale)
-    m = ShapePriorCRF.from_parameters(p["unary_weights"], p["pairwise_weights"], p["rbm_weights"],
-                                      p["hidden_bias"], P, visible_bias=p["visible_bias"],
-                                      mean_field_iter=200, **kw)
+    m = ShapePriorCRF.from_parameters(
+        p["unary_weights"],
+        p["pairwise_weights"],
+        p["rbm_weights"],
+        p["hidden_bias"],
+        P,
+        visible_bias=p["visible_bias"],
+        mean_field_iter=200,
+        **kw,
+    )
     x = (rng.normal(size=(6, 3)), grid_edges(2, 3))
     return m, x, p, P
 
@@ -55,7 +66,7 @@ def test_energy_and_conditional_vs_factor_graph_and_enumeration():
     fg = m.to_factor_graph(x)
     y = rng.integers(0, 2, size=(20, 6))
     h = rng.integers(0, 2, size=(20, 2))
-    brute = [_brute_energy(p, P, x, yy, hh) for yy, hh in zip(y, h)]
+    brute = [_brute_energy(p, P, x, yy, hh) for yy, hh in zip(y, h, strict=False)]
     # rtol: float64 rounding of a few dozen terms
     np.testing.assert_allclose(m.energy(x, y, h), brute, rtol=1e-10, atol=1e-10)
     np.testing.assert_allclose(fg.energy(np.hstack([y, h])), brute, rtol=1e-10, atol=1e-10)
@@ -76,7 +87,9 @@ def test_energy_and_conditional_vs_factor_graph_and_enumeration():
     np.testing.assert_allclose(q, exact.marginals(fg)[:6, :2], rtol=1e-9, atol=1e-12)
     # free energy: -log sum_h exp(-E(y, h))
     yy = y[0]
-    f_brute = -np.logaddexp.reduce([-_brute_energy(p, P, x, yy, hh) for hh in itertools.product(range(2), repeat=2)])
+    f_brute = -np.logaddexp.reduce(
+        [-_brute_energy(p, P, x, yy, hh) for hh in itertools.product(range(2), repeat=2)]
+    )
     assert np.isclose(m.free_energy(x, yy), f_brute, rtol=1e-10)
 
 
@@ -106,7 +119,10 @@ def test_joint_gradient_exact_finite_differences(pairwise):
     """The joint gradient with exact statistics is the gradient of -mean log p(y|x) + L2."""
     rng = np.random.default_rng(2)
     m, x, _, _ = _model(rng, k=3, pairwise=pairwise, joint_inference="exact", alpha=0.1)
-    batch = [(x[0], x[1], rng.integers(0, 3, size=6)), (rng.normal(size=(6, 3)), x[1], rng.integers(0, 3, size=6))]
+    batch = [
+        (x[0], x[1], rng.integers(0, 3, size=6)),
+        (rng.normal(size=(6, 3)), x[1], rng.integers(0, 3, size=6)),
+    ]
     vec = m._pack() + 0.1 * rng.normal(size=len(m._pack()))
     # objective and gradient O(1); central differences with h=1e-5 are accurate to ~1e-9
     _fd_check(m, batch, vec)
@@ -125,14 +141,26 @@ def test_joint_gradient_mean_field_finite_differences():
     unique and the run to tol=1e-13 makes it exact to ~1e-10).
     """
     rng = np.random.default_rng(3)
-    m, x, _, _ = _model(rng, scale=0.3, joint_inference="mean_field", alpha=0.0, tol=1e-13, damping=0.0)
+    m, x, _, _ = _model(
+        rng, scale=0.3, joint_inference="mean_field", alpha=0.0, tol=1e-13, damping=0.0
+    )
     m.mean_field_iter = 5000
     batch = [(x[0], x[1], rng.integers(0, 2, size=6))]
     _fd_check(m, batch, m._pack(), rtol=1e-4, atol=1e-6)
     # and the bound it follows lies below the exact log Z: the MF objective is >= the exact one
-    m_ex = ShapePriorCRF.from_parameters(m.unary_weights_, m.pairwise_weights_, m.rbm_weights_, m.hidden_bias_,
-                                         m.projection_, visible_bias=m.visible_bias_, joint_inference="exact")
-    assert m._joint_objective(m._pack(), batch)[0] <= m_ex._joint_objective(m._pack(), batch)[0] + 1e-12
+    m_ex = ShapePriorCRF.from_parameters(
+        m.unary_weights_,
+        m.pairwise_weights_,
+        m.rbm_weights_,
+        m.hidden_bias_,
+        m.projection_,
+        visible_bias=m.visible_bias_,
+        joint_inference="exact",
+    )
+    assert (
+        m._joint_objective(m._pack(), batch)[0]
+        <= m_ex._joint_objective(m._pack(), batch)[0] + 1e-12
+    )
 
 
 def _shapes(rng, n=24, noise=1.0):
@@ -154,8 +182,17 @@ def test_fit_improves_objective_exact():
     X, Y = _shapes(rng, n=12)
     X = [(f[:8], grid_edges(2, 4)) for f, _ in X]
     Y = [y[:8] for y in Y]
-    kw = dict(grid_size=2, n_hidden=3, image_shape=(2, 4), crf_max_iter=30, rbm_n_epochs=20,
-              joint_inference="exact", joint_learning_rate=0.5, joint_batch_size=4, random_state=0)
+    kw = dict(
+        grid_size=2,
+        n_hidden=3,
+        image_shape=(2, 4),
+        crf_max_iter=30,
+        rbm_n_epochs=20,
+        joint_inference="exact",
+        joint_learning_rate=0.5,
+        joint_batch_size=4,
+        random_state=0,
+    )
     stage = ShapePriorCRF(joint_n_epochs=0, **kw).fit(X, Y)
     joint = ShapePriorCRF(joint_n_epochs=15, **kw).fit(X, Y)
     before = stage.conditional_log_likelihood(X, Y)
@@ -187,8 +224,14 @@ def test_fit_mean_field_shape_prior_beats_crf():
     crf = CRF(n_labels=2, max_iter=20).fit(X, Y)
     crf_acc = crf.score(Xt, Yt)
     for epochs in (0, 3):
-        m = ShapePriorCRF(grid_size=3, n_hidden=5, rbm_n_epochs=100, joint_n_epochs=epochs,
-                          joint_learning_rate=0.2, random_state=0).fit(X, Y, crf=crf)
+        m = ShapePriorCRF(
+            grid_size=3,
+            n_hidden=5,
+            rbm_n_epochs=100,
+            joint_n_epochs=epochs,
+            joint_learning_rate=0.2,
+            random_state=0,
+        ).fit(X, Y, crf=crf)
         acc = m.score(Xt, Yt)
         assert acc > crf_acc + 0.05, (epochs, acc, crf_acc)
     m.fit(X, Y, validation=(Xt[:5], Yt[:5]), crf=crf)
@@ -200,17 +243,24 @@ def test_fit_mean_field_shape_prior_beats_crf():
 def test_save_load_round_trip(tmp_path):
     rng = np.random.default_rng(6)
     X, Y = _shapes(rng, n=8)
-    m = ShapePriorCRF(grid_size=2, n_hidden=3, crf_max_iter=5, rbm_n_epochs=5, joint_n_epochs=1,
-                      random_state=1).fit(X, Y)
+    m = ShapePriorCRF(
+        grid_size=2, n_hidden=3, crf_max_iter=5, rbm_n_epochs=5, joint_n_epochs=1, random_state=1
+    ).fit(X, Y)
     path = tmp_path / "m.npz"
     m.save(path)
     back = ShapePriorCRF.load(path)
-    for name in ("unary_weights_", "pairwise_weights_", "rbm_weights_", "visible_bias_", "hidden_bias_",
-                 "projection_"):
+    for name in (
+        "unary_weights_",
+        "pairwise_weights_",
+        "rbm_weights_",
+        "visible_bias_",
+        "hidden_bias_",
+        "projection_",
+    ):
         np.testing.assert_array_equal(getattr(back, name), getattr(m, name))
     assert back.get_params() == m.get_params()
     assert back.history_ == m.history_
-    for a, b in zip(back.predict_marginals(X), m.predict_marginals(X)):
+    for a, b in zip(back.predict_marginals(X), m.predict_marginals(X), strict=False):
         np.testing.assert_array_equal(a, b)
     np.savez(tmp_path / "bad.npz", weights=np.zeros(3))
     with pytest.raises(ValueError, match="not a saved ShapePriorCRF"):
@@ -231,11 +281,18 @@ def test_bad_input():
     with pytest.raises(ValueError, match="labels must lie in 0..1"):
         m.score([x], [np.array([0, 1, 0, 0, 0, -1])])
     with pytest.raises(ValueError, match="rbm_weights must have shape"):
-        ShapePriorCRF.from_parameters(np.zeros((2, 3)), np.zeros((2, 2)), np.zeros((4, 3, 2)), np.zeros(2),
-                                      np.zeros((4, 6)))
+        ShapePriorCRF.from_parameters(
+            np.zeros((2, 3)), np.zeros((2, 2)), np.zeros((4, 3, 2)), np.zeros(2), np.zeros((4, 6))
+        )
     with pytest.raises(ValueError, match="visible_bias must have shape"):
-        ShapePriorCRF.from_parameters(np.zeros((2, 3)), np.zeros((2, 2)), np.zeros((4, 2, 2)), np.zeros(2),
-                                      np.zeros((4, 6)), visible_bias=np.zeros((4, 3)))
+        ShapePriorCRF.from_parameters(
+            np.zeros((2, 3)),
+            np.zeros((2, 2)),
+            np.zeros((4, 2, 2)),
+            np.zeros(2),
+            np.zeros((4, 6)),
+            visible_bias=np.zeros((4, 3)),
+        )
     X, Y = _shapes(rng, n=4)
     est = ShapePriorCRF(grid_size=2, n_hidden=2, rbm_n_epochs=1, joint_n_epochs=0, crf_max_iter=2)
     with pytest.raises(ValueError, match="labels must lie in 0..1"):
