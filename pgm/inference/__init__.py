@@ -4,4 +4,4 @@ Import the submodules by name: ``from pgm.inference import exact, gibbs,
 mean_field, ais, diagnostics``.
 """
 
-__all__ = ["exact", "gibbs", "mean_field", "ais", "diagnostics", "tempering"]
+__all__ = ["exact", "gibbs", "mean_field", "ais", "diagnostics", "tempering", "belief_propagation"]
