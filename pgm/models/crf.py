@@ -94,7 +94,7 @@ class CRF:
         K, the number of labels.
     pairwise : {"potts", "full"}
         ``"potts"``: pairwise_weights = w * I (one parameter); ``"full"``: a K x K matrix.
-    inference : {"mean_field", "exact", "gibbs"}
+    inference : {"mean_field", "bp", "exact", "gibbs"}
         How marginals (and learning's expectations) are computed.
     learning : {"inference", "pseudo_likelihood"}
         Expectations from ``inference`` or the pseudo-likelihood surrogate.
@@ -102,7 +102,11 @@ class CRF:
         L2 penalty ``alpha/2 ||theta||^2`` (per example mean objective).
     max_iter : int
         L-BFGS iterations.
-    mean_field_iter, damping, tol : mean-field settings.
+    mean_field_iter, damping, tol : mean-field settings (``tol`` also ends BP).
+    bp_max_iter : int
+        Loopy belief propagation (:func:`pgm.inference.belief_propagation.run`,
+        sequential schedule): iterations; learning uses the Bethe ``log Z``
+        and the BP beliefs (exact on trees), decoding max-product.
     n_samples, burn_in : Gibbs settings.
     max_states : int
         Largest K**n_nodes that exact enumeration accepts.
@@ -129,6 +133,7 @@ class CRF:
         burn_in=50,
         max_states=2**16,
         random_state=None,
+        bp_max_iter=200,
     ):
         self.n_labels = n_labels
         self.pairwise = pairwise
@@ -143,6 +148,7 @@ class CRF:
         self.burn_in = burn_in
         self.max_states = max_states
         self.random_state = random_state
+        self.bp_max_iter = bp_max_iter
 
     # ------------------------------------------------------------------ setup
     @classmethod
@@ -270,6 +276,8 @@ class CRF:
             return q
         if self.inference == "mean_field":
             return self._mean_field(feats, edges, u, p)[0]
+        if self.inference == "bp":
+            return self._bp(feats, edges, u, p)[0]
         if self.inference == "gibbs":
             from pgm.inference import gibbs
 
@@ -277,8 +285,24 @@ class CRF:
             s = gibbs.sample(fg, self.n_samples, n_chains=1, burn_in=self.burn_in, seed=seed)[0]
             return np.stack([(s == c).mean(axis=0) for c in range(k)], axis=1)
         raise ValueError(
-            f"inference must be 'mean_field', 'exact' or 'gibbs'; got {self.inference!r}"
+            f"inference must be 'mean_field', 'bp', 'exact' or 'gibbs'; got {self.inference!r}"
         )
+
+    def _bp(self, feats, edges, u, p, mode="sum"):
+        """Loopy BP on one example: (node beliefs, Bethe log Z, summed edge beliefs);
+        with ``mode="max"`` the max-product decoding."""
+        from pgm.inference import belief_propagation
+
+        k = self.n_labels
+        res = belief_propagation.run(
+            _fg(feats, edges, u, p, k), max_iter=self.bp_max_iter, tol=self.tol, mode=mode
+        )
+        if mode == "max":
+            return np.asarray(res.map_state, dtype=np.int64)
+        q = np.array(res.marginals[:, :k])
+        tables = res.factor_marginals()  # one (K, K) belief per edge, scope order (i, j)
+        mp = np.sum(tables, axis=0) if len(tables) else np.zeros((k, k))
+        return q, float(res.log_z), mp
 
     def predict_marginals(self, X, seed=None):
         """Per-node label marginals, a list of (n_nodes, K) arrays."""
@@ -292,7 +316,8 @@ class CRF:
         return out
 
     def predict(self, X, seed=None):
-        """MAP labellings: ICM from the marginals' argmax (exact MAP when inference='exact')."""
+        """MAP labellings: ICM from the marginals' argmax; exact MAP for inference='exact',
+        max-product BP's decoding for inference='bp'."""
         out = []
         for x, q in zip(X, self.predict_marginals(X, seed=seed), strict=False):
             feats, edges = self._prepare(x)
@@ -301,6 +326,11 @@ class CRF:
                     feats, edges, self.unary_weights_, self.pairwise_weights_
                 )
                 out.append(states[np.argmax(prob)])
+                continue
+            if self.inference == "bp":
+                out.append(
+                    self._bp(feats, edges, self.unary_weights_, self.pairwise_weights_, mode="max")
+                )
                 continue
             out.append(self._icm(feats, edges, np.argmax(q, axis=1)))
         return out
@@ -385,9 +415,13 @@ class CRF:
                 ll = -self._energy(feats, edges, y[None], u, p)[0] - bound
                 mu = q.T @ feats
                 mp = q[edges[:, 0]].T @ q[edges[:, 1]] if len(edges) else np.zeros((k, k))
+            elif self.inference == "bp":
+                q, log_z, mp = self._bp(feats, edges, u, p)
+                ll = -self._energy(feats, edges, y[None], u, p)[0] - log_z
+                mu = q.T @ feats
             else:
                 raise ValueError(
-                    "learning needs inference 'exact' or 'mean_field', "
+                    "learning needs inference 'exact', 'mean_field' or 'bp', "
                     "or learning='pseudo_likelihood'"
                 )
             total += ll
