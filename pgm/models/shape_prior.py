@@ -294,7 +294,9 @@ class ShapePriorCRF(BaseEstimator):
         """Projected one-hot label maps (B, R2, K) of integer labellings (B, n)."""
         proj = self._proj()
         k = self.n_labels
-        return np.stack([proj @ np.eye(k)[row] for row in y2])
+        batch, n = y2.shape
+        onehot = np.eye(k)[y2].transpose(1, 0, 2).reshape(n, batch * k)
+        return np.asarray(proj @ onehot).reshape(-1, batch, k).transpose(1, 0, 2)
 
     def free_energy(self, x, y) -> np.ndarray:
         """F(y | x) = E_crf(y | x) - b . ybar - sum_j softplus(c_j + sum_rk W[r,k,j] ybar_rk)."""
