@@ -36,10 +36,15 @@ from scipy.special import expit, logsumexp, softmax
 from sklearn.base import BaseEstimator
 
 from pgm._random import as_generator
-from pgm._validation import NotFittedError, check_positive_float, check_positive_int
+from pgm._validation import (
+    NotFittedError,
+    as_float_array,
+    check_positive_float,
+    check_positive_int,
+)
 from pgm.models.crf import CRF, _adjacency, _check_example, _check_labels, _fg
 
-__all__ = ["ShapePriorCRF", "projection_matrix", "fit_shape_prior_crf"]
+__all__ = ["ShapePriorCRF", "projection_matrix", "train_softmax_rbm"]
 
 _FORMAT_VERSION = 1
 
@@ -815,9 +820,15 @@ def train_softmax_rbm(
     weights : ndarray (n_cells, K, n_hidden); visible_bias : (n_cells, K); hidden_bias : (n_hidden,)
     """
     rng = as_generator(seed)
-    v_all = np.asarray(label_maps, dtype=np.float64)
-    if v_all.ndim != 3 or v_all.shape[2] != n_labels:
-        raise ValueError(f"label_maps must have shape (n, n_cells, {n_labels}); got {v_all.shape}")
+    v_all = as_float_array(label_maps, "label_maps", shape=(None, None, n_labels))
+    if np.any(v_all < 0) or not np.allclose(v_all.sum(axis=2), 1.0):
+        raise ValueError("label_maps must hold label fractions: non-negative, summing to 1 over K")
+    if method not in ("pcd", "cd"):
+        raise ValueError(f"method must be 'pcd' or 'cd'; got {method!r}")
+    n_hidden = check_positive_int(n_hidden, "n_hidden")
+    cd_k = check_positive_int(cd_k, "cd_k")
+    n_epochs = check_positive_int(n_epochs, "n_epochs", minimum=0)
+    batch_size = check_positive_int(batch_size, "batch_size")
     n, r, k = v_all.shape
     w = 0.01 * rng.normal(size=(r, k, n_hidden))
     wf = w.reshape(r * k, n_hidden)  # a view: updating wf updates w
@@ -846,8 +857,3 @@ def train_softmax_rbm(
             b += learning_rate * (v - vn).mean(axis=0).reshape(r, k)
             c += learning_rate * (ph - phn).mean(axis=0)
     return w, b, c
-
-
-def fit_shape_prior_crf(X, Y, *, n_labels=2, **kwargs) -> ShapePriorCRF:
-    """Deprecated thin wrapper: ``ShapePriorCRF(n_labels=n_labels, **kwargs).fit(X, Y)``."""
-    return ShapePriorCRF(n_labels=n_labels, **kwargs).fit(X, Y)

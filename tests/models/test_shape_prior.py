@@ -310,3 +310,25 @@ def test_bad_input():
     with pytest.raises(NotFittedError, match="not fitted"):
         est.predict(X)
     assert not hasattr(est, "rbm_weights_")  # refused calls left no state
+
+
+def test_train_softmax_rbm_checks_and_learns_the_data_mean():
+    from pgm.models.shape_prior import train_softmax_rbm
+
+    rng = np.random.default_rng(8)
+    frac = np.where(rng.random((40, 6)) < np.linspace(0.1, 0.9, 6), 1.0, 0.0)
+    maps = np.stack([1 - frac, frac], axis=2)
+    for method in ("pcd", "cd"):
+        w, b, c = train_softmax_rbm(
+            maps, 2, 3, method=method, n_epochs=200, learning_rate=0.05, seed=0
+        )
+        # with weak weights the visible marginals follow softmax(b); 40 samples: 3 sigma ~ 0.2
+        pv = np.exp(b) / np.exp(b).sum(axis=1, keepdims=True)
+        assert np.all(np.abs(pv[:, 1] - maps[:, :, 1].mean(axis=0)) < 0.25), method
+        assert w.shape == (6, 2, 3) and c.shape == (3,)
+    with pytest.raises(ValueError, match="method must be"):
+        train_softmax_rbm(maps, 2, 3, method="pt")
+    with pytest.raises(ValueError, match="label fractions"):
+        train_softmax_rbm(2 * maps, 2, 3)
+    with pytest.raises(ValueError, match="label_maps must have shape"):
+        train_softmax_rbm(maps[:, :, :1], 2, 3)
