@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import minimize
 from scipy.special import logsumexp, softmax
+from sklearn.base import BaseEstimator
 
 from pgm._random import as_generator
 from pgm._validation import NotFittedError, as_float_array, as_index_array
@@ -85,7 +86,7 @@ def _check_labels(y, n_nodes, n_labels):
     return y
 
 
-class CRF:
+class CRF(BaseEstimator):
     """Pairwise CRF with unaries linear in node features.
 
     Parameters

@@ -332,3 +332,16 @@ def test_train_softmax_rbm_checks_and_learns_the_data_mean():
         train_softmax_rbm(2 * maps, 2, 3)
     with pytest.raises(ValueError, match="label_maps must have shape"):
         train_softmax_rbm(maps[:, :, :1], 2, 3)
+
+
+def test_sklearn_conventions():
+    from sklearn.base import clone
+
+    for est in (
+        CRF(n_labels=3, inference="bp"),
+        ShapePriorCRF(grid_size=4, n_hidden=7, rbm_method="cd"),
+    ):
+        twin = clone(est)
+        assert twin.get_params() == est.get_params()
+        twin.set_params(alpha=0.5)
+        assert twin.alpha == 0.5 and est.alpha != 0.5
