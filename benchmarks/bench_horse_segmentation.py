@@ -390,7 +390,8 @@ def main(argv=None):
     keep = ("seed", "accuracy", "iou", "mean_image_iou", "fit_s")
     doc = {m: [{k: r[k] for k in keep} for r in results[m]] for m in MODELS}
     doc["config"] = cfg
-    doc["wall_clock_s"] = wall
+    doc["total_fit_s"] = sum(r["fit_s"] for m in MODELS for r in results[m])
+    doc["wall_clock_s"] = wall  # this invocation only (a resumed run reuses checkpointed fits)
     doc["machine"] = info
     doc["details"] = {
         m: [
