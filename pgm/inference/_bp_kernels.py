@@ -146,37 +146,45 @@ def _pair_message(src, src_slot, tgt, w, lb, m, g, max_product, n_src, out):
 
 
 @njit(cache=True)
-def _table_message(f, pos, n_pairs, lb, m, g, theta, max_product, run_max, run_sum, out):
+def _table_message(f, pos, n_pairs, lb, m, g, theta, max_product, run_max, run_sum, digits, out):
     """Unnormalised message of table factor ``f`` to its scope position ``pos``.
 
     ``out[s] = reduce over the table entries with x_pos = s of
     (-theta[entry] + sum_{r != pos} (lb[x_r] - m[slot r](x_r)))``, one pass
-    over the table with a running (online) log-sum-exp per target state.
-    ``run_max`` and ``run_sum`` are scratch of length >= k_target.
+    over the table in row-major order with a running (online) log-sum-exp
+    per target state. The entry's digits are kept by an odometer (last axis
+    fastest) rather than decoded with integer division, which dominated the
+    cost. ``run_max`` and ``run_sum`` are float scratch of length >= k_target,
+    ``digits`` int64 scratch of length >= 2 * scope size.
     """
     start = g.scope_indptr[f]
-    stop = g.scope_indptr[f + 1]
-    me = start + pos
-    tgt = g.scope[me]
-    kt = g.cardinality[tgt]
+    r_n = g.scope_indptr[f + 1] - start
+    kt = g.cardinality[g.scope[start + pos]]
     size = 1
-    for r in range(start, stop):
-        size *= g.cardinality[g.scope[r]]
+    for q in range(r_n):
+        size *= g.cardinality[g.scope[start + q]]
+        digits[q] = 0
+        digits[r_n + q] = g.slot_offset[2 * n_pairs + start + q]
     for s in range(kt):
         run_max[s] = -np.inf
         run_sum[s] = 0.0
     offset = g.table_offset[f]
-    stride_me = g.table_stride[me]
     for flat in range(size):
         v = -theta[offset + flat]
-        for r in range(start, stop):
-            if r != me:
-                j = g.scope[r]
-                xj = (flat // g.table_stride[r]) % g.cardinality[j]
-                v += lb[j, xj] - m[g.slot_offset[2 * n_pairs + r] + xj]
+        for q in range(r_n):
+            if q != pos:
+                xj = digits[q]
+                v += lb[g.scope[start + q], xj] - m[digits[r_n + q] + xj]
+        xt = digits[pos]
+        q = r_n - 1  # advance the odometer before any `continue`
+        while q >= 0:
+            digits[q] += 1
+            if digits[q] < g.cardinality[g.scope[start + q]]:
+                break
+            digits[q] = 0
+            q -= 1
         if v == -np.inf:
             continue
-        xt = (flat // stride_me) % kt
         if max_product:
             if v > run_max[xt]:
                 run_max[xt] = v
@@ -284,6 +292,10 @@ def _sweep(m, m_out, lb, g, pair_weight, theta, max_product, damping, sequential
     scratch2 = np.empty(max_k)
     n_pairs = g.pair_a.shape[0]
     n_tables = g.table_offset.shape[0]
+    max_scope = 0
+    for f in range(n_tables):
+        max_scope = max(max_scope, g.scope_indptr[f + 1] - g.scope_indptr[f])
+    digits = np.zeros(2 * max_scope, dtype=np.int64)
     change = 0.0
     for c in range(n_pairs + n_tables):
         e = n_pairs + n_tables - 1 - c if backward else c
@@ -301,6 +313,7 @@ def _sweep(m, m_out, lb, g, pair_weight, theta, max_product, damping, sequential
                 new,
                 scratch,
                 scratch2,
+                digits,
             )
             if delta > change:
                 change = delta
@@ -335,7 +348,7 @@ def _sweep(m, m_out, lb, g, pair_weight, theta, max_product, damping, sequential
 
 @njit(cache=True)
 def _table_factor(
-    f, m, m_out, lb, g, theta, max_product, damping, sequential, new, scratch, scratch2
+    f, m, m_out, lb, g, theta, max_product, damping, sequential, new, scratch, scratch2, digits
 ):
     """Send every message of table factor ``f``; return the largest change."""
     n_pairs = g.pair_a.shape[0]
@@ -345,7 +358,9 @@ def _table_factor(
         tgt = g.scope[start + pos]
         if g.frozen[tgt]:
             continue
-        _table_message(f, pos, n_pairs, lb, m, g, theta, max_product, scratch, scratch2, new)
+        _table_message(
+            f, pos, n_pairs, lb, m, g, theta, max_product, scratch, scratch2, digits, new
+        )
         slot = 2 * n_pairs + start + pos
         delta = _commit(
             new, g.cardinality[tgt], m, g.slot_offset[slot], damping, m_out, lb[tgt], sequential

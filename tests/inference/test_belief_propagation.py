@@ -159,7 +159,12 @@ def test_max_product_is_exact_on_trees(graph, schedule):
     result = bp.run(fg, mode="max", schedule=schedule, tol=1e-13, max_iter=200)
     assert result.converged and result.log_z is None
     np.testing.assert_allclose(result.marginals, max_marginals(terms), **TREE)
-    states, _, energies, _ = brute_force(terms)
+    table = brute_force(terms)
+    states, index, energies, _ = table
+    for (scope, _), got in zip(terms.tables, result.factor_marginals(), strict=True):
+        want = np.full(got.shape, np.inf)  # min energy with the scope at each joint state
+        np.minimum.at(want, tuple(index[:, v] for v in scope), energies)
+        np.testing.assert_allclose(got, np.exp(-(want - energies.min())), **TREE)
     order = np.argsort(energies)
     assume(energies[order[1]] - energies[order[0]] > 1e-6)  # a unique MAP
     np.testing.assert_array_equal(result.map_state, states[order[0]])
@@ -239,6 +244,16 @@ def oracle_chain(scale):
         ],
     }
     return build(spec)
+
+
+def test_everything_clamped_gives_minus_the_energy():
+    fg = mixed_loopy(1.0, seed=3)
+    values = [1, -1, 1, 0, 1, 2, 0]
+    result = bp.run(fg, clamp=dict(enumerate(values)))
+    assert result.converged and result.n_iter == 1
+    np.testing.assert_allclose(result.log_z, -fg.energy(values), rtol=1e-12, atol=1e-12)
+    decoded = bp.run(fg, clamp=dict(enumerate(values)), mode="max")
+    np.testing.assert_array_equal(decoded.map_state, values)
 
 
 def test_independent_variables_and_empty_graph():
