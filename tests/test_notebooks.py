@@ -60,6 +60,17 @@ def test_dbn_mnist_notebook_runs(tmp_path, monkeypatch):
     assert '"ename"' not in text
 
 
+def test_horse_segmentation_notebook_runs(tmp_path, monkeypatch):
+    from pgm.datasets import find_data_dir
+
+    if find_data_dir("weizmann_horse", required=("SHA256SUMS",)) is None:
+        pytest.skip("weizmann_horse not found (set PGM_DATA_DIR to the data folder)")
+    nb = _execute("horse_segmentation.ipynb", tmp_path, monkeypatch)
+    text = _outputs_text(nb)
+    assert "shape_prior_crf  test pixel accuracy" in text and "image/png" in text
+    assert '"ename"' not in text
+
+
 @pytest.mark.parametrize("name", sorted(p.name for p in NOTEBOOKS.glob("*.ipynb")))
 def test_stored_notebooks_are_executed_and_machine_independent(name):
     nb = json.loads((NOTEBOOKS / name).read_text())

@@ -24,8 +24,14 @@ def _sha256(path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def load_weizmann_horses(size: int = 32, *, path=None, split: str | None = None,
-                         fractions=(0.6, 0.2, 0.2), split_seed: int = 0):
+def load_weizmann_horses(
+    size: int = 32,
+    *,
+    path=None,
+    split: str | None = None,
+    fractions=(0.6, 0.2, 0.2),
+    split_seed: int = 0,
+):
     """Load the 328 gray horse images and their masks, resized to ``size x size``.
 
     Parameters
@@ -78,11 +84,17 @@ def load_weizmann_horses(size: int = 32, *, path=None, split: str | None = None,
             rel = f"{sub}/horse{i:03d}.jpg"
             f = root / rel
             if not f.is_file():
-                raise FileNotFoundError(f"{f} is missing (image {i} needs both gray and figure_ground)")
+                raise FileNotFoundError(
+                    f"{f} is missing (image {i} needs both gray and figure_ground)"
+                )
             if _sha256(f) != sums.get(rel):
                 raise ValueError(f"{f} does not match its SHA-256 in SHA256SUMS")
             with Image.open(f) as im:
-                pair.append(np.asarray(im.convert("L").resize((size, size), Image.BILINEAR), dtype=np.float64))
+                pair.append(
+                    np.asarray(
+                        im.convert("L").resize((size, size), Image.BILINEAR), dtype=np.float64
+                    )
+                )
         images.append(pair[0] / 255.0)
         masks.append((pair[1] >= 128).astype(np.int64))
     images, masks = np.stack(images), np.stack(masks)
@@ -91,14 +103,23 @@ def load_weizmann_horses(size: int = 32, *, path=None, split: str | None = None,
     order = np.random.default_rng(split_seed).permutation(_N_IMAGES)
     n_train = int(round(fractions[0] * _N_IMAGES))
     n_val = int(round(fractions[1] * _N_IMAGES))
-    idx = {"train": order[:n_train], "validation": order[n_train:n_train + n_val],
-           "test": order[n_train + n_val:]}[split]
+    idx = {
+        "train": order[:n_train],
+        "validation": order[n_train : n_train + n_val],
+        "test": order[n_train + n_val :],
+    }[split]
     idx = np.sort(idx)
     return images[idx], masks[idx]
 
 
 def horse_node_features(image) -> np.ndarray:
-    """Per-pixel features: intensity, gradient magnitude, two smoothed intensities, position, bias.
+    """Per-pixel features: intensity, texture and position (20 columns).
+
+    The image is standardised (zero mean, unit deviation) first; the columns
+    are: the standardised intensity; its Gaussian smoothings at sigma 1, 2, 4
+    and 8; at sigma 1, 2 and 4, the gradient magnitude of the smoothed image,
+    the Laplacian of Gaussian and the local standard deviation; the row and
+    column position in [-1, 1], their squares and product; and a bias of 1.
 
     Parameters
     ----------
@@ -106,16 +127,23 @@ def horse_node_features(image) -> np.ndarray:
 
     Returns
     -------
-    features : ndarray of shape (h * w, 8), row-major pixel order
+    features : ndarray of shape (h * w, 20), row-major pixel order
     """
-    from scipy.ndimage import gaussian_filter, sobel
+    from scipy.ndimage import gaussian_filter, gaussian_laplace, sobel
 
     img = np.asarray(image, dtype=np.float64)
     if img.ndim != 2:
         raise ValueError(f"image must have shape (h, w); got {img.shape}")
+    if not np.all(np.isfinite(img)):
+        raise ValueError("image must be finite")
     h, w = img.shape
-    grad = np.hypot(sobel(img, axis=0), sobel(img, axis=1))
-    s1, s2 = gaussian_filter(img, 1.0), gaussian_filter(img, 3.0)
+    z = (img - img.mean()) / (img.std() + 1e-6)
+    feats = [z] + [gaussian_filter(z, s) for s in (1, 2, 4, 8)]
+    for s in (1, 2, 4):
+        g = gaussian_filter(z, s)
+        feats.append(np.hypot(sobel(g, axis=0), sobel(g, axis=1)))
+        feats.append(gaussian_laplace(z, s))
+        feats.append(np.sqrt(np.clip(gaussian_filter(z * z, s) - g * g, 0, None)))
     rr, cc = np.meshgrid(np.linspace(-1, 1, h), np.linspace(-1, 1, w), indexing="ij")
-    feats = [img, grad, s1, s2, rr, cc, rr**2 + cc**2, np.ones_like(img)]
+    feats += [rr, cc, rr**2, cc**2, rr * cc, np.ones_like(z)]
     return np.stack([f.ravel() for f in feats], axis=1)

@@ -14,9 +14,10 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import minimize
 from scipy.special import logsumexp, softmax
+from sklearn.base import BaseEstimator
 
 from pgm._random import as_generator
-from pgm._validation import NotFittedError
+from pgm._validation import NotFittedError, as_float_array, as_index_array
 
 __all__ = ["CRF", "grid_edges"]
 
@@ -47,23 +48,20 @@ def grid_edges(height: int, width: int, connectivity: int = 4) -> np.ndarray:
 
 
 def _check_example(x, n_features=None):
+    """Validate one example ``(node_features, edges)``; returns float64 features and int64 edges."""
     if not (isinstance(x, (tuple, list)) and len(x) == 2):
         raise TypeError("each example must be a pair (node_features, edges)")
-    feats = np.asarray(x[0], dtype=np.float64)
-    if feats.ndim != 2:
-        raise ValueError(f"node_features must have shape (n_nodes, n_features); got {feats.shape}")
-    if not np.all(np.isfinite(feats)):
-        raise ValueError("node_features must be finite")
+    feats = as_float_array(x[0], "node_features", shape=(None, None))
     if n_features is not None and feats.shape[1] != n_features:
         raise ValueError(f"node_features must have {n_features} columns; got {feats.shape[1]}")
     edges = np.asarray(x[1])
-    if edges.size == 0:
-        edges = np.zeros((0, 2), dtype=np.int64)
-    if edges.ndim != 2 or edges.shape[1] != 2:
+    edges = (
+        np.zeros((0, 2), dtype=np.int64)
+        if edges.size == 0
+        else as_index_array(edges, "edges", ndim=2)
+    )
+    if edges.shape[1] != 2:
         raise ValueError(f"edges must have shape (n_edges, 2); got {edges.shape}")
-    if not np.issubdtype(edges.dtype, np.integer):
-        raise TypeError("edges must be integers")
-    edges = edges.astype(np.int64)
     n = feats.shape[0]
     if edges.size and (edges.min() < 0 or edges.max() >= n):
         raise ValueError(
@@ -76,17 +74,19 @@ def _check_example(x, n_features=None):
 
 
 def _check_labels(y, n_nodes, n_labels):
+    """Validate one labelling: int64 of shape (n_nodes,) with values in 0..n_labels-1."""
     y = np.asarray(y)
     if y.shape != (n_nodes,):
         raise ValueError(f"labels must have shape ({n_nodes},) = (n_nodes,); got {y.shape}")
-    if not np.issubdtype(y.dtype, np.integer):
-        raise TypeError("labels must be integers")
+    y = as_index_array(y, "labels")
     if y.size and (y.min() < 0 or y.max() >= n_labels):
-        raise ValueError(f"labels must lie in 0..{n_labels - 1}; got values in [{y.min()}, {y.max()}]")
-    return y.astype(np.int64)
+        raise ValueError(
+            f"labels must lie in 0..{n_labels - 1}; got values in [{y.min()}, {y.max()}]"
+        )
+    return y
 
 
-class CRF:
+class CRF(BaseEstimator):
     """Pairwise CRF with unaries linear in node features.
 
     Parameters
@@ -95,7 +95,7 @@ class CRF:
         K, the number of labels.
     pairwise : {"potts", "full"}
         ``"potts"``: pairwise_weights = w * I (one parameter); ``"full"``: a K x K matrix.
-    inference : {"mean_field", "exact", "gibbs"}
+    inference : {"mean_field", "bp", "exact", "gibbs"}
         How marginals (and learning's expectations) are computed.
     learning : {"inference", "pseudo_likelihood"}
         Expectations from ``inference`` or the pseudo-likelihood surrogate.
@@ -103,7 +103,11 @@ class CRF:
         L2 penalty ``alpha/2 ||theta||^2`` (per example mean objective).
     max_iter : int
         L-BFGS iterations.
-    mean_field_iter, damping, tol : mean-field settings.
+    mean_field_iter, damping, tol : mean-field settings (``tol`` also ends BP).
+    bp_max_iter : int
+        Loopy belief propagation (:func:`pgm.inference.belief_propagation.run`,
+        sequential schedule): iterations; learning uses the Bethe ``log Z``
+        and the BP beliefs (exact on trees), decoding max-product.
     n_samples, burn_in : Gibbs settings.
     max_states : int
         Largest K**n_nodes that exact enumeration accepts.
@@ -115,10 +119,23 @@ class CRF:
     bound is ``log Z >= -E_q[E] + H(q)``.
     """
 
-    def __init__(self, n_labels=2, pairwise="potts", inference="mean_field",
-                 learning="inference", alpha=1e-3, max_iter=100, mean_field_iter=50,
-                 damping=0.5, tol=1e-6, n_samples=200, burn_in=50, max_states=2**16,
-                 random_state=None):
+    def __init__(
+        self,
+        n_labels=2,
+        pairwise="potts",
+        inference="mean_field",
+        learning="inference",
+        alpha=1e-3,
+        max_iter=100,
+        mean_field_iter=50,
+        damping=0.5,
+        tol=1e-6,
+        n_samples=200,
+        burn_in=50,
+        max_states=2**16,
+        random_state=None,
+        bp_max_iter=200,
+    ):
         self.n_labels = n_labels
         self.pairwise = pairwise
         self.inference = inference
@@ -132,6 +149,7 @@ class CRF:
         self.burn_in = burn_in
         self.max_states = max_states
         self.random_state = random_state
+        self.bp_max_iter = bp_max_iter
 
     # ------------------------------------------------------------------ setup
     @classmethod
@@ -170,7 +188,9 @@ class CRF:
         y2 = np.atleast_2d(y)
         for row in y2:
             _check_labels(row, feats.shape[0], self.n_labels)
-        e = self._energy(feats, edges, y2.astype(np.int64), self.unary_weights_, self.pairwise_weights_)
+        e = self._energy(
+            feats, edges, y2.astype(np.int64), self.unary_weights_, self.pairwise_weights_
+        )
         return e[0] if single else e
 
     @staticmethod
@@ -197,9 +217,9 @@ class CRF:
     # --------------------------------------------------------------- inference
     def _enumerate(self, feats, edges, u, p):
         n, k = feats.shape[0], self.n_labels
-        if k ** n > self.max_states:
+        if k**n > self.max_states:
             raise ValueError(
-                f"exact enumeration needs {k}**{n} = {k ** n} states, above max_states="
+                f"exact enumeration needs {k}**{n} = {k**n} states, above max_states="
                 f"{self.max_states}; raise max_states or use inference='mean_field'"
             )
         states = np.indices((k,) * n).reshape(n, -1).T.astype(np.int64)
@@ -209,16 +229,13 @@ class CRF:
 
     def _mean_field(self, feats, edges, u, p, q0=None):
         """Damped parallel mean-field; returns (q, bound)."""
-        n, k = feats.shape[0], self.n_labels
+        n, _k = feats.shape[0], self.n_labels
         scores = feats @ u.T
         q = softmax(scores, axis=1) if q0 is None else q0.copy()
         best_q, best_b = q, -np.inf
+        adj = _adjacency(edges, n)
         for _ in range(self.mean_field_iter):
-            field = scores.copy()
-            if len(edges):
-                # message into i from j along edge (i, j): P[:, y_j] q_j; into j: P[y_i, :] q_i
-                np.add.at(field, edges[:, 0], q[edges[:, 1]] @ p.T)
-                np.add.at(field, edges[:, 1], q[edges[:, 0]] @ p)
+            field = scores + _neighbour_field(adj, q, p)
             new = (1 - self.damping) * softmax(field, axis=1) + self.damping * q
             delta = np.max(np.abs(new - q))
             q = new
@@ -237,7 +254,7 @@ class CRF:
         ent = -np.sum(q * np.log(np.clip(q, 1e-300, None)))
         val = np.sum(q * scores) + ent
         if len(edges):
-            val += np.einsum("ea,ab,eb->", q[edges[:, 0]], p, q[edges[:, 1]])
+            val += np.sum((q[edges[:, 0]] @ p) * q[edges[:, 1]])
         return float(val)
 
     def mean_field_bound(self, x) -> float:
@@ -260,13 +277,33 @@ class CRF:
             return q
         if self.inference == "mean_field":
             return self._mean_field(feats, edges, u, p)[0]
+        if self.inference == "bp":
+            return self._bp(feats, edges, u, p)[0]
         if self.inference == "gibbs":
             from pgm.inference import gibbs
 
             fg = _fg(feats, edges, u, p, k)
             s = gibbs.sample(fg, self.n_samples, n_chains=1, burn_in=self.burn_in, seed=seed)[0]
             return np.stack([(s == c).mean(axis=0) for c in range(k)], axis=1)
-        raise ValueError(f"inference must be 'mean_field', 'exact' or 'gibbs'; got {self.inference!r}")
+        raise ValueError(
+            f"inference must be 'mean_field', 'bp', 'exact' or 'gibbs'; got {self.inference!r}"
+        )
+
+    def _bp(self, feats, edges, u, p, mode="sum"):
+        """Loopy BP on one example: (node beliefs, Bethe log Z, summed edge beliefs);
+        with ``mode="max"`` the max-product decoding."""
+        from pgm.inference import belief_propagation
+
+        k = self.n_labels
+        res = belief_propagation.run(
+            _fg(feats, edges, u, p, k), max_iter=self.bp_max_iter, tol=self.tol, mode=mode
+        )
+        if mode == "max":
+            return np.asarray(res.map_state, dtype=np.int64)
+        q = np.array(res.marginals[:, :k])
+        tables = res.factor_marginals()  # one (K, K) belief per edge, scope order (i, j)
+        mp = np.sum(tables, axis=0) if len(tables) else np.zeros((k, k))
+        return q, float(res.log_z), mp
 
     def predict_marginals(self, X, seed=None):
         """Per-node label marginals, a list of (n_nodes, K) arrays."""
@@ -274,17 +311,27 @@ class CRF:
         out = []
         for x in X:
             feats, edges = self._prepare(x)
-            out.append(self._marginals(feats, edges, self.unary_weights_, self.pairwise_weights_, rng))
+            out.append(
+                self._marginals(feats, edges, self.unary_weights_, self.pairwise_weights_, rng)
+            )
         return out
 
     def predict(self, X, seed=None):
-        """MAP labellings by ICM started from the marginals' argmax (exact MAP when inference='exact')."""
+        """MAP labellings: ICM from the marginals' argmax; exact MAP for inference='exact',
+        max-product BP's decoding for inference='bp'."""
         out = []
-        for x, q in zip(X, self.predict_marginals(X, seed=seed)):
+        for x, q in zip(X, self.predict_marginals(X, seed=seed), strict=False):
             feats, edges = self._prepare(x)
             if self.inference == "exact":
-                states, prob, _ = self._enumerate(feats, edges, self.unary_weights_, self.pairwise_weights_)
+                states, prob, _ = self._enumerate(
+                    feats, edges, self.unary_weights_, self.pairwise_weights_
+                )
                 out.append(states[np.argmax(prob)])
+                continue
+            if self.inference == "bp":
+                out.append(
+                    self._bp(feats, edges, self.unary_weights_, self.pairwise_weights_, mode="max")
+                )
                 continue
             out.append(self._icm(feats, edges, np.argmax(q, axis=1)))
         return out
@@ -317,7 +364,7 @@ class CRF:
     def score(self, X, Y):
         """Pixel (node) accuracy of :meth:`predict`."""
         pred = self.predict(X)
-        correct = sum(int(np.sum(p == np.asarray(y))) for p, y in zip(pred, Y))
+        correct = sum(int(np.sum(p == np.asarray(y))) for p, y in zip(pred, Y, strict=False))
         return correct / sum(len(y) for y in Y)
 
     # ---------------------------------------------------------------- learning
@@ -331,7 +378,7 @@ class CRF:
         if self.pairwise == "potts":
             p = theta[k * f] * np.eye(k)
         else:
-            p = theta[k * f:].reshape(k, k)
+            p = theta[k * f :].reshape(k, k)
         return u, p
 
     def _stats(self, feats, edges, q_node, q_edge):
@@ -346,9 +393,11 @@ class CRF:
         k = self.n_labels
         total, gu, gp = 0.0, np.zeros_like(u), np.zeros_like(p)
         for feats, edges, y in data:
-            n = len(y)
+            len(y)
             onehot = np.eye(k)[y]
-            emp_u, emp_p = self._stats(feats, edges, onehot, onehot[edges[:, 0], :, None] * onehot[edges[:, 1], None, :])
+            emp_u, emp_p = self._stats(
+                feats, edges, onehot, onehot[edges[:, 0], :, None] * onehot[edges[:, 1], None, :]
+            )
             if self.learning == "pseudo_likelihood":
                 ll, mu, mp = self._pseudo(feats, edges, y, u, p)
             elif self.inference == "exact":
@@ -357,19 +406,34 @@ class CRF:
                 qn = np.stack([prob @ (states == c) for c in range(k)], axis=1)
                 oh = np.eye(k)[states]  # (S, n, K)
                 mu = qn.T @ feats
-                mp = np.einsum("s,sea,seb->ab", prob, oh[:, edges[:, 0]], oh[:, edges[:, 1]]) if len(edges) else np.zeros((k, k))
+                mp = (
+                    np.einsum("s,sea,seb->ab", prob, oh[:, edges[:, 0]], oh[:, edges[:, 1]])
+                    if len(edges)
+                    else np.zeros((k, k))
+                )
             elif self.inference == "mean_field":
                 q, bound = self._mean_field(feats, edges, u, p)
                 ll = -self._energy(feats, edges, y[None], u, p)[0] - bound
                 mu = q.T @ feats
                 mp = q[edges[:, 0]].T @ q[edges[:, 1]] if len(edges) else np.zeros((k, k))
+            elif self.inference == "bp":
+                q, log_z, mp = self._bp(feats, edges, u, p)
+                ll = -self._energy(feats, edges, y[None], u, p)[0] - log_z
+                mu = q.T @ feats
             else:
-                raise ValueError("learning needs inference 'exact' or 'mean_field', or learning='pseudo_likelihood'")
+                raise ValueError(
+                    "learning needs inference 'exact', 'mean_field' or 'bp', "
+                    "or learning='pseudo_likelihood'"
+                )
             total += ll
             gu += emp_u - mu
             gp += emp_p - mp
         m = len(data)
-        grad_theta = self._pack(gu, gp) if self.pairwise == "full" else np.concatenate([gu.ravel(), [np.trace(gp)]])
+        grad_theta = (
+            self._pack(gu, gp)
+            if self.pairwise == "full"
+            else np.concatenate([gu.ravel(), [np.trace(gp)]])
+        )
         obj = -total / m + 0.5 * self.alpha * theta @ theta
         grad = -grad_theta / m + self.alpha * theta
         return obj, grad
@@ -394,7 +458,7 @@ class CRF:
         return ll, mu, mp
 
     def conditional_log_likelihood(self, X, Y) -> float:
-        """Mean log p(y | x) over examples (exact for inference='exact', else the mean-field estimate)."""
+        """Mean log p(y | x) over examples (exact for inference='exact', else mean-field)."""
         self._check_fitted()
         data = self._check_xy(X, Y)
         theta = self._pack(self.unary_weights_, self.pairwise_weights_)
@@ -412,7 +476,7 @@ class CRF:
         if len(X) != len(Y):
             raise ValueError(f"X and Y must have the same length; got {len(X)} and {len(Y)}")
         data = []
-        for x, y in zip(X, Y):
+        for x, y in zip(X, Y, strict=False):
             feats, edges = _check_example(x, n_features)
             data.append((feats, edges, _check_labels(y, feats.shape[0], self.n_labels)))
         return data
@@ -425,13 +489,35 @@ class CRF:
             raise ValueError("X must hold at least one example")
         f = np.asarray(X[0][0]).shape[1]
         data = self._check_xy(X, Y, f)
-        theta0 = np.zeros(self.n_labels * f + (1 if self.pairwise == "potts" else self.n_labels ** 2))
-        res = minimize(self._objective, theta0, args=(data, f), jac=True, method="L-BFGS-B",
-                       options={"maxiter": self.max_iter})
+        theta0 = np.zeros(self.n_labels * f + (1 if self.pairwise == "potts" else self.n_labels**2))
+        res = minimize(
+            self._objective,
+            theta0,
+            args=(data, f),
+            jac=True,
+            method="L-BFGS-B",
+            options={"maxiter": self.max_iter},
+        )
         self.unary_weights_, self.pairwise_weights_ = self._unpack(res.x, f)
         self.n_features_in_ = f
         self.n_iter_ = int(res.nit)
         return self
+
+
+def _adjacency(edges, n):
+    """Sparse (n, n) matrix with a 1 at (i, j) for each edge (i, j); None without edges."""
+    if not len(edges):
+        return None
+    from scipy.sparse import csr_matrix
+
+    return csr_matrix((np.ones(len(edges)), (edges[:, 0], edges[:, 1])), shape=(n, n))
+
+
+def _neighbour_field(adj, q, p):
+    """Mean-field message sum: into i from j along (i, j) P[:, y_j] q_j, into j P[y_i, :] q_i."""
+    if adj is None:
+        return 0.0
+    return adj @ (q @ p.T) + adj.T @ (q @ p)
 
 
 def _fg(feats, edges, u, p, k):

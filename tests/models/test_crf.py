@@ -96,7 +96,7 @@ def test_gibbs_marginals():
 def test_training_recovers_parameters():
     """Data sampled exactly from a tiny CRF; tolerance ~ 5 / sqrt(n_examples)."""
     rng = np.random.default_rng(5)
-    k, f, n = 2, 2, 3
+    k, _f, n = 2, 2, 3
     u_true = np.array([[1.0, -0.5], [-1.0, 0.5]])
     p_true = np.array([[0.8, -0.3], [-0.3, 0.8]])
     true = CRF.from_parameters(u_true, p_true, inference="exact")
@@ -119,7 +119,10 @@ def test_training_recovers_parameters():
     np.testing.assert_allclose(du[0], (u_true[1] - u_true[0])[0], atol=tol)
     P = p_true - p_true[0, 0]
     # the bias-feature column and pairwise offsets trade off; compare the Potts-like contrast
-    assert abs((dp[0, 0] + dp[1, 1] - dp[0, 1] - dp[1, 0]) - (P[0, 0] + P[1, 1] - P[0, 1] - P[1, 0])) < 2 * tol
+    assert (
+        abs((dp[0, 0] + dp[1, 1] - dp[0, 1] - dp[1, 0]) - (P[0, 0] + P[1, 1] - P[0, 1] - P[1, 0]))
+        < 2 * tol
+    )
     assert crf.score(X[:50], Y[:50]) > 0.5
 
 
@@ -155,3 +158,69 @@ def test_bad_input():
         CRF.from_parameters(np.zeros((2, 3)), np.zeros((3, 3)))
     with pytest.raises(ValueError, match="not fitted"):
         CRF(n_labels=2).predict([(feats, np.array([[0, 1]]))])
+
+
+def test_bad_input_types_and_values():
+    crf = CRF.from_parameters(np.zeros((2, 3)), np.zeros((2, 2)))
+    feats = np.zeros((4, 3))
+    with pytest.raises(TypeError, match="pair"):
+        crf.predict([feats])
+    with pytest.raises(ValueError, match="node_features must be finite"):
+        crf.predict([(np.full((4, 3), np.nan), np.array([[0, 1]]))])
+    with pytest.raises(ValueError, match="edges must hold integers"):
+        crf.predict([(feats, np.array([[0.5, 1.0]]))])
+    with pytest.raises(ValueError, match="edges must have shape"):
+        crf.predict([(feats, np.array([[0, 1, 2]]))])
+    with pytest.raises(ValueError, match="self-loops"):
+        crf.predict([(feats, np.array([[1, 1]]))])
+    with pytest.raises(ValueError, match="labels must hold integers"):
+        crf.conditional_log_likelihood([(feats, np.array([[0, 1]]))], [np.array([0, 0.5, 0, 0])])
+
+
+def test_bp_exact_on_a_tree_and_gradient():
+    """On a chain, BP marginals, Bethe log Z and the learning gradient are exact."""
+    rng = np.random.default_rng(8)
+    feats = rng.normal(size=(5, 3))
+    chain = np.array([[0, 1], [1, 2], [2, 3], [3, 4]])
+    u, p = rng.normal(size=(3, 3)), rng.normal(size=(3, 3))
+    x = (feats, chain)
+    bp = CRF.from_parameters(u, p, inference="bp", tol=1e-12)
+    ex = CRF.from_parameters(u, p, inference="exact")
+    # tol 1e-12 on log messages: beliefs exact to ~1e-10
+    np.testing.assert_allclose(
+        bp.predict_marginals([x])[0], ex.predict_marginals([x])[0], atol=1e-9
+    )
+    y = rng.integers(0, 3, size=5)
+    assert np.isclose(
+        bp.conditional_log_likelihood([x], [y]), ex.conditional_log_likelihood([x], [y]), rtol=1e-9
+    )
+    np.testing.assert_array_equal(bp.predict([x])[0], ex.predict([x])[0])
+    est = CRF(n_labels=3, pairwise="full", inference="bp", alpha=0.1, tol=1e-12)
+    data = est._check_xy([x], [y], 3)
+    theta = rng.normal(size=18)
+    _, g = est._objective(theta, data, 3)
+    num = np.zeros_like(theta)
+    for j in range(len(theta)):
+        tp, tm = theta.copy(), theta.copy()
+        tp[j] += 1e-6
+        tm[j] -= 1e-6
+        num[j] = (est._objective(tp, data, 3)[0] - est._objective(tm, data, 3)[0]) / 2e-6
+    np.testing.assert_allclose(g, num, rtol=1e-5, atol=1e-7)
+
+
+def test_bp_fit_on_a_grid():
+    rng = np.random.default_rng(9)
+    edges = grid_edges(3, 3)
+    X, Y = [], []
+    for _ in range(6):
+        y = (rng.random(9) < 0.5).astype(int)
+        X.append((np.column_stack([y + 0.8 * rng.normal(size=9), np.ones(9)]), edges))
+        Y.append(y)
+    crf = CRF(n_labels=2, inference="bp", max_iter=50).fit(X, Y)
+    best = CRF(n_labels=2, inference="exact", max_iter=50).fit(X, Y)
+    ex = CRF.from_parameters(crf.unary_weights_, crf.pairwise_weights_, inference="exact")
+    # loopy BP's Bethe estimate is close to exact log Z on a weakly coupled 3x3 grid ...
+    assert abs(crf.conditional_log_likelihood(X, Y) - ex.conditional_log_likelihood(X, Y)) < 0.1
+    # ... so BP learning lands near the exact maximum of the conditional likelihood
+    exact_best = best.conditional_log_likelihood(X, Y)
+    assert ex.conditional_log_likelihood(X, Y) > exact_best - 0.05
