@@ -90,11 +90,7 @@ def visible_step_binary(pre_visible, beta, bias_base, bias_target, uniforms, out
     for n in range(n_chains):
         for i in range(n_visible):
             t = (1.0 - beta) * bias_base[i] + beta * (bias_target[i] + pre_visible[n, i])
-            if t >= 0.0:
-                p = 1.0 / (1.0 + np.exp(-t))
-            else:
-                e = np.exp(t)
-                p = e / (1.0 + e)
+            p = np.exp(t - softplus(t))  # sigmoid(t), as in the hidden step
             out_visible[n, i] = 1.0 if uniforms[n, i] < p else 0.0
 
 

@@ -37,7 +37,6 @@ from pgm.inference._kernels import state_energy
 
 __all__ = [
     "gray_init",
-    "gray_step",
     "enumerate_log_z",
     "enumerate_moments",
     "rows_log_z",
@@ -70,33 +69,6 @@ def gray_init(radix, out_digits, out_focus, out_direction):
         out_focus[j] = j
         out_direction[j] = 1
     out_focus[n] = n
-
-
-@njit(cache=True, inline="always")
-def gray_step(radix, digits, focus, direction):
-    """Advance the reflected mixed-radix Gray code by one state (in place).
-
-    Returns the position ``j`` whose digit changed (by ``direction[j]`` as it
-    was before the call, i.e. ``digits[j]`` moved by +1 or -1), or ``n`` when
-    the previous state was the last one (then nothing changes).
-
-    Parameters
-    ----------
-    radix : ndarray of shape (n,), int64
-    digits, focus, direction : ndarray, int64
-        State of the generator (see :func:`gray_init`); mutated.
-    """
-    n = radix.shape[0]
-    j = focus[0]
-    focus[0] = 0
-    if j == n:
-        return n
-    digits[j] += direction[j]
-    if digits[j] == 0 or digits[j] == radix[j] - 1:
-        direction[j] = -direction[j]
-        focus[j] = focus[j + 1]
-        focus[j + 1] = j + 1
-    return j
 
 
 @njit(cache=True)
@@ -230,8 +202,9 @@ def _enumerate(
     :func:`enumerate_moments`; all must be zero on entry), and copies the
     first lowest-energy state into ``out_best`` when ``want_min``.
 
-    Algorithm H (:func:`gray_step`) is written out inline here: as a call it
-    costs about as much as the rest of the loop.
+    Algorithm H (Knuth, TAOCP 7.2.1.1, loopless reflected mixed-radix Gray
+    code) is written out inline here: as a call it costs about as much as the
+    rest of the loop.
     """
     nf = free.shape[0]
     n_edges = edge_i.shape[0]

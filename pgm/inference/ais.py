@@ -32,6 +32,7 @@ from pgm._validation import (
     check_positive_int,
 )
 from pgm.inference import _ais_kernels as _k
+from pgm.layered.model import rbm_free_energy as _free_energy
 
 __all__ = ["AISResult", "log_partition", "log_likelihood", "annealing_schedule"]
 
@@ -420,15 +421,6 @@ def log_likelihood(model, X: ArrayLike, log_z) -> float:
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def _free_energy(X, weights, visible_bias, hidden_bias, visible):
-    """Free energy F(v) of each row of ``X`` (hidden units summed out analytically)."""
-    hidden_term = np.logaddexp(0.0, X @ weights + hidden_bias).sum(axis=1)
-    if visible == "binary":
-        return -(X @ visible_bias) - hidden_term
-    diff = X - visible_bias
-    return 0.5 * np.einsum("ij,ij->i", diff, diff) - hidden_term
 
 
 def _rbm_parameters(model):

@@ -457,3 +457,18 @@ def sample_chains(model, n_chains, n_gibbs, rng, layers=None):
     for _ in range(n_gibbs):
         model.gibbs_sweep(layers, rng)
     return layers
+
+
+def rbm_free_energy(v, weights, visible_bias, hidden_bias, visible="binary"):
+    """Free energy ``F(v)`` of each row of an RBM, hidden units summed out analytically.
+
+    ``F(v) = -b.v - sum_j softplus(c_j + v.W_j)`` for binary visible units and
+    ``F(v) = |v - b|^2 / 2 - sum_j softplus(c_j + v.W_j)`` for unit-variance
+    Gaussian ones (float64 arrays whose shapes the caller has checked). The one
+    copy that ``pgm.models.RBM`` and the RBM AIS use.
+    """
+    hidden_term = np.logaddexp(0.0, v @ weights + hidden_bias).sum(axis=1)
+    if visible == "gaussian":
+        diff = v - visible_bias
+        return 0.5 * np.einsum("ij,ij->i", diff, diff) - hidden_term
+    return -(v @ visible_bias) - hidden_term

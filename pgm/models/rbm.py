@@ -48,6 +48,7 @@ from pgm._validation import (
     nonfinite_error,
 )
 from pgm.layered import _kernels as _k
+from pgm.layered.model import rbm_free_energy as _free_energy
 from pgm.learning.schedules import Schedule, get_schedule
 
 __all__ = ["RBM", "EXACT_AUTO_MAX_UNITS", "EXACT_MAX_UNITS", "AUTO_SPARSE_MAX_DENSITY"]
@@ -1451,15 +1452,6 @@ def _use_sparse(X, p) -> bool:
     if p.method == "pt":
         return False
     return p.visible == "binary" and np.count_nonzero(X) <= AUTO_SPARSE_MAX_DENSITY * X.size
-
-
-def _free_energy(v, W, b, c, visible):
-    """Free energy of each row (float64 arrays, shapes already checked)."""
-    hidden_term = np.logaddexp(0.0, v @ W + c).sum(axis=1)
-    if visible == "gaussian":
-        diff = v - b
-        return 0.5 * np.einsum("ij,ij->i", diff, diff) - hidden_term
-    return -(v @ b) - hidden_term
 
 
 def _exact_log_partition(W, b, c, visible, enumerate_hidden) -> float:
