@@ -25,6 +25,7 @@ up-down fine-tuning unties them.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import numbers
@@ -918,14 +919,7 @@ class DBN(TransformerMixin, BaseEstimator):
         W, b, R, r = [], [], [], []
         U = d = None
         data = X
-        layers = range(L)
-        bar = None
-        if self.verbose:
-            from tqdm.auto import tqdm
-
-            bar = tqdm(layers, desc="DBN layers", unit="layer")
-            layers = bar
-        try:
+        with _progress(range(L), self.verbose, "DBN layers", "layer") as layers:
             for l in layers:
                 opts = dict(options[l])
                 opts.setdefault("random_state", seeds[l])
@@ -946,9 +940,6 @@ class DBN(TransformerMixin, BaseEstimator):
                     data = _sample_bernoulli(mean, rng) if self.propagate == "sample" else mean
                 else:
                     b.append(cl)
-        finally:
-            if bar is not None:
-                bar.close()
         self._store(W, b, R, r, U, d)
         return self
 
@@ -1011,14 +1002,7 @@ class DBN(TransformerMixin, BaseEstimator):
         r = [x.copy() for x in self.recognition_biases_]
         U = None if not self._labelled else self.label_weights_.copy()
         d = None if not self._labelled else self.label_bias_.copy()
-        epochs = range(n_epochs)
-        bar = None
-        if self.verbose:
-            from tqdm.auto import tqdm
-
-            bar = tqdm(epochs, desc="DBN up-down", unit="epoch")
-            epochs = bar
-        try:
+        with _progress(range(n_epochs), self.verbose, "DBN up-down", "epoch") as epochs:
             for _ in epochs:
                 order = rng.permutation(X.shape[0])
                 for s in range(0, X.shape[0], batch_size):
@@ -1027,9 +1011,6 @@ class DBN(TransformerMixin, BaseEstimator):
                         X[idx], None if U is None else Y[idx], W, b, R, r, U, d, L,
                         learning_rate, cd_k, rng,
                     )  # fmt: skip
-        finally:
-            if bar is not None:
-                bar.close()
         self._store(W, b, R, r, U, d)
         return self
 
@@ -1098,6 +1079,21 @@ def _json_option(value):
 
 
 # ---------------------------------------------------------------- training helpers
+@contextlib.contextmanager
+def _progress(iterable, verbose, desc, unit):
+    """``iterable``, wrapped in a tqdm bar (closed on exit) when ``verbose``."""
+    if not verbose:
+        yield iterable
+        return
+    from tqdm.auto import tqdm
+
+    bar = tqdm(iterable, desc=desc, unit=unit)
+    try:
+        yield bar
+    finally:
+        bar.close()
+
+
 def _fit_labelled_top(H, y, K, n_hidden, opts):
     """CD-k / PCD for the top RBM with a softmax label group on its visible side.
 
@@ -1124,14 +1120,7 @@ def _fit_labelled_top(H, y, K, n_hidden, opts):
     if n_chains is not None:
         rows = rng.integers(0, n, size=n_chains)
         chain = _sample_bernoulli(expit(H[rows] @ W + Y[rows] @ U + c), rng)
-    epochs = range(p.n_epochs)
-    bar = None
-    if p.verbose:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(epochs, desc="top RBM + labels", unit="epoch")
-        epochs = bar
-    try:
+    with _progress(range(p.n_epochs), p.verbose, "top RBM + labels", "epoch") as epochs:
         for epoch in epochs:
             lr = p.learning_rate_schedule(p.learning_rate, epoch, p.n_epochs)
             order = rng.permutation(n)
@@ -1159,9 +1148,6 @@ def _fit_labelled_top(H, y, K, n_hidden, opts):
                     v *= p.momentum
                     v += lr * g
                     x += v
-    finally:
-        if bar is not None:
-            bar.close()
     return W, b, c, U, d
 
 
