@@ -107,6 +107,27 @@ def _term_energy(kind, k, x, t, g, theta):
 
 
 @njit(cache=True, inline="always")
+def _add_term_moment(kind, k, x, t, g, w, out_edge, out_table):
+    """Add ``w`` times term ``k``'s sufficient statistic at ``x`` (edges and tables only).
+
+    An edge adds ``w * value_i * value_j`` to ``out_edge[k]``, a table factor
+    ``w`` at the ``theta`` index of its scope's joint state in ``out_table``;
+    unary terms add nothing (their moments are the node marginals).
+    """
+    if kind == TERM_EDGE:
+        i = t.edge_i[k]
+        j = t.edge_j[k]
+        vi = g.state_value[g.state_offset[i] + x[i]]
+        vj = g.state_value[g.state_offset[j] + x[j]]
+        out_edge[k] += w * vi * vj
+    elif kind == TERM_TABLE:
+        idx = g.table_offset[k]
+        for r in range(g.scope_indptr[k], g.scope_indptr[k + 1]):
+            idx += g.table_stride[r] * x[g.scope[r]]
+        out_table[idx] += w
+
+
+@njit(cache=True, inline="always")
 def _advance(digits, card, vars_, x):
     """Row-major odometer step over a clique's states; keeps ``x[vars_]`` equal to ``digits``."""
     r = digits.shape[0] - 1
@@ -314,19 +335,7 @@ def collect_moments(x, t, g, theta, beliefs, weight, out_node, out_edge, out_tab
         i = t.clamped[a]
         out_node[i, x[i]] += weight
     for q in range(t.const_kind.shape[0]):
-        kind = t.const_kind[q]
-        k = t.const_index[q]
-        if kind == TERM_EDGE:
-            i = t.edge_i[k]
-            j = t.edge_j[k]
-            vi = g.state_value[g.state_offset[i] + x[i]]
-            vj = g.state_value[g.state_offset[j] + x[j]]
-            out_edge[k] += weight * vi * vj
-        elif kind == TERM_TABLE:
-            idx = g.table_offset[k]
-            for r in range(g.scope_indptr[k], g.scope_indptr[k + 1]):
-                idx += g.table_stride[r] * x[g.scope[r]]
-            out_table[idx] += weight
+        _add_term_moment(t.const_kind[q], t.const_index[q], x, t, g, weight, out_edge, out_table)
     n_cliques = t.parent.shape[0]
     for c in range(n_cliques):
         s0 = t.table_offset[c]
@@ -349,19 +358,7 @@ def collect_moments(x, t, g, theta, beliefs, weight, out_node, out_edge, out_tab
             for q in range(n0, n1):
                 out_node[t.node_var[q], digits[t.node_pos[q]]] += w
             for q in range(t0, t1):
-                kind = t.term_kind[q]
-                k = t.term_index[q]
-                if kind == TERM_EDGE:
-                    i = t.edge_i[k]
-                    j = t.edge_j[k]
-                    vi = g.state_value[g.state_offset[i] + x[i]]
-                    vj = g.state_value[g.state_offset[j] + x[j]]
-                    out_edge[k] += w * vi * vj
-                elif kind == TERM_TABLE:
-                    idx = g.table_offset[k]
-                    for r in range(g.scope_indptr[k], g.scope_indptr[k + 1]):
-                        idx += g.table_stride[r] * x[g.scope[r]]
-                    out_table[idx] += w
+                _add_term_moment(t.term_kind[q], t.term_index[q], x, t, g, w, out_edge, out_table)
             _advance(digits, card, vars_, x)
 
 
