@@ -161,6 +161,32 @@ def _sep_index(card, stride, out):
             r -= 1
 
 
+@njit(cache=True, inline="always")
+def _child_sep_index(c, t, iwork):
+    """Clique ``c``'s table range ``s0, s1`` and each state's separator entry (in ``iwork``)."""
+    s0 = t.table_offset[c]
+    s1 = t.table_offset[c + 1]
+    idx = iwork[: s1 - s0]
+    lo = t.clique_indptr[c]
+    hi = t.clique_indptr[c + 1]
+    _sep_index(t.clique_card[lo:hi], t.child_stride[lo:hi], idx)
+    return s0, s1, idx
+
+
+@njit(cache=True, inline="always")
+def _parent_sep_index(c, p, t, iwork):
+    """Parent ``p``'s table range and its states' entries in its separator with child ``c``."""
+    p0 = t.table_offset[p]
+    p1 = t.table_offset[p + 1]
+    idxp = iwork[: p1 - p0]
+    _sep_index(
+        t.clique_card[t.clique_indptr[p] : t.clique_indptr[p + 1]],
+        t.pstride[t.pstride_indptr[c] : t.pstride_indptr[c + 1]],
+        idxp,
+    )
+    return p0, p1, idxp
+
+
 @njit(cache=True)
 def _fill(c, x, t, g, theta, beliefs, iwork):
     """Write clique ``c``'s log-potential ``-sum(assigned terms' energies)`` into ``beliefs``.
@@ -267,22 +293,10 @@ def calibrate(x, t, g, theta, use_max, downward, beliefs, sep_up, iwork, fwork, 
         p = t.parent[c]
         if p < 0:
             continue
-        s0 = t.table_offset[c]
-        s1 = t.table_offset[c + 1]
-        idx = iwork[: s1 - s0]
-        lo = t.clique_indptr[c]
-        hi = t.clique_indptr[c + 1]
-        _sep_index(t.clique_card[lo:hi], t.child_stride[lo:hi], idx)
+        s0, s1, idx = _child_sep_index(c, t, iwork)
         msg = sep_up[t.sep_offset[c] : t.sep_offset[c + 1]]
         _project(beliefs[s0:s1], idx, msg, use_max, fwork)
-        p0 = t.table_offset[p]
-        p1 = t.table_offset[p + 1]
-        idxp = iwork[: p1 - p0]
-        _sep_index(
-            t.clique_card[t.clique_indptr[p] : t.clique_indptr[p + 1]],
-            t.pstride[t.pstride_indptr[c] : t.pstride_indptr[c + 1]],
-            idxp,
-        )
+        p0, p1, idxp = _parent_sep_index(c, p, t, iwork)
         for s in range(p1 - p0):
             beliefs[p0 + s] += msg[idxp[s]]
     log_z = 0.0
@@ -299,23 +313,11 @@ def calibrate(x, t, g, theta, use_max, downward, beliefs, sep_up, iwork, fwork, 
                 continue
             msg = sep_up[t.sep_offset[c] : t.sep_offset[c + 1]]
             new = fsep[: msg.shape[0]]
-            p0 = t.table_offset[p]
-            p1 = t.table_offset[p + 1]
-            idxp = iwork[: p1 - p0]
-            _sep_index(
-                t.clique_card[t.clique_indptr[p] : t.clique_indptr[p + 1]],
-                t.pstride[t.pstride_indptr[c] : t.pstride_indptr[c + 1]],
-                idxp,
-            )
+            p0, p1, idxp = _parent_sep_index(c, p, t, iwork)
             _project(beliefs[p0:p1], idxp, new, use_max, fwork)
             for j in range(msg.shape[0]):
                 new[j] -= msg[j]
-            s0 = t.table_offset[c]
-            s1 = t.table_offset[c + 1]
-            idx = iwork[: s1 - s0]
-            lo = t.clique_indptr[c]
-            hi = t.clique_indptr[c + 1]
-            _sep_index(t.clique_card[lo:hi], t.child_stride[lo:hi], idx)
+            s0, s1, idx = _child_sep_index(c, t, iwork)
             for s in range(s1 - s0):
                 beliefs[s0 + s] += new[idx[s]]
     return log_z
