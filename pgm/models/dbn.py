@@ -96,6 +96,17 @@ def _bits(n):
     )
 
 
+def _check_recognition(values, name, shapes):
+    """``values`` as float arrays of the given ``shapes``, one per directed layer (L - 1)."""
+    values = list(values)
+    if len(values) != len(shapes):
+        raise ValueError(f"{name} must hold L - 1 = {len(shapes)} arrays, got {len(values)}")
+    return [
+        as_float_array(v, f"{name}[{l}]", shape=shape)
+        for l, (v, shape) in enumerate(zip(values, shapes, strict=True))
+    ]
+
+
 def _check_sizes(sizes):
     try:
         sizes = tuple(sizes)
@@ -259,29 +270,15 @@ class DBN(TransformerMixin, BaseEstimator):
         if recognition_weights is None:
             R = [w.copy() for w in W[:-1]]
         else:
-            recognition_weights = list(recognition_weights)
-            if len(recognition_weights) != L - 1:
-                raise ValueError(
-                    f"recognition_weights must hold L - 1 = {L - 1} arrays, "
-                    f"got {len(recognition_weights)}"
-                )
-            R = [
-                as_float_array(r, f"recognition_weights[{l}]", shape=W[l].shape)
-                for l, r in enumerate(recognition_weights)
-            ]
+            R = _check_recognition(
+                recognition_weights, "recognition_weights", [w.shape for w in W[:-1]]
+            )
         if recognition_biases is None:
             r = [x.copy() for x in b[1:-1]]
         else:
-            recognition_biases = list(recognition_biases)
-            if len(recognition_biases) != L - 1:
-                raise ValueError(
-                    f"recognition_biases must hold L - 1 = {L - 1} arrays, "
-                    f"got {len(recognition_biases)}"
-                )
-            r = [
-                as_float_array(x, f"recognition_biases[{l}]", shape=(sizes[l + 1],))
-                for l, x in enumerate(recognition_biases)
-            ]
+            r = _check_recognition(
+                recognition_biases, "recognition_biases", [(n,) for n in sizes[1:L]]
+            )
         if (label_weights is None) != (label_bias is None):
             raise ValueError("label_weights and label_bias must be given together")
         U = d = None
