@@ -500,10 +500,7 @@ def bethe_log_z(m, phi, g, pair_weight, theta):
         top = -np.inf
         for s in range(ka):
             for t in range(kb):
-                v = (
-                    w * g.state_value[g.state_offset[a] + s] * g.state_value[g.state_offset[b_] + t]
-                    + lb[a, s] - m[oa + s] + lb[b_, t] - m[ob + t]
-                )  # fmt: skip
+                v = _pair_entry(w, a, b_, s, t, oa, ob, lb, m, g)
                 if v > top:
                     top = v
         z = 0.0
@@ -520,11 +517,7 @@ def bethe_log_z(m, phi, g, pair_weight, theta):
                     acc += p * (na + nb)
         total += top + np.log(z) - acc / z
     for f in range(g.table_offset.shape[0]):
-        start = g.scope_indptr[f]
-        stop = g.scope_indptr[f + 1]
-        size = 1
-        for r in range(start, stop):
-            size *= g.cardinality[g.scope[r]]
+        size = _table_size(f, g)
         offset = g.table_offset[f]
         top = -np.inf
         for flat in range(size):
@@ -541,6 +534,27 @@ def bethe_log_z(m, phi, g, pair_weight, theta):
                 acc += p * (v + theta[offset + flat])  # the sum of the n_j
         total += top + np.log(z) - acc / z
     return total
+
+
+@njit(cache=True, inline="always")
+def _pair_entry(w, a, b, s, t, oa, ob, lb, m, g):
+    """``psi_e(s, t) + n_{a->e}(s) + n_{b->e}(t)`` of pair factor ``e`` (coupling ``w``).
+
+    ``oa``/``ob`` are the offsets of the messages ``e -> a`` and ``e -> b``.
+    """
+    return (
+        w * g.state_value[g.state_offset[a] + s] * g.state_value[g.state_offset[b] + t]
+        + lb[a, s] - m[oa + s] + lb[b, t] - m[ob + t]
+    )  # fmt: skip
+
+
+@njit(cache=True, inline="always")
+def _table_size(f, g):
+    """Number of joint states of table factor ``f``'s scope."""
+    size = 1
+    for r in range(g.scope_indptr[f], g.scope_indptr[f + 1]):
+        size *= g.cardinality[g.scope[r]]
+    return size
 
 
 @njit(cache=True)
@@ -578,11 +592,7 @@ def pair_beliefs(m, phi, g, pair_weight, max_product, out):
         ob = g.slot_offset[2 * e + 1]
         for s in range(ka):
             for t in range(kb):
-                row[s * kb + t] = (
-                    pair_weight[e]
-                    * g.state_value[g.state_offset[a] + s] * g.state_value[g.state_offset[b] + t]
-                    + lb[a, s] - m[oa + s] + lb[b, t] - m[ob + t]
-                )  # fmt: skip
+                row[s * kb + t] = _pair_entry(pair_weight[e], a, b, s, t, oa, ob, lb, m, g)
         norm = _reduce_row(row, ka * kb, max_product)
         out[e] = 0.0
         for s in range(ka):
@@ -603,9 +613,7 @@ def table_beliefs(m, phi, g, theta, max_product, out):
     log_beliefs(m, phi, g, lb)
     n_pairs = g.pair_a.shape[0]
     for f in range(g.table_offset.shape[0]):
-        size = 1
-        for r in range(g.scope_indptr[f], g.scope_indptr[f + 1]):
-            size *= g.cardinality[g.scope[r]]
+        size = _table_size(f, g)
         offset = g.table_offset[f]
         for flat in range(size):
             out[offset + flat] = _table_entry(flat, f, n_pairs, lb, m, g, theta)

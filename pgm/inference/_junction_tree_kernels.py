@@ -107,6 +107,27 @@ def _term_energy(kind, k, x, t, g, theta):
 
 
 @njit(cache=True, inline="always")
+def _add_term_moment(kind, k, x, t, g, w, out_edge, out_table):
+    """Add ``w`` times term ``k``'s sufficient statistic at ``x`` (edges and tables only).
+
+    An edge adds ``w * value_i * value_j`` to ``out_edge[k]``, a table factor
+    ``w`` at the ``theta`` index of its scope's joint state in ``out_table``;
+    unary terms add nothing (their moments are the node marginals).
+    """
+    if kind == TERM_EDGE:
+        i = t.edge_i[k]
+        j = t.edge_j[k]
+        vi = g.state_value[g.state_offset[i] + x[i]]
+        vj = g.state_value[g.state_offset[j] + x[j]]
+        out_edge[k] += w * vi * vj
+    elif kind == TERM_TABLE:
+        idx = g.table_offset[k]
+        for r in range(g.scope_indptr[k], g.scope_indptr[k + 1]):
+            idx += g.table_stride[r] * x[g.scope[r]]
+        out_table[idx] += w
+
+
+@njit(cache=True, inline="always")
 def _advance(digits, card, vars_, x):
     """Row-major odometer step over a clique's states; keeps ``x[vars_]`` equal to ``digits``."""
     r = digits.shape[0] - 1
@@ -138,6 +159,32 @@ def _sep_index(card, stride, out):
             j -= stride[r] * card[r]
             digits[r] = 0
             r -= 1
+
+
+@njit(cache=True, inline="always")
+def _child_sep_index(c, t, iwork):
+    """Clique ``c``'s table range ``s0, s1`` and each state's separator entry (in ``iwork``)."""
+    s0 = t.table_offset[c]
+    s1 = t.table_offset[c + 1]
+    idx = iwork[: s1 - s0]
+    lo = t.clique_indptr[c]
+    hi = t.clique_indptr[c + 1]
+    _sep_index(t.clique_card[lo:hi], t.child_stride[lo:hi], idx)
+    return s0, s1, idx
+
+
+@njit(cache=True, inline="always")
+def _parent_sep_index(c, p, t, iwork):
+    """Parent ``p``'s table range and its states' entries in its separator with child ``c``."""
+    p0 = t.table_offset[p]
+    p1 = t.table_offset[p + 1]
+    idxp = iwork[: p1 - p0]
+    _sep_index(
+        t.clique_card[t.clique_indptr[p] : t.clique_indptr[p + 1]],
+        t.pstride[t.pstride_indptr[c] : t.pstride_indptr[c + 1]],
+        idxp,
+    )
+    return p0, p1, idxp
 
 
 @njit(cache=True)
@@ -246,22 +293,10 @@ def calibrate(x, t, g, theta, use_max, downward, beliefs, sep_up, iwork, fwork, 
         p = t.parent[c]
         if p < 0:
             continue
-        s0 = t.table_offset[c]
-        s1 = t.table_offset[c + 1]
-        idx = iwork[: s1 - s0]
-        lo = t.clique_indptr[c]
-        hi = t.clique_indptr[c + 1]
-        _sep_index(t.clique_card[lo:hi], t.child_stride[lo:hi], idx)
+        s0, s1, idx = _child_sep_index(c, t, iwork)
         msg = sep_up[t.sep_offset[c] : t.sep_offset[c + 1]]
         _project(beliefs[s0:s1], idx, msg, use_max, fwork)
-        p0 = t.table_offset[p]
-        p1 = t.table_offset[p + 1]
-        idxp = iwork[: p1 - p0]
-        _sep_index(
-            t.clique_card[t.clique_indptr[p] : t.clique_indptr[p + 1]],
-            t.pstride[t.pstride_indptr[c] : t.pstride_indptr[c + 1]],
-            idxp,
-        )
+        p0, p1, idxp = _parent_sep_index(c, p, t, iwork)
         for s in range(p1 - p0):
             beliefs[p0 + s] += msg[idxp[s]]
     log_z = 0.0
@@ -278,23 +313,11 @@ def calibrate(x, t, g, theta, use_max, downward, beliefs, sep_up, iwork, fwork, 
                 continue
             msg = sep_up[t.sep_offset[c] : t.sep_offset[c + 1]]
             new = fsep[: msg.shape[0]]
-            p0 = t.table_offset[p]
-            p1 = t.table_offset[p + 1]
-            idxp = iwork[: p1 - p0]
-            _sep_index(
-                t.clique_card[t.clique_indptr[p] : t.clique_indptr[p + 1]],
-                t.pstride[t.pstride_indptr[c] : t.pstride_indptr[c + 1]],
-                idxp,
-            )
+            p0, p1, idxp = _parent_sep_index(c, p, t, iwork)
             _project(beliefs[p0:p1], idxp, new, use_max, fwork)
             for j in range(msg.shape[0]):
                 new[j] -= msg[j]
-            s0 = t.table_offset[c]
-            s1 = t.table_offset[c + 1]
-            idx = iwork[: s1 - s0]
-            lo = t.clique_indptr[c]
-            hi = t.clique_indptr[c + 1]
-            _sep_index(t.clique_card[lo:hi], t.child_stride[lo:hi], idx)
+            s0, s1, idx = _child_sep_index(c, t, iwork)
             for s in range(s1 - s0):
                 beliefs[s0 + s] += new[idx[s]]
     return log_z
@@ -314,19 +337,7 @@ def collect_moments(x, t, g, theta, beliefs, weight, out_node, out_edge, out_tab
         i = t.clamped[a]
         out_node[i, x[i]] += weight
     for q in range(t.const_kind.shape[0]):
-        kind = t.const_kind[q]
-        k = t.const_index[q]
-        if kind == TERM_EDGE:
-            i = t.edge_i[k]
-            j = t.edge_j[k]
-            vi = g.state_value[g.state_offset[i] + x[i]]
-            vj = g.state_value[g.state_offset[j] + x[j]]
-            out_edge[k] += weight * vi * vj
-        elif kind == TERM_TABLE:
-            idx = g.table_offset[k]
-            for r in range(g.scope_indptr[k], g.scope_indptr[k + 1]):
-                idx += g.table_stride[r] * x[g.scope[r]]
-            out_table[idx] += weight
+        _add_term_moment(t.const_kind[q], t.const_index[q], x, t, g, weight, out_edge, out_table)
     n_cliques = t.parent.shape[0]
     for c in range(n_cliques):
         s0 = t.table_offset[c]
@@ -349,19 +360,7 @@ def collect_moments(x, t, g, theta, beliefs, weight, out_node, out_edge, out_tab
             for q in range(n0, n1):
                 out_node[t.node_var[q], digits[t.node_pos[q]]] += w
             for q in range(t0, t1):
-                kind = t.term_kind[q]
-                k = t.term_index[q]
-                if kind == TERM_EDGE:
-                    i = t.edge_i[k]
-                    j = t.edge_j[k]
-                    vi = g.state_value[g.state_offset[i] + x[i]]
-                    vj = g.state_value[g.state_offset[j] + x[j]]
-                    out_edge[k] += w * vi * vj
-                elif kind == TERM_TABLE:
-                    idx = g.table_offset[k]
-                    for r in range(g.scope_indptr[k], g.scope_indptr[k + 1]):
-                        idx += g.table_stride[r] * x[g.scope[r]]
-                    out_table[idx] += w
+                _add_term_moment(t.term_kind[q], t.term_index[q], x, t, g, w, out_edge, out_table)
             _advance(digits, card, vars_, x)
 
 

@@ -139,6 +139,24 @@ class JunctionTree:
             np.empty(max(self._sep_max, 1), dtype=np.float64),
         )
 
+    def _calibrate(self, cg, theta, x, use_max, downward):
+        """Calibrate fresh buffers at clamped state ``x``; returns ``(log_z, beliefs)``."""
+        beliefs, sep_up, iwork, fwork, fsep = self._buffers()
+        log_z = _k.calibrate(
+            x,
+            self._arrays,
+            cg.kernel_graph,
+            theta,
+            use_max,
+            downward,
+            beliefs,
+            sep_up,
+            iwork,
+            fwork,
+            fsep,
+        )
+        return log_z, beliefs
+
     def _check(self, cg: CompiledGraph) -> None:
         if cg.revision != self.revision or cg.n_variables != self.n_variables:
             raise ValueError(
@@ -159,22 +177,7 @@ class JunctionTree:
         (entries of free variables ignored). Callers validate.
         """
         self._check(cg)
-        beliefs, sep_up, iwork, fwork, fsep = self._buffers()
-        return float(
-            _k.calibrate(
-                self._x(x),
-                self._arrays,
-                cg.kernel_graph,
-                theta,
-                False,
-                False,
-                beliefs,
-                sep_up,
-                iwork,
-                fwork,
-                fsep,
-            )
-        )
+        return float(self._calibrate(cg, theta, self._x(x), False, False)[0])
 
     def moments(self, cg: CompiledGraph, theta: np.ndarray, x=None, pairs=None) -> dict:
         """Node, edge, table and pair moments of ``p(free | clamped)`` (as ``exact._moments``).
@@ -186,16 +189,12 @@ class JunctionTree:
         """
         self._check(cg)
         x = self._x(x)
-        beliefs, sep_up, iwork, fwork, fsep = self._buffers()
-        g = cg.kernel_graph
-        log_z = _k.calibrate(
-            x, self._arrays, g, theta, False, True, beliefs, sep_up, iwork, fwork, fsep
-        )
+        log_z, beliefs = self._calibrate(cg, theta, x, False, True)
         max_k = cg.max_cardinality
         node = np.zeros((cg.n_variables, max_k))
         edge = np.zeros(cg.n_edges)
         table = np.zeros(cg.n_params)
-        _k.collect_moments(x, self._arrays, g, theta, beliefs, 1.0, node, edge, table)
+        _k.collect_moments(x, self._arrays, cg.kernel_graph, theta, beliefs, 1.0, node, edge, table)
         pairs = np.zeros((0, 2), dtype=np.int64) if pairs is None else pairs
         pair = self._pairs(cg, theta, x, pairs, beliefs, node)
         return {"node": node, "edge": edge, "table": table, "pair": pair, "log_z": float(log_z)}
@@ -252,67 +251,28 @@ class JunctionTree:
         must equal :attr:`clamped`. Returns ``(node, edge, table, row_log_z)``.
         """
         self._check(cg)
-        beliefs, sep_up, iwork, fwork, fsep = self._buffers()
         node = np.empty((cg.n_variables, cg.max_cardinality))
         edge = np.empty(cg.n_edges)
         table = np.empty(cg.n_params)
         row_log_z = np.empty(rows.shape[0])
         _k.rows_moments(
-            rows,
-            visible,
-            self._arrays,
-            cg.kernel_graph,
-            theta,
-            beliefs,
-            sep_up,
-            iwork,
-            fwork,
-            fsep,
-            node,
-            edge,
-            table,
-            row_log_z,
-        )
+            rows, visible, self._arrays, cg.kernel_graph, theta, *self._buffers(),
+            node, edge, table, row_log_z,
+        )  # fmt: skip
         return node, edge, table, row_log_z
 
     def rows_log_z(self, cg, theta, rows, visible) -> np.ndarray:
         """Each row's ``log sum_h exp(-E(v_r, h))`` (``visible`` must equal :attr:`clamped`)."""
         self._check(cg)
-        beliefs, sep_up, iwork, fwork, fsep = self._buffers()
         out = np.empty(rows.shape[0])
-        _k.rows_log_z(
-            rows,
-            visible,
-            self._arrays,
-            cg.kernel_graph,
-            theta,
-            beliefs,
-            sep_up,
-            iwork,
-            fwork,
-            fsep,
-            out,
-        )
+        _k.rows_log_z(rows, visible, self._arrays, cg.kernel_graph, theta, *self._buffers(), out)
         return out
 
     def map_state(self, cg, theta, x=None) -> np.ndarray:
         """State indices (n_variables,) of a lowest-energy state, clamped entries from ``x``."""
         self._check(cg)
         x = self._x(x)
-        beliefs, sep_up, iwork, fwork, fsep = self._buffers()
-        _k.calibrate(
-            x,
-            self._arrays,
-            cg.kernel_graph,
-            theta,
-            True,
-            False,
-            beliefs,
-            sep_up,
-            iwork,
-            fwork,
-            fsep,
-        )
+        _, beliefs = self._calibrate(cg, theta, x, True, False)
         _k.backtrack(x, self._arrays, beliefs, np.zeros(self.n_variables, dtype=np.bool_))
         return x
 

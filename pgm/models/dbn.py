@@ -25,6 +25,7 @@ up-down fine-tuning unties them.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import numbers
@@ -93,6 +94,17 @@ def _bits(n):
     return np.array(list(itertools.product((0.0, 1.0), repeat=n)), dtype=np.float64).reshape(
         2**n, n
     )
+
+
+def _check_recognition(values, name, shapes):
+    """``values`` as float arrays of the given ``shapes``, one per directed layer (L - 1)."""
+    values = list(values)
+    if len(values) != len(shapes):
+        raise ValueError(f"{name} must hold L - 1 = {len(shapes)} arrays, got {len(values)}")
+    return [
+        as_float_array(v, f"{name}[{l}]", shape=shape)
+        for l, (v, shape) in enumerate(zip(values, shapes, strict=True))
+    ]
 
 
 def _check_sizes(sizes):
@@ -258,29 +270,15 @@ class DBN(TransformerMixin, BaseEstimator):
         if recognition_weights is None:
             R = [w.copy() for w in W[:-1]]
         else:
-            recognition_weights = list(recognition_weights)
-            if len(recognition_weights) != L - 1:
-                raise ValueError(
-                    f"recognition_weights must hold L - 1 = {L - 1} arrays, "
-                    f"got {len(recognition_weights)}"
-                )
-            R = [
-                as_float_array(r, f"recognition_weights[{l}]", shape=W[l].shape)
-                for l, r in enumerate(recognition_weights)
-            ]
+            R = _check_recognition(
+                recognition_weights, "recognition_weights", [w.shape for w in W[:-1]]
+            )
         if recognition_biases is None:
             r = [x.copy() for x in b[1:-1]]
         else:
-            recognition_biases = list(recognition_biases)
-            if len(recognition_biases) != L - 1:
-                raise ValueError(
-                    f"recognition_biases must hold L - 1 = {L - 1} arrays, "
-                    f"got {len(recognition_biases)}"
-                )
-            r = [
-                as_float_array(x, f"recognition_biases[{l}]", shape=(sizes[l + 1],))
-                for l, x in enumerate(recognition_biases)
-            ]
+            r = _check_recognition(
+                recognition_biases, "recognition_biases", [(n,) for n in sizes[1:L]]
+            )
         if (label_weights is None) != (label_bias is None):
             raise ValueError("label_weights and label_bias must be given together")
         U = d = None
@@ -918,14 +916,7 @@ class DBN(TransformerMixin, BaseEstimator):
         W, b, R, r = [], [], [], []
         U = d = None
         data = X
-        layers = range(L)
-        bar = None
-        if self.verbose:
-            from tqdm.auto import tqdm
-
-            bar = tqdm(layers, desc="DBN layers", unit="layer")
-            layers = bar
-        try:
+        with _progress(range(L), self.verbose, "DBN layers", "layer") as layers:
             for l in layers:
                 opts = dict(options[l])
                 opts.setdefault("random_state", seeds[l])
@@ -946,9 +937,6 @@ class DBN(TransformerMixin, BaseEstimator):
                     data = _sample_bernoulli(mean, rng) if self.propagate == "sample" else mean
                 else:
                     b.append(cl)
-        finally:
-            if bar is not None:
-                bar.close()
         self._store(W, b, R, r, U, d)
         return self
 
@@ -1011,14 +999,7 @@ class DBN(TransformerMixin, BaseEstimator):
         r = [x.copy() for x in self.recognition_biases_]
         U = None if not self._labelled else self.label_weights_.copy()
         d = None if not self._labelled else self.label_bias_.copy()
-        epochs = range(n_epochs)
-        bar = None
-        if self.verbose:
-            from tqdm.auto import tqdm
-
-            bar = tqdm(epochs, desc="DBN up-down", unit="epoch")
-            epochs = bar
-        try:
+        with _progress(range(n_epochs), self.verbose, "DBN up-down", "epoch") as epochs:
             for _ in epochs:
                 order = rng.permutation(X.shape[0])
                 for s in range(0, X.shape[0], batch_size):
@@ -1027,9 +1008,6 @@ class DBN(TransformerMixin, BaseEstimator):
                         X[idx], None if U is None else Y[idx], W, b, R, r, U, d, L,
                         learning_rate, cd_k, rng,
                     )  # fmt: skip
-        finally:
-            if bar is not None:
-                bar.close()
         self._store(W, b, R, r, U, d)
         return self
 
@@ -1098,6 +1076,21 @@ def _json_option(value):
 
 
 # ---------------------------------------------------------------- training helpers
+@contextlib.contextmanager
+def _progress(iterable, verbose, desc, unit):
+    """``iterable``, wrapped in a tqdm bar (closed on exit) when ``verbose``."""
+    if not verbose:
+        yield iterable
+        return
+    from tqdm.auto import tqdm
+
+    bar = tqdm(iterable, desc=desc, unit=unit)
+    try:
+        yield bar
+    finally:
+        bar.close()
+
+
 def _fit_labelled_top(H, y, K, n_hidden, opts):
     """CD-k / PCD for the top RBM with a softmax label group on its visible side.
 
@@ -1124,14 +1117,7 @@ def _fit_labelled_top(H, y, K, n_hidden, opts):
     if n_chains is not None:
         rows = rng.integers(0, n, size=n_chains)
         chain = _sample_bernoulli(expit(H[rows] @ W + Y[rows] @ U + c), rng)
-    epochs = range(p.n_epochs)
-    bar = None
-    if p.verbose:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(epochs, desc="top RBM + labels", unit="epoch")
-        epochs = bar
-    try:
+    with _progress(range(p.n_epochs), p.verbose, "top RBM + labels", "epoch") as epochs:
         for epoch in epochs:
             lr = p.learning_rate_schedule(p.learning_rate, epoch, p.n_epochs)
             order = rng.permutation(n)
@@ -1159,9 +1145,6 @@ def _fit_labelled_top(H, y, K, n_hidden, opts):
                     v *= p.momentum
                     v += lr * g
                     x += v
-    finally:
-        if bar is not None:
-            bar.close()
     return W, b, c, U, d
 
 

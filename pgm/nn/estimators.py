@@ -186,6 +186,60 @@ def _as_tuple_of_arrays(values):
     return tuple(np.array(v, dtype=np.float64) for v in values)
 
 
+def _pretrained_sizes(weights, params, init_keys):
+    """The hidden widths of ``weights``; refuses ``params`` that set ``init_keys`` or other sizes.
+
+    Pops ``hidden_layer_sizes`` from ``params`` (it must agree with the weights).
+    """
+    sizes = tuple(int(w.shape[1]) for w in weights)
+    for key in init_keys:
+        if key in params:
+            raise TypeError(f"from_pretrained sets {key} itself; do not pass it")
+    if (
+        "hidden_layer_sizes" in params
+        and _sizes(params["hidden_layer_sizes"], "hidden_layer_sizes") != sizes
+    ):
+        raise ValueError(
+            f"hidden_layer_sizes={params['hidden_layer_sizes']!r} disagrees with the "
+            f"widths of weights {sizes}"
+        )
+    params.pop("hidden_layer_sizes", None)
+    return sizes
+
+
+def _check_init_widths(weights, hidden_layer_sizes, n_features):
+    """Checks that checked ``init_weights`` fit ``hidden_layer_sizes`` and ``n_features`` inputs."""
+    widths = tuple(w.shape[1] for w in weights)
+    if widths != hidden_layer_sizes:
+        raise ValueError(
+            f"init_weights give hidden widths {widths}, but hidden_layer_sizes is "
+            f"{hidden_layer_sizes}"
+        )
+    if weights[0].shape[0] != n_features:
+        raise ValueError(
+            f"X has {n_features} features, but init_weights[0] has {weights[0].shape[0]} "
+            "rows (the input width of the pretrained network)"
+        )
+
+
+def _check_fitted(estimator):
+    if not hasattr(estimator, "network_"):
+        raise NotFittedError(
+            f"This {type(estimator).__name__} instance is not fitted yet; call fit first"
+        )
+
+
+def _set_fitted(estimator, net, n_features, history, n_epochs):
+    """Sets the fitted attributes both estimators share; returns ``estimator``."""
+    estimator.n_features_in_ = n_features
+    estimator.network_ = net
+    estimator.weights_ = net.weights
+    estimator.biases_ = net.biases
+    estimator.loss_curve_ = history
+    estimator.n_iter_ = n_epochs
+    return estimator
+
+
 # ------------------------------------------------------------------ classifier
 class DeepClassifier(ClassifierMixin, BaseEstimator):
     """A feed-forward classifier: sigmoid hidden layers and a softmax output, trained by backprop.
@@ -355,19 +409,7 @@ class DeepClassifier(ClassifierMixin, BaseEstimator):
             and ``classes`` that disagree.
         """
         weights, biases = check_weights_and_biases(weights, biases)
-        sizes = tuple(int(w.shape[1]) for w in weights)
-        for key in ("init_weights", "init_biases"):
-            if key in params:
-                raise TypeError(f"from_pretrained sets {key} itself; do not pass it")
-        if (
-            "hidden_layer_sizes" in params
-            and _sizes(params["hidden_layer_sizes"], "hidden_layer_sizes") != sizes
-        ):
-            raise ValueError(
-                f"hidden_layer_sizes={params['hidden_layer_sizes']!r} disagrees with the "
-                f"widths of weights {sizes}"
-            )
-        params.pop("hidden_layer_sizes", None)
+        sizes = _pretrained_sizes(weights, params, ("init_weights", "init_biases"))
         if n_classes is not None:
             n_classes = check_positive_int(n_classes, "n_classes", minimum=2)
             if classes is not None and len(classes) != n_classes:
@@ -396,10 +438,7 @@ class DeepClassifier(ClassifierMixin, BaseEstimator):
         return p
 
     def _check_fitted(self):
-        if not hasattr(self, "network_"):
-            raise NotFittedError(
-                f"This {type(self).__name__} instance is not fitted yet; call fit first"
-            )
+        _check_fitted(self)
 
     def _encode_labels(self, y, n_rows, p):
         from sklearn.utils.multiclass import check_classification_targets
@@ -447,17 +486,7 @@ class DeepClassifier(ClassifierMixin, BaseEstimator):
         weights, biases = check_weights_and_biases(
             self.init_weights, self.init_biases, names=("init_weights", "init_biases")
         )
-        widths = tuple(w.shape[1] for w in weights)
-        if widths != p.hidden_layer_sizes:
-            raise ValueError(
-                f"init_weights give hidden widths {widths}, but hidden_layer_sizes is "
-                f"{p.hidden_layer_sizes}"
-            )
-        if weights[0].shape[0] != n_features:
-            raise ValueError(
-                f"X has {n_features} features, but init_weights[0] has {weights[0].shape[0]} "
-                "rows (the input width of the pretrained network)"
-            )
+        _check_init_widths(weights, p.hidden_layer_sizes, n_features)
         for l, (w, b) in enumerate(zip(weights, biases, strict=True)):
             net.weights[l][...] = w
             net.biases[l][...] = b
@@ -490,13 +519,7 @@ class DeepClassifier(ClassifierMixin, BaseEstimator):
         ]
         history = _run_training(net, X, T, p, rng, "DeepClassifier", phases)
         self.classes_ = classes
-        self.n_features_in_ = X.shape[1]
-        self.network_ = net
-        self.weights_ = net.weights
-        self.biases_ = net.biases
-        self.loss_curve_ = history
-        self.n_iter_ = p.n_epochs
-        return self
+        return _set_fitted(self, net, X.shape[1], history, p.n_epochs)
 
     # ------------------------------------------------------------ prediction
     def predict_proba(self, X: ArrayLike) -> NDArray:
@@ -678,19 +701,9 @@ class DeepAutoencoder(TransformerMixin, BaseEstimator):
             weights, hidden_biases, names=("weights", "hidden_biases")
         )
         visible_biases = _check_visible_biases(weights, visible_biases, "visible_biases")
-        sizes = tuple(int(w.shape[1]) for w in weights)
-        for key in ("init_weights", "init_hidden_biases", "init_visible_biases"):
-            if key in params:
-                raise TypeError(f"from_pretrained sets {key} itself; do not pass it")
-        if (
-            "hidden_layer_sizes" in params
-            and _sizes(params["hidden_layer_sizes"], "hidden_layer_sizes") != sizes
-        ):
-            raise ValueError(
-                f"hidden_layer_sizes={params['hidden_layer_sizes']!r} disagrees with the "
-                f"widths of weights {sizes}"
-            )
-        params.pop("hidden_layer_sizes", None)
+        sizes = _pretrained_sizes(
+            weights, params, ("init_weights", "init_hidden_biases", "init_visible_biases")
+        )
         return cls(
             hidden_layer_sizes=sizes,
             init_weights=_as_tuple_of_arrays(weights),
@@ -700,10 +713,7 @@ class DeepAutoencoder(TransformerMixin, BaseEstimator):
         )
 
     def _check_fitted(self):
-        if not hasattr(self, "network_"):
-            raise NotFittedError(
-                f"This {type(self).__name__} instance is not fitted yet; call fit first"
-            )
+        _check_fitted(self)
 
     @property
     def _k(self):
@@ -731,17 +741,7 @@ class DeepAutoencoder(TransformerMixin, BaseEstimator):
             self.init_weights, self.init_hidden_biases, names=("init_weights", "init_hidden_biases")
         )
         visible = _check_visible_biases(weights, self.init_visible_biases, "init_visible_biases")
-        widths = tuple(w.shape[1] for w in weights)
-        if widths != p.hidden_layer_sizes:
-            raise ValueError(
-                f"init_weights give hidden widths {widths}, but hidden_layer_sizes is "
-                f"{p.hidden_layer_sizes}"
-            )
-        if weights[0].shape[0] != n_features:
-            raise ValueError(
-                f"X has {n_features} features, but init_weights[0] has {weights[0].shape[0]} "
-                "rows (the input width of the pretrained network)"
-            )
+        _check_init_widths(weights, p.hidden_layer_sizes, n_features)
         for l in range(k):
             net.weights[l][...] = weights[l]
             net.biases[l][...] = hidden[l]
@@ -768,13 +768,7 @@ class DeepAutoencoder(TransformerMixin, BaseEstimator):
         rng = as_generator(self.random_state)
         net = self._initial_network(X.shape[1], p, rng)
         history = _run_training(net, X, X, p, rng, "DeepAutoencoder", [(p.n_epochs, None)])
-        self.n_features_in_ = X.shape[1]
-        self.network_ = net
-        self.weights_ = net.weights
-        self.biases_ = net.biases
-        self.loss_curve_ = history
-        self.n_iter_ = p.n_epochs
-        return self
+        return _set_fitted(self, net, X.shape[1], history, p.n_epochs)
 
     def transform(self, X: ArrayLike) -> NDArray:
         """The code of every row (the encoder's output).
