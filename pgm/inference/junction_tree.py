@@ -347,6 +347,10 @@ def check_max_clique_states(value) -> int:
     return int(value)
 
 
+#: Junction trees kept per compiled graph (for distinct clamp sets, limits and heuristics).
+_TREE_CACHE_SIZE = 8
+
+
 def build_from_compiled(
     cg: CompiledGraph,
     clamped,
@@ -354,10 +358,28 @@ def build_from_compiled(
     max_clique_states: int = DEFAULT_MAX_CLIQUE_STATES,
     heuristic: str = "auto",
 ) -> JunctionTree:
-    """:func:`build` on a compiled graph with validated clamped ids (sorted, distinct)."""
+    """:func:`build` on a compiled graph with validated clamped ids (sorted, distinct).
+
+    Memoised on ``cg`` (a tree depends only on the structure, the clamped ids,
+    the limit and the heuristic, never on theta or the clamped values; it is
+    immutable and calibrates into fresh buffers). A compiled graph is replaced
+    on every structural change, so a cached tree is never stale, and repeated
+    ``exact`` calls on one model (a learning loop, a benchmark) build it once.
+    """
     limit = check_max_clique_states(max_clique_states)
     if heuristic not in HEURISTICS:
         raise ValueError(f"heuristic must be one of {HEURISTICS}, got {heuristic!r}")
+    clamped = np.asarray(clamped, dtype=np.int64)
+    cache = cg.cache.setdefault("junction_trees", {})
+    key = (clamped.tobytes(), limit, heuristic)
+    if key not in cache:
+        if len(cache) >= _TREE_CACHE_SIZE:
+            cache.pop(next(iter(cache)))
+        cache[key] = _build_uncached(cg, clamped, limit, heuristic)
+    return cache[key]
+
+
+def _build_uncached(cg: CompiledGraph, clamped: np.ndarray, limit: int, heuristic: str):
     n = cg.n_variables
     clamped = np.asarray(clamped, dtype=np.int64)
     is_free = np.ones(n, dtype=bool)
