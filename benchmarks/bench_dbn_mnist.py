@@ -154,6 +154,12 @@ take many hours here. The random-initialisation row uses the same network, optim
 number of epochs as the pretrained one, so the gap between them measures what pretraining
 buys at this budget.
 """
+    if "command" in out:
+        body += (
+            f"\nRun: `{out['command']}` at commit {out.get('commit', '?')} (the machine list "
+            "above is read when this page is written; the run shared the machine with other "
+            "jobs, load average 5-17).\n"
+        )
     path = write_report(
         "dbn_mnist", "DBN on MNIST (pretraining, backprop, up-down, autoencoder)", body
     )
