@@ -199,11 +199,9 @@ def run_seed(seed, cfg, data, log):
         hid = ht if kind == "occlusion" else None
         res = {}
         t = time.perf_counter()
-        unary = CRF.from_parameters(u, np.zeros((2, 2)))
         pred_u = [np.argmax(x[0] @ u.T, axis=1) for x in Xt]
         res["unary"] = {"seed": seed, **metrics(pred_u, test, hid)}
         res["unary"]["test_s"] = time.perf_counter() - t
-        del unary
         # (b) CRF, Potts weight on validation
         t = time.perf_counter()
         val_crf = {}
@@ -337,7 +335,7 @@ def summarise(doc, cfg):
             f"CRF's pixel errors removed).",
             "",
         ]
-    rbm_s = [r for r in doc["rbm_fit_s"]]
+    rbm_s = doc["rbm_fit_s"]
     lines += [
         f"Wall-clock: RBM training {np.mean(rbm_s):.0f} s per seed; the whole run "
         f"{doc['wall_clock_s'] / 60:.1f} min (2 shared cores, BLAS on one thread, `nice`).",
