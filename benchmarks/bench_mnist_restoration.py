@@ -24,10 +24,12 @@ the unary score difference is the noise channel's log-odds (no training).
 (b) ``crf``: unary + Potts weight chosen on the validation digits from
     ``potts_grid`` (mean-field marginals, then ICM, as ``CRF.predict``);
 (c) ``rbm_prior_crf``: :class:`pgm.models.ShapePriorCRF` built by
-    ``from_parameters`` from the same unaries, a Potts weight chosen on the
-    validation digits from ``prior_potts_grid``, and a softmax RBM
-    (:func:`pgm.models.shape_prior.train_softmax_rbm`, PCD) trained on the
-    clean training digits; the virtual grid is the image grid (28 x 28), so
+    ``from_parameters`` from the same unaries and a softmax RBM
+    (:func:`pgm.models.shape_prior.train_softmax_rbm`, CD-1 by default)
+    trained on the clean training digits, with a Potts weight (from
+    ``prior_potts_grid``) and a scale of the RBM's energy (from
+    ``prior_scale_grid``, a prior temperature) chosen together on the
+    validation digits; the virtual grid is the image grid (28 x 28), so
     the projection is the identity. Decoded by the argmax of the alternating
     mean-field marginals (initialised from the unary model). No joint
     fine-tuning: the prior is learnt from clean digits only.
@@ -71,9 +73,10 @@ SIDE = 28
 
 FULL = {
     "n_train": 10000,
-    "n_val": 200,
+    "n_val": 100,
     "n_test": 500,
     "n_hidden": 200,
+    "rbm_method": "cd",
     "rbm_n_epochs": 10,
     "rbm_learning_rate": 0.05,
     "rbm_batch_size": 20,
@@ -84,7 +87,8 @@ FULL = {
     "block": 10,
     "occlusion_trust": 0.01,
     "potts_grid": [0.0, 0.25, 0.5, 0.75, 1.0, 1.5],
-    "prior_potts_grid": [0.0, 0.25, 0.5],
+    "prior_potts_grid": [0.0, 0.5, 1.0],
+    "prior_scale_grid": [0.5, 0.7, 1.0],
     "seeds": [0, 1, 2],
 }
 QUICK = {
@@ -97,6 +101,7 @@ QUICK = {
     "mean_field_iter": 10,
     "potts_grid": [0.0, 0.5],
     "prior_potts_grid": [0.0, 0.5],
+    "prior_scale_grid": [0.7, 1.0],
     "seeds": [0],
 }
 MODELS = ("unary", "crf", "rbm_prior_crf")
@@ -150,8 +155,9 @@ def accuracy(pred, clean):
     return float(np.mean(np.asarray(pred) == clean.astype(np.int64)))
 
 
-def prior_model(u, potts, rbm, cfg):
-    w, b, c = rbm
+def prior_model(u, potts, rbm, cfg, scale=1.0):
+    """ShapePriorCRF with the RBM's energy multiplied by ``scale`` (a prior temperature)."""
+    w, b, c = (scale * a for a in rbm)
     return ShapePriorCRF.from_parameters(
         u,
         potts * np.eye(2),
@@ -180,7 +186,7 @@ def run_seed(seed, cfg, data, log):
         maps,
         2,
         cfg["n_hidden"],
-        method="pcd",
+        method=cfg["rbm_method"],
         n_epochs=cfg["rbm_n_epochs"],
         learning_rate=cfg["rbm_learning_rate"],
         batch_size=cfg["rbm_batch_size"],
@@ -228,18 +234,22 @@ def run_seed(seed, cfg, data, log):
         # (c) CRF + RBM prior
         t = time.perf_counter()
         val_pr = {}
-        for w in cfg["prior_potts_grid"]:
-            val_pr[w] = accuracy(prior_model(u, w, rbm, cfg).predict(Xv), val)
-        best_p = max(val_pr, key=lambda w: (val_pr[w], -w))
+        for sc in cfg["prior_scale_grid"]:
+            for w in cfg["prior_potts_grid"]:
+                val_pr[(w, sc)] = accuracy(prior_model(u, w, rbm, cfg, sc).predict(Xv), val)
+        best_p, best_s = max(val_pr, key=lambda ws: (val_pr[ws], -ws[0], ws[1]))
         sel_s = time.perf_counter() - t
-        model = prior_model(u, best_p, rbm, cfg)
+        model = prior_model(u, best_p, rbm, cfg, best_s)
         t = time.perf_counter()
         pred_p = model.predict(Xt)
         res["rbm_prior_crf"] = {
             "seed": seed,
             **metrics(pred_p, test, hid),
             "potts_weight": best_p,
-            "validation_accuracy_by_potts_weight": {str(k): v for k, v in val_pr.items()},
+            "prior_scale": best_s,
+            "validation_accuracy_by_potts_weight_and_scale": {
+                f"{w},{sc}": v for (w, sc), v in val_pr.items()
+            },
             "select_s": sel_s,
             "test_s": time.perf_counter() - t,
         }
@@ -297,8 +307,10 @@ def summarise(doc, cfg):
     }
     lines = [
         f"Binarised MNIST, 28x28 4-connected pixel grid. Per seed: an RBM with "
-        f"{cfg['n_hidden']} hidden units (PCD-1, {cfg['rbm_n_epochs']} epochs) trained on "
-        f"{cfg['n_train']} clean `train` digits; Potts weights chosen on {cfg['n_val']} "
+        f"{cfg['n_hidden']} hidden units ({cfg['rbm_method'].upper()}-1, "
+        f"{cfg['rbm_n_epochs']} epochs) trained on "
+        f"{cfg['n_train']} clean `train` digits; Potts weights (and, for the RBM prior, a "
+        f"scale of the RBM energy from {cfg['prior_scale_grid']}) chosen on {cfg['n_val']} "
         f"corrupted `valid` digits; measured on {cfg['n_test']} corrupted `test` digits "
         f"(random subsets and corruption seeded per seed). Unary model: the noise channel's "
         f"log-odds, not trained. Seeds {cfg['seeds']}; mean ± standard deviation over seeds.",
@@ -316,7 +328,7 @@ def summarise(doc, cfg):
         if kind == "occlusion":
             hdr += " accuracy inside the block |"
             sep += "---|"
-        lines += [f"### {title}", "", hdr + " Potts weight per seed |", sep + "---|"]
+        lines += [f"### {title}", "", hdr + " chosen on validation, per seed |", sep + "---|"]
         for m in MODELS:
             rs = doc[kind][m]
             row = f"| {names[m]} | {_ms([r['accuracy'] for r in rs])} | "
@@ -324,6 +336,8 @@ def summarise(doc, cfg):
             if kind == "occlusion":
                 row += f" {_ms([r['hidden_accuracy'] for r in rs])} |"
             pw = [r.get("potts_weight", 0.0) for r in rs] if m != "unary" else "-"
+            if m == "rbm_prior_crf":
+                pw = f"{pw}, RBM scale {[r['prior_scale'] for r in rs]}"
             lines.append(row + f" {pw} |")
         acc = {m: np.array([r["accuracy"] for r in doc[kind][m]]) for m in MODELS}
         d = acc["rbm_prior_crf"] - acc["crf"]
