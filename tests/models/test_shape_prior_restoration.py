@@ -37,8 +37,7 @@ def _model(rbm):
     )
 
 
-def _train_rbm(seed=0):
-    clean = np.array([LEFT] * 50 + [TOP] * 50)
+def _train_rbm(clean, seed=0):
     maps = np.eye(2)[clean]  # identity projection: the virtual grid is the image grid
     # CD-1: with two far-apart modes and ten persistent chains, PCD lost one mode for 3 of
     # 10 seeds (its chains sat in the other), CD-1 learnt both for all 10 seeds tried
@@ -51,7 +50,7 @@ def test_rbm_prior_restores_corrupted_shape():
     noisy = _corrupted()
     x = _example(noisy)
     assert np.sum(noisy != LEFT) == 3 and np.sum(noisy != TOP) == 5
-    model = _model(_train_rbm(seed=0))
+    model = _model(_train_rbm(np.array([LEFT] * 50 + [TOP] * 50), seed=0))
     q, _ = model.exact_conditional(x)  # 2**16 labellings enumerated, h summed out
     restored = np.argmax(q, axis=1)
     unary_only = np.argmax(x[0] @ model.unary_weights_.T, axis=1)
@@ -66,24 +65,12 @@ def test_rbm_prior_restores_corrupted_shape():
 def test_without_the_prior_nothing_is_restored():
     # power twin: the same model with the RBM's weights and biases zeroed is the unary
     # model alone (a uniform prior), so its exact marginals decode to the corrupted input
-    w, b, c = _train_rbm(seed=0)
+    w, b, c = _train_rbm(np.array([LEFT] * 50 + [TOP] * 50), seed=0)
     model = _model((np.zeros_like(w), np.zeros_like(b), np.zeros_like(c)))
     noisy = _corrupted()
     q, _ = model.exact_conditional(_example(noisy))
     np.testing.assert_array_equal(np.argmax(q, axis=1), noisy)
     # and a prior trained on the other shape only decodes the input as that shape
-    clean = np.array([TOP] * 100)
-    other = _model(
-        train_softmax_rbm(
-            np.eye(2)[clean],
-            2,
-            4,
-            method="cd",
-            n_epochs=100,
-            learning_rate=0.1,
-            batch_size=10,
-            seed=0,
-        )
-    )
+    other = _model(_train_rbm(np.array([TOP] * 100), seed=0))
     q, _ = other.exact_conditional(_example(noisy))
     np.testing.assert_array_equal(np.argmax(q, axis=1), TOP)
