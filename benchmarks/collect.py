@@ -26,6 +26,7 @@ ORDER = [
     "dbm_mnist",
     "dbn_mnist",
     "horse_segmentation",
+    "mnist_restoration",
 ]
 
 
