@@ -272,7 +272,7 @@ def main():
         "- The tree (elimination and clique bookkeeping, in Python) is built on the first "
         "`exact` call and memoised on the compiled graph, so the medians are calibration "
         "times (Numba, two log-space passes over the clique tables) plus the call's overhead; "
-        "the first call's time is in the 'first call' rows.\n"
+        "the build time is given in each grid's first line.\n"
         "- pgm refuses a tree whose largest clique table exceeds `max_clique_states` (default "
         "2^22) or whose tables together exceed 32 times that (memory), naming the treewidth.\n"
     )
