@@ -254,8 +254,12 @@ def main(argv=None):
     print(json.dumps(out, indent=2), flush=True)
 
 
-def _fmt(x):
-    return "n/a" if x is None else f"{x:.2f}"
+def _fmt(x, missing="n/a"):
+    return missing if x is None else f"{x:.2f}"
+
+
+def _budget(minutes):
+    return "no wall-clock budget" if minutes is None else f"budget {minutes} min of wall-clock"
 
 
 def write_markdown(out, path, info):
@@ -266,7 +270,11 @@ def write_markdown(out, path, info):
     hi_b = (
         out["test_log_likelihood_bound"] + out["log_z"] - band[0] if band[0] is not None else None
     )
-    band_txt = f"[{lo_b:.2f}, {hi_b:.2f}]" if lo_b is not None and hi_b is not None else "n/a"
+    band_txt = (
+        f"[{lo_b:.2f}, {hi_b:.2f}]"
+        if lo_b is not None and hi_b is not None
+        else f"[{_fmt(lo_b, '-inf')}, {_fmt(hi_b, '+inf')}] (AIS band unbounded: untrustworthy)"
+    )
     sizes = "-".join(str(n) for n in [784, *out["hidden_layer_sizes"]])
     ais = out["ais"]
     lines = [
@@ -284,8 +292,7 @@ def write_markdown(out, path, info):
         "|---|---|---|---|---|---|---|---|---|---|---|",
         f"| DBM {sizes} | {out['pretrain_epochs']} | {out['epochs']} | "
         f"{out['train_minutes']:.1f} min | {out['log_z']:.2f} | "
-        f"[{band[0] if band[0] is None else f'{band[0]:.2f}'}, "
-        f"{band[1] if band[1] is None else f'{band[1]:.2f}'}] | "
+        f"[{_fmt(band[0], '-inf')}, {_fmt(band[1], '+inf')}] | "
         f"{ais['effective_sample_size']:.0f}/{ais['n_chains']} | {ais['n_betas']} betas, "
         f"{ais['seconds']:.0f} s | {_fmt(out['train_log_likelihood_bound'])} | "
         f"**{out['test_log_likelihood_bound']:.2f}** {band_txt} | "
@@ -293,7 +300,7 @@ def write_markdown(out, path, info):
         "",
         f"Schedule: pretraining {out['schedule']['pretraining']}; joint training "
         f"{out['schedule']['joint']}; joint training stopped after {out['epochs']} epochs "
-        f"(budget {out['schedule']['joint_budget_minutes']} min of wall-clock, at most "
+        f"({_budget(out['schedule']['joint_budget_minutes'])}, at most "
         f"{out['schedule']['max_joint_epochs']} epochs). Train bound on the first "
         f"{out['train_bound_rows']} training images. Our best RBM under the same "
         f"evaluation: {BEST_RBM} nats "
