@@ -7,6 +7,17 @@ are integers in 0..K-1 of shape (n_nodes,). The conditional energy is
     E(y | x) = -sum_i unary_weights[y_i] . x_i - sum_(i,j) pairwise_weights[y_i, y_j]
 
 and p(y | x) = exp(-E(y | x)) / Z(x).
+
+With edge features (EdgeFeatureGraphCRF's convention) an example is
+``x = (node_features, edges, edge_features)``, ``edge_features`` of shape
+(n_edges, n_edge_features), and the pairwise term is linear in them:
+
+    E(y | x) = -sum_i unary_weights[y_i] . x_i
+               - sum_e sum_f edge_features[e, f] * pairwise_weights[f, y_i, y_j]
+
+with ``pairwise_weights`` of shape (n_edge_features, K, K). Internally every
+example's pairwise term is a table: (K, K) shared by all edges, or one
+(n_edges, K, K) table per edge with edge features.
 """
 
 from __future__ import annotations
@@ -71,6 +82,45 @@ def _check_example(x, n_features=None):
     if edges.size and np.any(edges[:, 0] == edges[:, 1]):
         raise ValueError("edges must not be self-loops")
     return feats, edges
+
+
+def _check_example_any(x, n_features=None, n_edge_features=None):
+    """Validate ``(node_features, edges)`` or ``(node_features, edges, edge_features)``.
+
+    ``n_edge_features``: None accepts either form, 0 requires the pair, a positive
+    int requires the triple with that many edge-feature columns. Returns
+    ``(feats, edges, edge_features or None)``.
+    """
+    if not (isinstance(x, (tuple, list)) and len(x) in (2, 3)):
+        raise TypeError(
+            "each example must be a pair (node_features, edges) or a triple "
+            "(node_features, edges, edge_features)"
+        )
+    if n_edge_features == 0 and len(x) == 3:
+        raise TypeError(
+            "this CRF has no edge features: each example must be a pair (node_features, edges)"
+        )
+    if n_edge_features and len(x) == 2:
+        raise TypeError(
+            f"this CRF has {n_edge_features} edge features: each example must be a triple "
+            "(node_features, edges, edge_features)"
+        )
+    feats, edges = _check_example(tuple(x[:2]), n_features)
+    if len(x) == 2:
+        return feats, edges, None
+    ef = as_float_array(x[2], "edge_features", shape=(None, None))
+    if ef.shape[0] != len(edges):
+        raise ValueError(
+            f"edge_features must have one row per edge ({len(edges)} rows); got {ef.shape[0]}"
+        )
+    if n_edge_features is not None and ef.shape[1] != n_edge_features:
+        raise ValueError(f"edge_features must have {n_edge_features} columns; got {ef.shape[1]}")
+    return feats, edges, ef
+
+
+def _edge_tables(ef, w):
+    """Per-edge pairwise tables (n_edges, K, K) = sum_f ef[e, f] w[f]."""
+    return np.einsum("ef,fab->eab", ef, w)
 
 
 def _check_labels(y, n_nodes, n_labels):
@@ -154,21 +204,47 @@ class CRF(BaseEstimator):
     # ------------------------------------------------------------------ setup
     @classmethod
     def from_parameters(cls, unary_weights, pairwise_weights, **kwargs):
-        """Build a CRF from ``unary_weights`` (K, n_features) and ``pairwise_weights`` (K, K)."""
+        """Build a CRF from ``unary_weights`` (K, n_features) and ``pairwise_weights``.
+
+        ``pairwise_weights``: (K, K) for examples ``(node_features, edges)``;
+        (n_edge_features, K, K) for examples ``(node_features, edges, edge_features)``;
+        or (n_edge_features,) for the Potts variant with edge features (weight f
+        times [y_i == y_j], stored as ``w[:, None, None] * I``; ``pairwise`` then
+        defaults to ``"potts"``).
+        """
         u = np.array(unary_weights, dtype=np.float64)
         p = np.array(pairwise_weights, dtype=np.float64)
         if u.ndim != 2:
             raise ValueError(f"unary_weights must have shape (K, n_features); got {u.shape}")
         k = u.shape[0]
-        if p.shape != (k, k):
-            raise ValueError(f"pairwise_weights must have shape ({k}, {k}); got {p.shape}")
-        if not (np.all(np.isfinite(u)) and np.all(np.isfinite(p))):
-            raise ValueError("parameters must be finite")
+        if p.ndim == 1:
+            if p.shape[0] < 1:
+                raise ValueError("pairwise_weights of shape (n_edge_features,) must be non-empty")
+            if not np.all(np.isfinite(p)):
+                raise ValueError("pairwise_weights must be finite")
+            p = p[:, None, None] * np.eye(k)
+            kwargs.setdefault("pairwise", "potts")
+        elif p.ndim == 3:
+            if p.shape[0] < 1 or p.shape[1:] != (k, k):
+                raise ValueError(
+                    f"pairwise_weights must have shape (n_edge_features, {k}, {k}) with "
+                    f"n_edge_features >= 1; got {p.shape}"
+                )
+        elif p.shape != (k, k):
+            raise ValueError(
+                f"pairwise_weights must have shape ({k}, {k}), (n_edge_features, {k}, {k}) "
+                f"or (n_edge_features,); got {p.shape}"
+            )
+        if not np.all(np.isfinite(u)):
+            raise ValueError("unary_weights must be finite")
+        if not np.all(np.isfinite(p)):
+            raise ValueError("pairwise_weights must be finite")
         kwargs.setdefault("pairwise", "full")
         crf = cls(n_labels=k, **kwargs)
         crf.unary_weights_ = u
         crf.pairwise_weights_ = p
         crf.n_features_in_ = u.shape[1]
+        crf.n_edge_features_in_ = p.shape[0] if p.ndim == 3 else 0
         return crf
 
     def _check_fitted(self):
@@ -176,21 +252,24 @@ class CRF(BaseEstimator):
             raise NotFittedError("this CRF is not fitted; call fit or use from_parameters")
 
     def _prepare(self, x):
+        """Validate one example; returns (feats, edges, pairwise table (K, K) or (E, K, K))."""
         self._check_fitted()
-        return _check_example(x, self.n_features_in_)
+        n_ef = getattr(self, "n_edge_features_in_", 0)
+        feats, edges, ef = _check_example_any(x, self.n_features_in_, n_ef)
+        if ef is None:
+            return feats, edges, self.pairwise_weights_
+        return feats, edges, _edge_tables(ef, self.pairwise_weights_)
 
     # ---------------------------------------------------------------- energies
     def energy(self, x, y) -> np.ndarray:
         """E(y | x) for labellings ``y`` of shape (n_nodes,) or (batch, n_nodes)."""
-        feats, edges = self._prepare(x)
+        feats, edges, pt = self._prepare(x)
         y = np.asarray(y)
         single = y.ndim == 1
         y2 = np.atleast_2d(y)
         for row in y2:
             _check_labels(row, feats.shape[0], self.n_labels)
-        e = self._energy(
-            feats, edges, y2.astype(np.int64), self.unary_weights_, self.pairwise_weights_
-        )
+        e = self._energy(feats, edges, y2.astype(np.int64), self.unary_weights_, pt)
         return e[0] if single else e
 
     @staticmethod
@@ -199,20 +278,17 @@ class CRF(BaseEstimator):
         n = feats.shape[0]
         e = -scores[np.arange(n), y2].sum(axis=1)
         if len(edges):
-            e = e - p[y2[:, edges[:, 0]], y2[:, edges[:, 1]]].sum(axis=1)
+            if p.ndim == 3:  # one table per edge
+                rows = np.arange(len(edges))[None, :]
+                e = e - p[rows, y2[:, edges[:, 0]], y2[:, edges[:, 1]]].sum(axis=1)
+            else:
+                e = e - p[y2[:, edges[:, 0]], y2[:, edges[:, 1]]].sum(axis=1)
         return e
 
     def to_factor_graph(self, x):
         """The conditional model of one example as a :class:`pgm.FactorGraph`."""
-        from pgm.graph import FactorGraph
-
-        feats, edges = self._prepare(x)
-        fg = FactorGraph()
-        y = fg.add_variables("y", feats.shape[0], domain=self.n_labels)
-        fg.add_unary(y, feats @ self.unary_weights_.T, name="unary")
-        for e, (i, j) in enumerate(edges):
-            fg.add_factor([int(y.ids[i]), int(y.ids[j])], -self.pairwise_weights_, name=f"edge_{e}")
-        return fg
+        feats, edges, pt = self._prepare(x)
+        return _fg(feats, edges, self.unary_weights_, pt, self.n_labels)
 
     # --------------------------------------------------------------- inference
     def _enumerate(self, feats, edges, u, p):
@@ -235,7 +311,10 @@ class CRF(BaseEstimator):
         best_q, best_b = q, -np.inf
         adj = _adjacency(edges, n)
         for _ in range(self.mean_field_iter):
-            field = scores + _neighbour_field(adj, q, p)
+            if p.ndim == 3:
+                field = scores + _edge_field(edges, q, p)
+            else:
+                field = scores + _neighbour_field(adj, q, p)
             new = (1 - self.damping) * softmax(field, axis=1) + self.damping * q
             delta = np.max(np.abs(new - q))
             q = new
@@ -254,18 +333,21 @@ class CRF(BaseEstimator):
         ent = -np.sum(q * np.log(np.clip(q, 1e-300, None)))
         val = np.sum(q * scores) + ent
         if len(edges):
-            val += np.sum((q[edges[:, 0]] @ p) * q[edges[:, 1]])
+            if p.ndim == 3:
+                val += np.einsum("ea,eab,eb->", q[edges[:, 0]], p, q[edges[:, 1]])
+            else:
+                val += np.sum((q[edges[:, 0]] @ p) * q[edges[:, 1]])
         return float(val)
 
     def mean_field_bound(self, x) -> float:
         """Mean-field lower bound on log Z(x)."""
-        feats, edges = self._prepare(x)
-        return self._mean_field(feats, edges, self.unary_weights_, self.pairwise_weights_)[1]
+        feats, edges, pt = self._prepare(x)
+        return self._mean_field(feats, edges, self.unary_weights_, pt)[1]
 
     def log_partition(self, x) -> float:
         """Exact log Z(x) by enumeration (tiny graphs)."""
-        feats, edges = self._prepare(x)
-        return float(self._enumerate(feats, edges, self.unary_weights_, self.pairwise_weights_)[2])
+        feats, edges, pt = self._prepare(x)
+        return float(self._enumerate(feats, edges, self.unary_weights_, pt)[2])
 
     def _marginals(self, feats, edges, u, p, seed=None):
         n, k = feats.shape[0], self.n_labels
@@ -289,7 +371,7 @@ class CRF(BaseEstimator):
             f"inference must be 'mean_field', 'bp', 'exact' or 'gibbs'; got {self.inference!r}"
         )
 
-    def _bp(self, feats, edges, u, p, mode="sum"):
+    def _bp(self, feats, edges, u, p, mode="sum", per_edge=False):
         """Loopy BP on one example: (node beliefs, Bethe log Z, summed edge beliefs);
         with ``mode="max"`` the max-product decoding."""
         from pgm.inference import belief_propagation
@@ -302,6 +384,8 @@ class CRF(BaseEstimator):
             return np.asarray(res.map_state, dtype=np.int64)
         q = np.array(res.marginals[:, :k])
         tables = res.factor_marginals()  # one (K, K) belief per edge, scope order (i, j)
+        if per_edge:
+            return q, float(res.log_z), np.asarray(tables, dtype=np.float64).reshape(-1, k, k)
         mp = np.sum(tables, axis=0) if len(tables) else np.zeros((k, k))
         return q, float(res.log_z), mp
 
@@ -310,10 +394,8 @@ class CRF(BaseEstimator):
         rng = as_generator(self.random_state if seed is None else seed)
         out = []
         for x in X:
-            feats, edges = self._prepare(x)
-            out.append(
-                self._marginals(feats, edges, self.unary_weights_, self.pairwise_weights_, rng)
-            )
+            feats, edges, pt = self._prepare(x)
+            out.append(self._marginals(feats, edges, self.unary_weights_, pt, rng))
         return out
 
     def predict(self, X, seed=None):
@@ -321,39 +403,37 @@ class CRF(BaseEstimator):
         max-product BP's decoding for inference='bp'."""
         out = []
         for x, q in zip(X, self.predict_marginals(X, seed=seed), strict=False):
-            feats, edges = self._prepare(x)
+            feats, edges, pt = self._prepare(x)
             if self.inference == "exact":
-                states, prob, _ = self._enumerate(
-                    feats, edges, self.unary_weights_, self.pairwise_weights_
-                )
+                states, prob, _ = self._enumerate(feats, edges, self.unary_weights_, pt)
                 out.append(states[np.argmax(prob)])
                 continue
             if self.inference == "bp":
-                out.append(
-                    self._bp(feats, edges, self.unary_weights_, self.pairwise_weights_, mode="max")
-                )
+                out.append(self._bp(feats, edges, self.unary_weights_, pt, mode="max"))
                 continue
-            out.append(self._icm(feats, edges, np.argmax(q, axis=1)))
+            out.append(self._icm(feats, edges, np.argmax(q, axis=1), p=pt))
         return out
 
-    def _icm(self, feats, edges, y, max_sweeps=50):
+    def _icm(self, feats, edges, y, max_sweeps=50, p=None):
         scores = feats @ self.unary_weights_.T
-        p = self.pairwise_weights_
+        if p is None:
+            p = self.pairwise_weights_
+        per_edge = p.ndim == 3
         y = y.copy()
         n = len(y)
         nbr_out = [[] for _ in range(n)]
         nbr_in = [[] for _ in range(n)]
-        for i, j in edges:
-            nbr_out[i].append(j)
-            nbr_in[j].append(i)
+        for e, (i, j) in enumerate(edges):
+            nbr_out[i].append((j, e))
+            nbr_in[j].append((i, e))
         for _ in range(max_sweeps):
             changed = False
             for i in range(n):
                 f = scores[i].copy()
-                for j in nbr_out[i]:
-                    f += p[:, y[j]]
-                for j in nbr_in[i]:
-                    f += p[y[j], :]
+                for j, e in nbr_out[i]:
+                    f += (p[e] if per_edge else p)[:, y[j]]
+                for j, e in nbr_in[i]:
+                    f += (p[e] if per_edge else p)[y[j], :]
                 c = int(np.argmax(f))
                 if c != y[i]:
                     y[i], changed = c, True
@@ -369,12 +449,21 @@ class CRF(BaseEstimator):
 
     # ---------------------------------------------------------------- learning
     def _pack(self, u, p):
+        if p.ndim == 3:  # edge features: (F_e, K, K)
+            pw = p[:, 0, 0] if self.pairwise == "potts" else p.ravel()
+            return np.concatenate([u.ravel(), pw])
         pw = np.array([p[0, 0]]) if self.pairwise == "potts" else p.ravel()
         return np.concatenate([u.ravel(), pw])
 
-    def _unpack(self, theta, f):
+    def _unpack(self, theta, f, fe=0):
         k = self.n_labels
         u = theta[: k * f].reshape(k, f)
+        if fe:
+            if self.pairwise == "potts":
+                p = theta[k * f :][:, None, None] * np.eye(k)
+            else:
+                p = theta[k * f :].reshape(fe, k, k)
+            return u, p
         if self.pairwise == "potts":
             p = theta[k * f] * np.eye(k)
         else:
@@ -387,13 +476,14 @@ class CRF(BaseEstimator):
         sp = q_edge.sum(axis=0) if len(edges) else np.zeros((self.n_labels,) * 2)
         return su, sp
 
-    def _objective(self, theta, data, f):
-        """Mean negative CLL (+ L2) and gradient."""
+    def _objective(self, theta, data, f, fe=0):
+        """Mean negative CLL (+ L2) and gradient; ``fe`` edge features (0: none)."""
+        if fe:
+            return self._objective_edge_features(theta, data, f, fe)
         u, p = self._unpack(theta, f)
         k = self.n_labels
         total, gu, gp = 0.0, np.zeros_like(u), np.zeros_like(p)
         for feats, edges, y in data:
-            len(y)
             onehot = np.eye(k)[y]
             emp_u, emp_p = self._stats(
                 feats, edges, onehot, onehot[edges[:, 0], :, None] * onehot[edges[:, 1], None, :]
@@ -438,10 +528,59 @@ class CRF(BaseEstimator):
         grad = -grad_theta / m + self.alpha * theta
         return obj, grad
 
-    def _pseudo(self, feats, edges, y, u, p):
+    def _objective_edge_features(self, theta, data, f, fe):
+        """:meth:`_objective` for examples with edge features: the pairwise gradient is
+        sum_e edge_features[e] (x) (empirical - expected edge statistics of edge e)."""
+        u, w = self._unpack(theta, f, fe)
+        k = self.n_labels
+        total, gu, gw = 0.0, np.zeros_like(u), np.zeros_like(w)
+        for feats, edges, y, ef in data:
+            p = _edge_tables(ef, w)
+            e0, e1 = edges[:, 0], edges[:, 1]
+            onehot = np.eye(k)[y]
+            emp_u = onehot.T @ feats
+            emp_e = onehot[e0, :, None] * onehot[e1, None, :]  # (E, K, K)
+            if self.learning == "pseudo_likelihood":
+                ll, mu, me = self._pseudo(feats, edges, y, u, p, per_edge=True)
+            elif self.inference == "exact":
+                states, prob, log_z = self._enumerate(feats, edges, u, p)
+                ll = -self._energy(feats, edges, y[None], u, p)[0] - log_z
+                qn = np.stack([prob @ (states == c) for c in range(k)], axis=1)
+                oh = np.eye(k)[states]  # (S, n, K)
+                mu = qn.T @ feats
+                me = np.einsum("s,sea,seb->eab", prob, oh[:, e0], oh[:, e1])
+            elif self.inference == "mean_field":
+                q, bound = self._mean_field(feats, edges, u, p)
+                ll = -self._energy(feats, edges, y[None], u, p)[0] - bound
+                mu = q.T @ feats
+                me = q[e0, :, None] * q[e1, None, :]
+            elif self.inference == "bp":
+                q, log_z, me = self._bp(feats, edges, u, p, per_edge=True)
+                ll = -self._energy(feats, edges, y[None], u, p)[0] - log_z
+                mu = q.T @ feats
+            else:
+                raise ValueError(
+                    "learning needs inference 'exact', 'mean_field' or 'bp', "
+                    "or learning='pseudo_likelihood'"
+                )
+            total += ll
+            gu += emp_u - mu
+            gw += np.einsum("ef,eab->fab", ef, emp_e - me)
+        m = len(data)
+        gpw = np.trace(gw, axis1=1, axis2=2) if self.pairwise == "potts" else gw.ravel()
+        grad_theta = np.concatenate([gu.ravel(), gpw])
+        obj = -total / m + 0.5 * self.alpha * theta @ theta
+        grad = -grad_theta / m + self.alpha * theta
+        return obj, grad
+
+    def _pseudo(self, feats, edges, y, u, p, per_edge=False):
         k = self.n_labels
         field = feats @ u.T
-        if len(edges):
+        if len(edges) and p.ndim == 3:
+            rows = np.arange(len(edges))
+            np.add.at(field, edges[:, 0], p[rows, :, y[edges[:, 1]]])
+            np.add.at(field, edges[:, 1], p[rows, y[edges[:, 0]], :])
+        elif len(edges):
             np.add.at(field, edges[:, 0], p[:, y[edges[:, 1]]].T)
             np.add.at(field, edges[:, 1], p[y[edges[:, 0]], :])
         logc = field - logsumexp(field, axis=1, keepdims=True)
@@ -449,6 +588,11 @@ class CRF(BaseEstimator):
         c = np.exp(logc)
         mu = c.T @ feats
         oh = np.eye(k)[y]
+        if per_edge:  # (E, K, K): the same surrogate statistics, edge by edge
+            e0, e1 = edges[:, 0], edges[:, 1]
+            emp = oh[e0, :, None] * oh[e1, None, :]
+            me = c[e0, :, None] * oh[e1, None, :] + oh[e0, :, None] * c[e1, None, :] - emp
+            return ll, mu, me
         mp = np.zeros((k, k))
         if len(edges):
             mp = c[edges[:, 0]].T @ oh[edges[:, 1]] + oh[edges[:, 0]].T @ c[edges[:, 1]]
@@ -460,25 +604,38 @@ class CRF(BaseEstimator):
     def conditional_log_likelihood(self, X, Y) -> float:
         """Mean log p(y | x) over examples (exact for inference='exact', else mean-field)."""
         self._check_fitted()
-        data = self._check_xy(X, Y)
+        fe = getattr(self, "n_edge_features_in_", 0)
+        data = self._check_xy(X, Y, n_edge_features=fe)
         theta = self._pack(self.unary_weights_, self.pairwise_weights_)
         saved = self.alpha
         try:
             self.alpha = 0.0
-            obj, _ = self._objective(theta, data, self.n_features_in_)
+            obj, _ = self._objective(theta, data, self.n_features_in_, fe)
         finally:
             self.alpha = saved
         return -obj
 
-    def _check_xy(self, X, Y, n_features=None):
+    def _check_xy(self, X, Y, n_features=None, n_edge_features=0):
+        """Validated examples: (feats, edges, y) without edge features, (feats, edges, y,
+        edge_features) with ``n_edge_features`` > 0; ``None`` takes the form of X[0]."""
         if n_features is None:
             n_features = self.n_features_in_
         if len(X) != len(Y):
             raise ValueError(f"X and Y must have the same length; got {len(X)} and {len(Y)}")
         data = []
-        for x, y in zip(X, Y, strict=False):
-            feats, edges = _check_example(x, n_features)
-            data.append((feats, edges, _check_labels(y, feats.shape[0], self.n_labels)))
+        for idx, (x, y) in enumerate(zip(X, Y, strict=False)):
+            if n_edge_features is None:
+                feats, edges, ef = _check_example_any(x, n_features)
+                n_edge_features = 0 if ef is None else ef.shape[1]
+            else:
+                try:
+                    feats, edges, ef = _check_example_any(x, n_features, n_edge_features)
+                except TypeError as exc:
+                    raise TypeError(
+                        f"X[{idx}]: {exc} (all examples of X must have the same form)"
+                    ) from None
+            labels = _check_labels(y, feats.shape[0], self.n_labels)
+            data.append((feats, edges, labels) if ef is None else (feats, edges, labels, ef))
         return data
 
     def fit(self, X, Y):
@@ -487,19 +644,23 @@ class CRF(BaseEstimator):
             raise ValueError(f"pairwise must be 'potts' or 'full'; got {self.pairwise!r}")
         if len(X) == 0:
             raise ValueError("X must hold at least one example")
-        f = np.asarray(X[0][0]).shape[1]
-        data = self._check_xy(X, Y, f)
-        theta0 = np.zeros(self.n_labels * f + (1 if self.pairwise == "potts" else self.n_labels**2))
+        feats0, _, ef0 = _check_example_any(X[0])
+        f = feats0.shape[1]
+        fe = 0 if ef0 is None else ef0.shape[1]
+        data = self._check_xy(X, Y, f, fe)
+        n_pw = 1 if self.pairwise == "potts" else self.n_labels**2
+        theta0 = np.zeros(self.n_labels * f + (fe * n_pw if fe else n_pw))
         res = minimize(
             self._objective,
             theta0,
-            args=(data, f),
+            args=(data, f, fe),
             jac=True,
             method="L-BFGS-B",
             options={"maxiter": self.max_iter},
         )
-        self.unary_weights_, self.pairwise_weights_ = self._unpack(res.x, f)
+        self.unary_weights_, self.pairwise_weights_ = self._unpack(res.x, f, fe)
         self.n_features_in_ = f
+        self.n_edge_features_in_ = fe
         self.n_iter_ = int(res.nit)
         return self
 
@@ -520,12 +681,24 @@ def _neighbour_field(adj, q, p):
     return adj @ (q @ p.T) + adj.T @ (q @ p)
 
 
+def _edge_field(edges, q, p):
+    """Mean-field message sum with one table per edge: into i along e = (i, j)
+    P_e[:, y_j] q_j, into j P_e[y_i, :] q_i."""
+    field = np.zeros_like(q)
+    if len(edges):
+        np.add.at(field, edges[:, 0], np.einsum("eab,eb->ea", p, q[edges[:, 1]]))
+        np.add.at(field, edges[:, 1], np.einsum("eab,ea->eb", p, q[edges[:, 0]]))
+    return field
+
+
 def _fg(feats, edges, u, p, k):
+    """One example's factor graph; ``p`` a (K, K) table or one (n_edges, K, K) per edge."""
     from pgm.graph import FactorGraph
 
     fg = FactorGraph()
     y = fg.add_variables("y", feats.shape[0], domain=k)
     fg.add_unary(y, feats @ u.T, name="unary")
     for e, (i, j) in enumerate(edges):
-        fg.add_factor([int(y.ids[i]), int(y.ids[j])], -p, name=f"edge_{e}")
+        table = p[e] if p.ndim == 3 else p
+        fg.add_factor([int(y.ids[i]), int(y.ids[j])], -table, name=f"edge_{e}")
     return fg
