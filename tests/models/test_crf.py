@@ -224,3 +224,205 @@ def test_bp_fit_on_a_grid():
     # ... so BP learning lands near the exact maximum of the conditional likelihood
     exact_best = best.conditional_log_likelihood(X, Y)
     assert ex.conditional_log_likelihood(X, Y) > exact_best - 0.05
+
+
+# ------------------------------------------------------------ edge features
+def _tiny_ef(rng, n=4, f=3, fe=2):
+    feats, edges = _tiny(rng, n=n, f=f)
+    return feats, edges, rng.normal(size=(len(edges), fe))
+
+
+def _brute_ef(x, u, w, y):
+    """log p(y | x) for the edge-feature CRF by itertools enumeration, written out
+    from the definition E = -sum_i u[y_i].x_i - sum_e sum_f ef[e, f] w[f, y_i, y_j]."""
+    feats, edges, ef = x
+    k = u.shape[0]
+
+    def neg_e(s):
+        val = sum(u[s[i]] @ feats[i] for i in range(len(s)))
+        return val + sum(ef[e] @ w[:, s[i], s[j]] for e, (i, j) in enumerate(edges))
+
+    vals = np.array([neg_e(s) for s in itertools.product(range(k), repeat=feats.shape[0])])
+    m = vals.max()
+    return neg_e(y) - (m + np.log(np.exp(vals - m).sum()))
+
+
+@pytest.mark.parametrize("potts", [False, True])
+def test_edge_features_energy_matches_factor_graph(potts):
+    rng = np.random.default_rng(20)
+    x = _tiny_ef(rng)
+    u = rng.normal(size=(3, 3))
+    w = rng.normal(size=2) if potts else rng.normal(size=(2, 3, 3))
+    crf = CRF.from_parameters(u, w, inference="exact")
+    assert crf.pairwise_weights_.shape == (2, 3, 3)
+    assert crf.pairwise == ("potts" if potts else "full")
+    fg = crf.to_factor_graph(x)
+    states = rng.integers(0, 3, size=(12, 4))
+    np.testing.assert_allclose(crf.energy(x, states), fg.energy(states), rtol=1e-12, atol=1e-12)
+    assert np.isclose(crf.log_partition(x), exact.log_partition(fg), rtol=1e-10)
+    # and against the definition, written independently of both
+    wf = crf.pairwise_weights_
+    for s in states[:3]:
+        direct = -sum(u[s[i]] @ x[0][i] for i in range(4))
+        direct -= sum(x[2][e] @ wf[:, s[i], s[j]] for e, (i, j) in enumerate(x[1]))
+        assert np.isclose(crf.energy(x, s), direct, rtol=1e-12)
+    # the mean-field bound never exceeds the exact log Z
+    mf = CRF.from_parameters(u, w, inference="mean_field")
+    assert mf.mean_field_bound(x) <= crf.log_partition(x) + 1e-12
+
+
+@pytest.mark.parametrize("pairwise", ["potts", "full"])
+@pytest.mark.parametrize("learning", ["inference", "pseudo_likelihood"])
+def test_edge_features_cll_and_gradient(pairwise, learning):
+    rng = np.random.default_rng(21)
+    X = [_tiny_ef(rng) for _ in range(2)]
+    Y = [rng.integers(0, 3, size=4) for _ in range(2)]
+    u = rng.normal(size=(3, 3))
+    w = rng.normal(size=2) if pairwise == "potts" else rng.normal(size=(2, 3, 3))
+    crf = CRF.from_parameters(u, w, inference="exact", learning=learning, alpha=0.1)
+    if learning == "inference":
+        brute = np.mean(
+            [_brute_ef(x, u, crf.pairwise_weights_, y) for x, y in zip(X, Y, strict=True)]
+        )
+        # rtol: float64 rounding of a few hundred terms
+        assert np.isclose(crf.conditional_log_likelihood(X, Y), brute, rtol=1e-10)
+    data = crf._check_xy(X, Y, 3, 2)
+    theta = rng.normal(size=9 + (2 if pairwise == "potts" else 18))
+    _, g = crf._objective(theta, data, 3, 2)
+    num = np.zeros_like(theta)
+    h = 1e-6
+    for j in range(len(theta)):
+        tp, tm = theta.copy(), theta.copy()
+        tp[j] += h
+        tm[j] -= h
+        num[j] = (crf._objective(tp, data, 3, 2)[0] - crf._objective(tm, data, 3, 2)[0]) / (2 * h)
+    # central differences: O(h^2) truncation + O(eps/h) rounding, about 1e-9 here
+    np.testing.assert_allclose(g, num, rtol=1e-5, atol=1e-7)
+
+
+def test_edge_features_bp_on_a_tree_is_exact():
+    rng = np.random.default_rng(22)
+    feats = rng.normal(size=(5, 2))
+    edges = np.array([[0, 1], [1, 2], [1, 3], [3, 4]])
+    x = (feats, edges, rng.normal(size=(4, 2)))
+    y = rng.integers(0, 3, size=5)
+    u, w = rng.normal(size=(3, 2)), rng.normal(size=(2, 3, 3))
+    ex = CRF.from_parameters(u, w, inference="exact")
+    bp = CRF.from_parameters(u, w, inference="bp", tol=1e-12)
+    # BP is exact on a tree; residual from the message tolerance only
+    assert np.isclose(
+        bp.conditional_log_likelihood([x], [y]), ex.conditional_log_likelihood([x], [y]), atol=1e-8
+    )
+    np.testing.assert_allclose(
+        bp.predict_marginals([x])[0], ex.predict_marginals([x])[0], atol=1e-8
+    )
+    theta = ex._pack(ex.unary_weights_, ex.pairwise_weights_)
+    data = ex._check_xy([x], [y], 2, 2)
+    np.testing.assert_allclose(
+        bp._objective(theta, data, 2, 2)[1], ex._objective(theta, data, 2, 2)[1], atol=1e-7
+    )
+    np.testing.assert_array_equal(bp.predict([x])[0], ex.predict([x])[0])
+
+
+@pytest.mark.parametrize("inference", ["exact", "mean_field", "bp", "gibbs"])
+@pytest.mark.parametrize("pairwise", ["potts", "full"])
+def test_constant_edge_feature_equals_plain_crf(inference, pairwise):
+    rng = np.random.default_rng(23)
+    X2 = [_tiny(rng) for _ in range(2)]
+    X3 = [(f, e, np.ones((len(e), 1))) for f, e in X2]
+    Y = [rng.integers(0, 3, size=4) for _ in range(2)]
+    u = rng.normal(size=(3, 3))
+    if pairwise == "potts":
+        wv = rng.normal()
+        plain = CRF.from_parameters(u, wv * np.eye(3), pairwise="potts", inference=inference)
+        ef = CRF.from_parameters(u, [wv], inference=inference)
+    else:
+        p = rng.normal(size=(3, 3))
+        plain = CRF.from_parameters(u, p, inference=inference)
+        ef = CRF.from_parameters(u, p[None], inference=inference)
+    for a, b in zip(
+        ef.predict_marginals(X3, seed=5), plain.predict_marginals(X2, seed=5), strict=True
+    ):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+    for a, b in zip(ef.predict(X3, seed=5), plain.predict(X2, seed=5), strict=True):
+        np.testing.assert_array_equal(a, b)
+    if inference == "gibbs":
+        return
+    assert (
+        abs(ef.conditional_log_likelihood(X3, Y) - plain.conditional_log_likelihood(X2, Y)) < 1e-12
+    )
+    theta = plain._pack(plain.unary_weights_, plain.pairwise_weights_)
+    g2 = plain._objective(theta, plain._check_xy(X2, Y, 3), 3)[1]
+    g3 = ef._objective(theta, ef._check_xy(X3, Y, 3, 1), 3, 1)[1]
+    np.testing.assert_allclose(g3, g2, rtol=1e-12, atol=1e-12)
+
+
+def test_edge_feature_fit_recovers_parameters():
+    # Data sampled exactly (enumeration) from a known tiny Potts edge-feature CRF.
+    rng = np.random.default_rng(24)
+    n, k = 4, 2
+    edges = np.array([[0, 1], [1, 2], [2, 3], [3, 0]])
+    u_true = np.array([[0.8, -0.5], [-0.8, 0.5]])  # rows sum to 0: the L2 minimum-norm form
+    w_true = np.array([0.9, -1.2])
+    truth = CRF.from_parameters(u_true, w_true, inference="exact")
+    X, Y = [], []
+    for _ in range(400):
+        x = (rng.normal(size=(n, 2)), edges, np.stack([np.ones(4), rng.normal(size=4)], axis=1))
+        states, prob, _ = truth._enumerate(x[0], edges, u_true, truth._prepare(x)[2])
+        X.append(x)
+        Y.append(states[rng.choice(len(prob), p=prob)])
+    est = CRF(n_labels=k, pairwise="potts", inference="exact", alpha=1e-4, max_iter=200).fit(X, Y)
+    assert est.pairwise_weights_.shape == (2, 2, 2) and est.n_edge_features_in_ == 2
+    w_hat = est.pairwise_weights_[:, 0, 0]
+    # 400 examples x 4 edges: each weight's standard error is about 1/sqrt(1600 * var) ~ 0.05-0.1;
+    # 0.35 is > 3.5 standard errors, and far below the distance from the start (0) to the truth
+    np.testing.assert_allclose(w_hat, w_true, atol=0.35)
+    np.testing.assert_allclose(est.unary_weights_, u_true, atol=0.35)
+    # power twin: labels from a model with the pairwise weights negated give estimates that fail
+    twin = CRF.from_parameters(u_true, -w_true, inference="exact")
+    Yt = []
+    for x in X:
+        states, prob, _ = twin._enumerate(x[0], edges, u_true, twin._prepare(x)[2])
+        Yt.append(states[rng.choice(len(prob), p=prob)])
+    est_t = CRF(n_labels=k, pairwise="potts", inference="exact", alpha=1e-4, max_iter=200)
+    est_t.fit(X, Yt)
+    assert np.max(np.abs(est_t.pairwise_weights_[:, 0, 0] - w_true)) > 0.35
+
+
+def test_edge_features_bad_input():
+    rng = np.random.default_rng(25)
+    feats, edges, ef = _tiny_ef(rng)
+    crf = CRF.from_parameters(rng.normal(size=(3, 3)), rng.normal(size=(2, 3, 3)))
+    y = np.zeros(4, dtype=int)
+    with pytest.raises(ValueError, match="edge_features must have one row per edge"):
+        crf.energy((feats, edges, ef[:-1]), y)
+    with pytest.raises(ValueError, match="edge_features must have 2 columns"):
+        crf.energy((feats, edges, ef[:, :1]), y)
+    bad = ef.copy()
+    bad[1, 0] = np.nan
+    with pytest.raises(ValueError, match="edge_features must be finite"):
+        crf.to_factor_graph((feats, edges, bad))
+    with pytest.raises(TypeError, match="triple"):
+        crf.energy((feats, edges), y)
+    plain = CRF.from_parameters(rng.normal(size=(3, 3)), rng.normal(size=(3, 3)))
+    with pytest.raises(TypeError, match="no edge features"):
+        plain.energy((feats, edges, ef), y)
+    # mixing 2- and 3-tuples in one X
+    Y = [y, y]
+    for X in ([(feats, edges, ef), (feats, edges)], [(feats, edges), (feats, edges, ef)]):
+        with pytest.raises(TypeError, match=r"X\[1\].*same form"):
+            CRF(n_labels=3, inference="exact").fit(X, Y)
+    with pytest.raises(TypeError, match=r"X\[1\]"):
+        crf.conditional_log_likelihood([(feats, edges, ef), (feats, edges)], Y)
+    # from_parameters: shapes and finiteness, naming the argument
+    u = rng.normal(size=(3, 3))
+    with pytest.raises(ValueError, match=r"pairwise_weights must have shape \(n_edge_features, 3"):
+        CRF.from_parameters(u, np.zeros((2, 2, 2)))
+    with pytest.raises(ValueError, match=r"pairwise_weights must have shape \(n_edge_features, 3"):
+        CRF.from_parameters(u, np.zeros((0, 3, 3)))
+    with pytest.raises(ValueError, match="pairwise_weights must be finite"):
+        CRF.from_parameters(u, [1.0, np.inf])
+    with pytest.raises(ValueError, match="pairwise_weights must be finite"):
+        CRF.from_parameters(u, np.full((1, 3, 3), np.nan))
+    with pytest.raises(ValueError, match="unary_weights must be finite"):
+        CRF.from_parameters(np.full((3, 3), np.nan), np.zeros((1, 3, 3)))
