@@ -163,9 +163,21 @@ class CRF(BaseEstimator):
         Largest K**n_nodes that exact enumeration accepts.
     random_state : int, Generator or None
 
+    Attributes
+    ----------
+    unary_weights_ : ndarray (K, n_features)
+    pairwise_weights_ : ndarray (K, K), or (n_edge_features, K, K) with edge features
+        (Potts: ``w * I``, or ``w[:, None, None] * I``).
+    n_features_in_ : int
+    n_edge_features_in_ : int
+        0 for examples ``(node_features, edges)``; the number of columns of
+        ``edge_features`` for examples ``(node_features, edges, edge_features)``
+        (set by :meth:`fit` from ``X[0]``; every example must have the same form).
+
     Notes
     -----
-    E(y | x) = -sum_i W[y_i] . x_i - sum_(i,j) P[y_i, y_j]. The mean-field
+    E(y | x) = -sum_i W[y_i] . x_i - sum_(i,j) P[y_i, y_j]; with edge features
+    P_e = sum_f edge_features[e, f] pairwise_weights[f]. The mean-field
     bound is ``log Z >= -E_q[E] + H(q)``.
     """
 
