@@ -201,6 +201,11 @@ class ShapePriorCRF(BaseEstimator):
         """
         crf = CRF.from_parameters(unary_weights, pairwise_weights)
         k = crf.n_labels
+        if crf.pairwise_weights_.ndim != 2:
+            raise ValueError(
+                "pairwise_weights must have shape (K, K): ShapePriorCRF has no edge features, "
+                f"got shape {np.shape(pairwise_weights)}"
+            )
         w = np.array(rbm_weights, dtype=np.float64)
         if w.ndim != 3 or w.shape[1] != k:
             raise ValueError(f"rbm_weights must have shape (n_cells, {k}, n_hidden); got {w.shape}")
@@ -557,6 +562,11 @@ class ShapePriorCRF(BaseEstimator):
             crf.fit(X, Y)
         elif not isinstance(crf, CRF) or not hasattr(crf, "unary_weights_"):
             raise TypeError("crf must be a fitted pgm.models.CRF")
+        elif getattr(crf, "n_edge_features_in_", 0):
+            raise ValueError(
+                "crf was fitted with edge features; ShapePriorCRF takes a CRF over "
+                "(node_features, edges) examples"
+            )
         elif crf.unary_weights_.shape != (k, data[0][0].shape[1]):
             raise ValueError(
                 f"crf has unary_weights of shape {crf.unary_weights_.shape}; "

@@ -345,3 +345,16 @@ def test_sklearn_conventions():
         assert twin.get_params() == est.get_params()
         twin.set_params(alpha=0.5)
         assert twin.alpha == 0.5 and est.alpha != 0.5
+
+
+def test_edge_feature_parameters_are_refused():
+    # ShapePriorCRF has no edge features: a (n_edge_features, K, K) pairwise table is refused
+    # by name instead of failing inside the energy.
+    with pytest.raises(ValueError, match="pairwise_weights must have shape"):
+        ShapePriorCRF.from_parameters(
+            np.zeros((2, 3)),
+            np.zeros((2, 2, 2)),
+            np.zeros((4, 2, 3)),
+            np.zeros(3),
+            np.eye(4),
+        )
