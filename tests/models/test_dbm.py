@@ -11,6 +11,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from pgm._validation import NotFittedError
 from pgm.inference import ais, exact
 from pgm.models import DBM
+from tests.models._sklearn_checks import BINARY_RANGE_CHECKS
 
 
 def _dbm(sizes=(5, 4, 3), seed=0, scale=0.5):
@@ -218,30 +219,7 @@ _OUT_OF_RANGE = (
     "standard-normal or other out-of-range data (the Gaussian-visible DBM passes it)"
 )
 _OBJECT = "pgm refuses object-dtype arrays by design (pgm._validation accepts numeric dtypes only)"
-_BINARY_RANGE_CHECKS = [
-    "check_estimators_overwrite_params",
-    "check_dont_overwrite_parameters",
-    "check_estimators_fit_returns_self",
-    "check_readonly_memmap_input",
-    "check_n_features_in_after_fitting",
-    "check_positive_only_tag_during_fit",
-    "check_estimators_dtypes",
-    "check_pipeline_consistency",
-    "check_estimators_pickle",
-    "check_f_contiguous_array_estimator",
-    "check_transformer_data_not_an_array",
-    "check_transformer_general",
-    "check_transformer_preserve_dtypes",
-    "check_methods_sample_order_invariance",
-    "check_methods_subset_invariance",
-    "check_fit2d_1sample",
-    "check_fit2d_1feature",
-    "check_dict_unchanged",
-    "check_fit_idempotent",
-    "check_fit_check_is_fitted",
-    "check_n_features_in",
-    "check_fit2d_predict1d",
-]
+_BINARY_RANGE_CHECKS = list(BINARY_RANGE_CHECKS)
 
 
 def _expected_failed_checks(estimator):

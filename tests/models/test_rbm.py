@@ -23,6 +23,7 @@ from pgm import NotFittedError
 from pgm.layered import _kernels as kernels
 from pgm.learning.schedules import ExponentialDecay
 from pgm.models import RBM
+from tests.models._sklearn_checks import BINARY_RANGE_CHECKS
 
 N_VISIBLE, N_HIDDEN = 5, 3
 
@@ -675,33 +676,7 @@ def test_inputs_are_not_modified_and_float32_is_kept(rng):
 # also runs, and must pass, on _SquashedRBM below, the binary RBM fed the
 # same data mapped into (0, 1).
 _DOMAIN = "the check feeds data outside [0, 1]; a binary RBM rejects it by design"
-_BINARY_XFAILS = {
-    name: _DOMAIN
-    for name in (
-        "check_estimators_overwrite_params",
-        "check_dont_overwrite_parameters",
-        "check_estimators_fit_returns_self",
-        "check_readonly_memmap_input",
-        "check_n_features_in_after_fitting",
-        "check_positive_only_tag_during_fit",
-        "check_estimators_dtypes",
-        "check_pipeline_consistency",
-        "check_estimators_pickle",
-        "check_f_contiguous_array_estimator",
-        "check_transformer_data_not_an_array",
-        "check_transformer_general",
-        "check_transformer_preserve_dtypes",
-        "check_methods_sample_order_invariance",
-        "check_methods_subset_invariance",
-        "check_fit2d_1sample",
-        "check_fit2d_1feature",
-        "check_dict_unchanged",
-        "check_fit_idempotent",
-        "check_fit_check_is_fitted",
-        "check_n_features_in",
-        "check_fit2d_predict1d",
-    )
-}
+_BINARY_XFAILS = dict.fromkeys(BINARY_RANGE_CHECKS, _DOMAIN)
 
 
 def _squash(X):
