@@ -13,9 +13,6 @@ from __future__ import annotations
 import itertools
 import json
 import math
-import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -26,6 +23,7 @@ import pgm
 import tests.oracle as oracle
 from pgm.inference import belief_propagation as bp
 from pgm.inference import exact
+from tests._nojit import run_without_jit
 from tests.strategies import build
 
 TREE = {"rtol": 1e-8, "atol": 1e-8}
@@ -458,11 +456,7 @@ def test_kernels_run_without_jit():
         "    r = bp.run(fg, clamp={1: 1}, schedule=s, mode=mode, max_iter=30)\n"
         "    print(json.dumps([r.log_z, r.marginals.tolist()]))\n"
     )
-    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    env = dict(os.environ, NUMBA_DISABLE_JIT="1")
-    lines = subprocess.run(
-        [sys.executable, "-c", code], cwd=root, env=env, capture_output=True, text=True, check=True
-    ).stdout.splitlines()
+    lines = run_without_jit(code)
     fg = mixed_loopy(0.5, seed=1)
     for line, (s, mode) in zip(lines, (("sequential", "sum"), ("parallel", "max")), strict=True):
         r = bp.run(fg, clamp={1: 1}, schedule=s, mode=mode, max_iter=30)

@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import subprocess
-import sys
 
 import numba
 import numpy as np
@@ -25,6 +22,7 @@ from pgm.inference import _gibbs_kernels as K
 from pgm.inference import gibbs
 from pgm.inference._kernels import conditional_energies
 from tests import oracle
+from tests._nojit import run_without_jit
 from tests.strategies import build, graph_specs
 
 SCHEDULES = ["chromatic", "sequential"]
@@ -779,13 +777,7 @@ print(json.dumps(out))
 
 def test_kernels_run_without_jit():
     """Under NUMBA_DISABLE_JIT=1 the kernels (and the generator's Python twin) agree bitwise."""
-    env = dict(os.environ, NUMBA_DISABLE_JIT="1")
-    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    done = subprocess.run(
-        [sys.executable, "-W", "error", "-c", _NOJIT_SCRIPT],
-        env=env, cwd=root, capture_output=True, text=True, timeout=120, check=True,
-    )  # fmt: skip
-    got = json.loads(done.stdout)
+    got = json.loads("\n".join(run_without_jit(_NOJIT_SCRIPT)))
     fg = _mixed_graph()
     assert got["u"] == K.uniforms(2**62 + 5, 3, 11, 20).tolist()
     assert got["seq"] == gibbs.sample(fg, 3, n_chains=2, burn_in=2, seed=0).tolist()

@@ -11,9 +11,6 @@ from __future__ import annotations
 import itertools
 import json
 import math
-import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -24,6 +21,7 @@ import pgm
 import tests.oracle as oracle
 from pgm.inference import _mean_field_kernels as _k
 from pgm.inference import mean_field
+from tests._nojit import run_without_jit
 from tests.strategies import build, graph_specs
 
 EXACT = {"rtol": 1e-10, "atol": 1e-10}
@@ -393,11 +391,7 @@ def test_kernels_run_without_jit():
         "    r = mean_field.run(fg, clamp={1: 1}, schedule=s, seed=3, max_iter=40)\n"
         "    print(json.dumps([r.log_z_lower_bound, r.marginals.tolist()]))\n"
     )
-    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    env = dict(os.environ, NUMBA_DISABLE_JIT="1")
-    lines = subprocess.run(
-        [sys.executable, "-c", code], cwd=root, env=env, capture_output=True, text=True, check=True
-    ).stdout.splitlines()
+    lines = run_without_jit(code)
     fg, _ = build(weak_spec(0.7))
     for line, schedule in zip(lines, ("sequential", "parallel"), strict=True):
         r = mean_field.run(fg, clamp={1: 1}, schedule=schedule, seed=3, max_iter=40)
