@@ -24,6 +24,7 @@ from scipy.sparse import issparse
 from scipy.special import expit
 from sklearn.base import BaseEstimator, TransformerMixin
 
+from pgm import _params
 from pgm._random import as_generator
 from pgm._validation import NotFittedError, as_float_array, check_positive_int
 from pgm.layered.model import DEFAULT_MAX_STATES, LayeredModel, sample_chains
@@ -270,14 +271,10 @@ class DBM(TransformerMixin, BaseEstimator):
                 f"hidden_layer_sizes must be a non-empty tuple of positive ints, got {sizes!r}"
             )
         for name in ("learning_rate", "pretrain_learning_rate"):
-            if not getattr(self, name) > 0:
-                raise ValueError(f"{name} must be positive, got {getattr(self, name)!r}")
-        if self.visible not in ("binary", "gaussian"):
-            raise ValueError(f"visible must be 'binary' or 'gaussian', got {self.visible!r}")
-        if not 0 <= self.momentum < 1:
-            raise ValueError(f"momentum must lie in [0, 1), got {self.momentum!r}")
-        if not self.weight_decay >= 0:
-            raise ValueError(f"weight_decay must be >= 0, got {self.weight_decay!r}")
+            _params.positive(getattr(self, name), name)
+        _params.options("binary", "gaussian")(self.visible, "visible")
+        _params.momentum(self.momentum, "momentum")
+        _params.non_negative(self.weight_decay, "weight_decay")
         check_positive_int(self.batch_size, "batch_size")
         check_positive_int(self.n_iter, "n_iter", minimum=0)
         check_positive_int(self.n_pretrain_iter, "n_pretrain_iter", minimum=0)
