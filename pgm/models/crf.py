@@ -27,6 +27,7 @@ from scipy.optimize import minimize
 from scipy.special import logsumexp, softmax
 from sklearn.base import BaseEstimator
 
+from pgm import _params
 from pgm._random import as_generator
 from pgm._validation import NotFittedError, as_float_array, as_index_array
 
@@ -650,10 +651,23 @@ class CRF(BaseEstimator):
             data.append((feats, edges, labels) if ef is None else (feats, edges, labels, ef))
         return data
 
+    def _check_params(self):
+        """The hyper-parameters, checked on entry to ``fit`` (names in the messages)."""
+        _params.int_at_least(2)(self.n_labels, "n_labels")
+        _params.options("potts", "full")(self.pairwise, "pairwise")
+        _params.options("exact", "mean_field", "bp", "gibbs")(self.inference, "inference")
+        _params.options("inference", "pseudo_likelihood")(self.learning, "learning")
+        _params.non_negative(self.alpha, "alpha")
+        for name in ("max_iter", "mean_field_iter", "n_samples", "max_states", "bp_max_iter"):
+            _params.int_at_least(1)(getattr(self, name), name)
+        _params.int_at_least(0)(self.burn_in, "burn_in")
+        _params.momentum(self.damping, "damping")  # a fraction in [0, 1)
+        _params.positive(self.tol, "tol")
+        _params.seed(self.random_state, "random_state")
+
     def fit(self, X, Y):
         """Maximise the L2-regularised conditional log-likelihood with L-BFGS."""
-        if self.pairwise not in ("potts", "full"):
-            raise ValueError(f"pairwise must be 'potts' or 'full'; got {self.pairwise!r}")
+        self._check_params()
         if len(X) == 0:
             raise ValueError("X must hold at least one example")
         feats0, _, ef0 = _check_example_any(X[0])

@@ -426,3 +426,23 @@ def test_edge_features_bad_input():
         CRF.from_parameters(u, np.full((1, 3, 3), np.nan))
     with pytest.raises(ValueError, match="unary_weights must be finite"):
         CRF.from_parameters(np.full((3, 3), np.nan), np.zeros((1, 3, 3)))
+
+
+@pytest.mark.parametrize(
+    "kwargs, name",
+    [
+        ({"alpha": -1.0}, "alpha"),
+        ({"max_iter": "a"}, "max_iter"),
+        ({"damping": 1.0}, "damping"),
+        ({"inference": "loopy"}, "inference"),
+        ({"learning": "contrastive"}, "learning"),
+        ({"n_labels": 1}, "n_labels"),
+        ({"tol": 0.0}, "tol"),
+    ],
+)
+def test_bad_hyper_parameters_are_named_and_leave_the_model_unfitted(kwargs, name):
+    x = (np.ones((4, 2)), grid_edges(2, 2))
+    crf = CRF(**kwargs)
+    with pytest.raises(ValueError, match=name):
+        crf.fit([x], [np.array([0, 1, 0, 1])])
+    assert not hasattr(crf, "unary_weights_")
