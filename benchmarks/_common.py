@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 __all__ = [
+    "PGMPY_GRID_MODEL",
     "cpu_model",
     "machine_info",
     "machine_markdown",
@@ -28,6 +29,20 @@ __all__ = [
 ]
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "benchmarks"
+
+#: Source lines, for a pgmpy subprocess script, that build the binary grid model
+#: ``E = -sum b_i x_i - sum w_ij x_i x_j`` from arrays ``edges``, ``weights`` and
+#: ``bias`` (with ``np``, ``MarkovNetwork`` and ``DiscreteFactor`` imported): sets
+#: ``names``, ``factors`` and ``model``. Shared by bench_exact and bench_junction_tree.
+PGMPY_GRID_MODEL = """names = [f"x{i}" for i in range(bias.shape[0])]
+model = MarkovNetwork()
+model.add_nodes_from(names)
+model.add_edges_from([(names[i], names[j]) for i, j in edges])
+factors = [DiscreteFactor([names[i]], [2], np.exp([0.0, b])) for i, b in enumerate(bias)]
+factors += [DiscreteFactor([names[i], names[j]], [2, 2], np.exp([0.0, 0.0, 0.0, w]))
+            for (i, j), w in zip(edges, weights)]
+model.add_factors(*factors)
+"""
 
 
 def cpu_model() -> str:

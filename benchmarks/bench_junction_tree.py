@@ -35,7 +35,14 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import fmt_ms, machine_info, run_isolated, timeit, write_report  # noqa: E402
+from _common import (  # noqa: E402
+    PGMPY_GRID_MODEL,
+    fmt_ms,
+    machine_info,
+    run_isolated,
+    timeit,
+    write_report,
+)
 
 import pgm  # noqa: E402
 from pgm.inference import exact, junction_tree  # noqa: E402
@@ -71,15 +78,7 @@ from pgmpy.factors.discrete import DiscreteFactor
 from pgmpy.inference import VariableElimination, BeliefPropagation
 data = np.load(sys.argv[1]); method = sys.argv[2]; repeats = int(sys.argv[3])
 edges, weights, bias = data["edges"], data["weights"], data["bias"]
-names = [f"x{i}" for i in range(bias.shape[0])]
-model = MarkovNetwork()
-model.add_nodes_from(names)
-model.add_edges_from([(names[i], names[j]) for i, j in edges])
-factors = [DiscreteFactor([names[i]], [2], np.exp([0.0, b])) for i, b in enumerate(bias)]
-factors += [DiscreteFactor([names[i], names[j]], [2, 2], np.exp([0.0, 0.0, 0.0, w]))
-            for (i, j), w in zip(edges, weights)]
-model.add_factors(*factors)
-def ve_log_z():
+""" + PGMPY_GRID_MODEL + r"""def ve_log_z():
     ve = VariableElimination(model)
     ve._initialize_structures()  # what query() does first; query() would normalise
     phi = ve._variable_elimination([names[0]], "marginalize", elimination_order="MinFill",
