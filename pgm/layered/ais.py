@@ -21,13 +21,11 @@ models) and check the ESS.
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 
 from pgm._random import as_generator
 from pgm._validation import as_float_array, check_positive_int
-from pgm.inference.ais import _check_betas, _summarise
+from pgm.inference.ais import _check_betas, _summarise, check_ess_fraction, warn_if_unreliable
 
 __all__ = ["log_partition"]
 
@@ -97,7 +95,7 @@ def log_partition(
         Pseudo-count for the data marginals.
     seed : None, int, SeedSequence or Generator
     min_ess_fraction : float, default 0.05
-        Warn when ``ESS < max(min_ess_fraction * n_chains, min(3, n_chains / 2))``.
+        Passed to :func:`pgm.inference.ais.warn_if_unreliable`.
 
     Returns
     -------
@@ -112,11 +110,12 @@ def log_partition(
     Warns
     -----
     RuntimeWarning
-        When the ESS is tiny, the log weights spread over more than 50 nats,
-        or a single chain leaves no variance estimate: the band is then not to be trusted.
+        When the band cannot be trusted (see
+        :func:`pgm.inference.ais.warn_if_unreliable`).
     """
     n_chains = check_positive_int(n_chains, "n_chains")
     betas = _check_betas(betas)
+    check_ess_fraction(min_ess_fraction)
     for l in range(1, model.n_layers):
         if not model.units[l].discrete:
             raise ValueError(
@@ -149,14 +148,5 @@ def log_partition(
                 a = (1.0 - b1) * base_bias + b1 * a if l == 0 else b1 * a
                 layers[l] = model.units[l].sample(a, rng)
     result = _summarise(log_w, log_z_base, base_bias, len(betas), None)
-    spread = float(np.max(log_w) - np.min(log_w))
-    ess_floor = max(min_ess_fraction * n_chains, min(3.0, n_chains / 2.0))
-    if n_chains == 1 or result.effective_sample_size < ess_floor or spread > 50:
-        warnings.warn(
-            f"AIS estimate unreliable: effective sample size {result.effective_sample_size:.1f} "
-            f"of {n_chains} chains, log-weight spread {spread:.1f} nats; the +-3 sigma band "
-            "cannot be trusted (use more temperatures or chains)",
-            RuntimeWarning,
-            stacklevel=2,
-        )
+    warn_if_unreliable(result, min_ess_fraction)
     return result
