@@ -8,7 +8,9 @@ r"""A stack of layers of units joined by dense weight blocks (the DBM energy).
 
 with each layer's unit type (:mod:`pgm.layered.units`) giving its base
 measure ``e_l``: 0 for binary and softmax units, ``h^2 / (2 sigma^2)`` for
-Gaussian units (then ``p(h_l | rest) = N(sigma^2 a_l, sigma^2)``). Given its
+Gaussian units (then ``p(h_l | rest) = N(sigma^2 a_l, sigma^2)``; the
+log-variances ``z = log sigma^2`` and their statistics ``h^2 / (2 sigma^2)``
+are described in :mod:`pgm.layered.units`). Given its
 neighbours, layer ``l`` is a set of independent units (independent groups for
 softmax) with total input ``a_l = b_l + W_{l-1}^T h_{l-1} + W_l h_{l+1}``, so
 even and odd layers can be updated as two blocks (block Gibbs), and either
@@ -376,6 +378,62 @@ class LayeredModel:
         for l in range(self.n_layers - 1):
             stats[f"weights_{l}"] = layers[l].T @ layers[l + 1] / layers[l].shape[0]
         return stats
+
+    # ------------------------------------------------------------ log-variances
+    def log_variance_statistics(self, layers):
+        """``{l: batch mean of h_l^2 / (2 sigma_l^2)}`` for every Gaussian layer ``l``.
+
+        The statistics paired with the log-variances ``z_l = log sigma_l^2``
+        (``-dE / dz_l``; see :mod:`pgm.layered.units`), each of shape ``(n_l,)``.
+        """
+        return {
+            l: u.log_variance_statistics(layers[l]).mean(axis=0)
+            for l, u in enumerate(self.units)
+            if not u.discrete
+        }
+
+    def expected_log_variance_statistics(self, v=None, max_states=DEFAULT_MAX_STATES):
+        """Exact ``E[h_l^2 / (2 sigma_l^2)]`` for every Gaussian layer, by enumeration.
+
+        With ``v`` (rows of visible states) the expectation is under
+        ``p(h | v)`` averaged over rows (a clamped Gaussian ``v`` contributes
+        its own statistic); without, under the model ``p``. So
+        ``expected_log_variance_statistics(v) - expected_log_variance_statistics()``
+        is the exact gradient of the mean ``log p(v)`` with respect to each
+        Gaussian layer's log-variance. The discrete parity is enumerated as
+        in :meth:`free_energy`; each summed Gaussian layer contributes its
+        conditional expectation ``sigma^2 a^2 / 2 + 1 / 2`` at its total input.
+
+        Returns
+        -------
+        stats : dict of int to ndarray of shape (n_l,)
+        """
+        clamped = () if v is None else (0,)
+        parity, enum_layers = self._enum_parity(clamped, max_states)
+        summed = [l for l in range(1 - parity, self.n_layers, 2) if l not in clamped]
+        gauss = [l for l, u in enumerate(self.units) if not u.discrete]
+        per = [self.units[l].enumerate(self.sizes[l]) for l in enum_layers]
+        grids = np.meshgrid(*[np.arange(p.shape[0]) for p in per], indexing="ij")
+        idx = [g.ravel() for g in grids]
+        n_joint = idx[0].shape[0] if idx else 1
+        rows = [None] if v is None else list(np.asarray(v, dtype=np.float64))
+        out = {l: np.zeros(self.sizes[l]) for l in gauss}
+        for row in rows:
+            layers = [None] * self.n_layers
+            for l, p, i in zip(enum_layers, per, idx, strict=True):
+                layers[l] = p[i]
+            if row is not None:
+                layers[0] = np.broadcast_to(row, (n_joint, self.sizes[0]))
+            log_w = self.log_unnormalised(layers, summed)
+            w = np.exp(log_w - logsumexp(log_w))
+            for l in gauss:
+                u = self.units[l]
+                if l in summed:
+                    s = w @ u.expected_log_variance_statistics(self.total_input(layers, l))
+                else:  # the clamped visible layer
+                    s = u.log_variance_statistics(row)
+                out[l] += s / len(rows)
+        return out
 
     def save(self, path, class_name="LayeredModel", extra=None):
         """Write weights and biases to ``.npz`` with format_version and class name."""

@@ -18,6 +18,36 @@ input ``a`` (bias plus the weighted states of its neighbours), in log space:
 
 Here ``e(h)`` is the unit type's base measure (0 for binary and softmax,
 ``h^2 / (2 sigma^2)`` for Gaussian).
+
+Gaussian units and their learned variances
+------------------------------------------
+A Gaussian layer's energy, with total input ``a = b + (weighted neighbours)``
+added to the natural parameter of ``h``, is
+
+.. math::
+
+    E(h) = \sum_i \left( \frac{h_i^2}{2 \sigma_i^2} - a_i h_i \right),
+    \qquad p(h \mid a) = N(\sigma^2 a, \sigma^2),
+
+the natural (exponential-family) parametrisation: ``a`` pairs with the
+statistic ``h`` and the precision ``lambda_i = 1 / sigma_i^2`` with
+``-h_i^2 / 2``, so ``E`` is linear in ``(b, W, lambda)``. Variances are learned
+through the log-variance ``z_i = log sigma_i^2`` (as in Cho, Ilin & Raiko,
+ICANN 2011, "Improved learning of Gaussian-Bernoulli restricted Boltzmann
+machines", who parametrise ``E = sum (v - b)^2 / (2 sigma^2) - sum v / sigma^2
+W h``; their ``b`` and ``W`` are ours times ``sigma^2``, a different but
+equivalent parametrisation we do not use, so that ``sigma = 1`` is exactly the
+unit-variance model and the biases and weights keep their meaning): any real
+``z`` gives a positive variance and a normalisable layer. ``E`` is not linear
+in ``z``: ``dE / dz_i = -exp(-z_i) h_i^2 / 2 = -h_i^2 / (2 sigma_i^2)``
+(:meth:`GaussianUnits.energy_log_variance_derivative`), minus the statistic
+``s_i(h) = h_i^2 / (2 sigma_i^2)`` (:meth:`GaussianUnits.log_variance_statistics`),
+which depends on the current ``z``. The log-likelihood gradient keeps the
+house form ``d log p(v) / dz = E_data[s] - E_model[s]`` (the statistic
+evaluated at the current ``sigma``); its conditional expectation
+``E[s_i | a] = sigma_i^2 a_i^2 / 2 + 1 / 2``
+(:meth:`GaussianUnits.expected_log_variance_statistics`) serves exact sums and
+Rao-Blackwellised reconstructions.
 """
 
 from __future__ import annotations
@@ -115,7 +145,8 @@ class GaussianUnits:
     ----------
     sigma : float or ndarray of shape (n_units,), default 1.0
         Standard deviations (unit variance by default; per-unit learned
-        variances are passed here).
+        variances are passed here, or built from log-variances with
+        :meth:`from_log_variance`). Must be finite and positive.
 
     Notes
     -----
@@ -132,7 +163,9 @@ class GaussianUnits:
         if sigma.ndim > 1:
             raise ValueError(f"sigma must be a scalar or 1-d, got shape {sigma.shape}")
         if np.any(sigma <= 0.0):
-            raise ValueError("sigma must hold positive standard deviations")
+            raise ValueError(
+                f"sigma must hold positive standard deviations, got min {float(np.min(sigma))}"
+            )
         self.sigma = sigma
 
     def spec(self):
@@ -189,6 +222,35 @@ class GaussianUnits:
     def statistics(self, h):
         """The states themselves (paired with the bias)."""
         return np.asarray(h, dtype=np.float64)
+
+    # ------------------------------------------------------------ log-variance
+    @classmethod
+    def from_log_variance(cls, log_variance):
+        """Units with ``sigma = exp(log_variance / 2)`` (any finite reals)."""
+        z = as_float_array(log_variance, "log_variance")
+        return cls(np.exp(0.5 * z))
+
+    @property
+    def log_variance(self):
+        """``z = log sigma^2 = 2 log sigma``, the shape of ``sigma``."""
+        return 2.0 * np.log(self.sigma)
+
+    def energy_log_variance_derivative(self, h):
+        """``dE / dz_i = -h_i^2 / (2 sigma_i^2)`` per unit, shape of ``h``."""
+        h = np.asarray(h, dtype=np.float64)
+        return -0.5 * h * h / self.sigma**2
+
+    def log_variance_statistics(self, h):
+        """``s_i(h) = h_i^2 / (2 sigma_i^2) = -dE / dz_i`` per unit, shape of ``h``."""
+        return -self.energy_log_variance_derivative(h)
+
+    def expected_log_variance_statistics(self, a):
+        """``E[s_i | a] = sigma_i^2 a_i^2 / 2 + 1 / 2`` under ``N(sigma^2 a, sigma^2)``.
+
+        (``E[h^2] = (sigma^2 a)^2 + sigma^2``, divided by ``2 sigma^2``.)
+        """
+        a = np.asarray(a, dtype=np.float64)
+        return 0.5 * self.sigma**2 * a * a + 0.5
 
 
 class SoftmaxUnits:

@@ -3,12 +3,14 @@ r"""Deep Boltzmann machine (Salakhutdinov & Hinton, AISTATS 2009).
 .. math::
 
     E(v, h_1, \dots, h_L) = -\sum_l h_l^\top W_l h_{l+1} - \sum_l b_l \cdot h_l
-    \; [+ \lVert v \rVert^2 / 2 \text{ for Gaussian visible units}],
+    \; [+ \textstyle\sum_i v_i^2 / (2 \sigma_i^2) \text{ for Gaussian visible units}],
     \quad h_0 = v.
 
-Hidden units are binary; visible units binary or Gaussian with unit variance
-(``visible="gaussian"``, meant for standardised data: ``p(v | h_1) =
-N(b_0 + W_0 h_1, I)``).
+Hidden units are binary; visible units binary or Gaussian (``visible="gaussian"``:
+``p(v | h_1) = N(sigma^2 (b_0 + W_0 h_1), sigma^2)``, unit variance unless
+``learn_sigma=True`` learns the per-unit log-variances ``z_i = log sigma_i^2``
+with gradient ``E_data[v^2 / (2 sigma^2)] - E_model[v^2 / (2 sigma^2)]``; see
+:mod:`pgm.layered.units` for the parametrisation).
 
 Training: greedy pretraining of modified RBMs (section 3.1: the bottom RBM
 sees its visible input twice through tied weights, the top RBM its hidden
@@ -28,6 +30,7 @@ from pgm import _params
 from pgm._random import as_generator
 from pgm._validation import NotFittedError, as_float_array, check_positive_int
 from pgm.layered.model import DEFAULT_MAX_STATES, LayeredModel, sample_chains
+from pgm.layered.units import GaussianUnits
 
 __all__ = ["DBM"]
 
@@ -40,8 +43,13 @@ class DBM(TransformerMixin, BaseEstimator):
     hidden_layer_sizes : tuple of int, default (500, 1000)
     visible : {"binary", "gaussian"}, default "binary"
         Visible unit type: binary (data in [0, 1], read as probabilities by
-        mean-field) or Gaussian with unit variance (any finite reals; meant
-        for standardised data).
+        mean-field) or Gaussian (any finite reals), with unit variance unless
+        ``learn_sigma``.
+    learn_sigma : bool, default False
+        Learn the Gaussian visible units' per-unit log-variances
+        ``z = log sigma^2`` (starting at 0, i.e. sigma = 1) in pretraining and
+        joint training, with the same rates, momentum and schedule as the
+        biases and no weight decay. Only valid with ``visible="gaussian"``.
     learning_rate : float, default 0.005
         Initial joint-training rate, decayed as ``lr / (1 + epoch / 10)``.
     pretrain_learning_rate : float, default 0.05
@@ -64,6 +72,9 @@ class DBM(TransformerMixin, BaseEstimator):
         ``weights_[l]`` of shape ``(n_l, n_{l+1})``, visible block first.
     biases_ : list of ndarray
         ``biases_[0]`` visible, then each hidden layer's.
+    sigma_ : ndarray of shape (n_visible,) or None
+        The Gaussian visible units' standard deviations (ones unless learned
+        or given); ``None`` for binary visible units.
     n_features_in_ : int
 
     Notes
@@ -80,6 +91,7 @@ class DBM(TransformerMixin, BaseEstimator):
         hidden_layer_sizes=(500, 1000),
         *,
         visible="binary",
+        learn_sigma=False,
         learning_rate=0.005,
         pretrain_learning_rate=0.05,
         batch_size=100,
@@ -94,6 +106,7 @@ class DBM(TransformerMixin, BaseEstimator):
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.visible = visible
+        self.learn_sigma = learn_sigma
         self.learning_rate = learning_rate
         self.pretrain_learning_rate = pretrain_learning_rate
         self.batch_size = batch_size
@@ -108,23 +121,38 @@ class DBM(TransformerMixin, BaseEstimator):
 
     # ------------------------------------------------------------ construction
     @classmethod
-    def from_parameters(cls, weights, biases, *, visible="binary"):
-        """A DBM with ``weights[l]`` (n_l, n_l+1) and ``biases[l]`` (n_l,); l = 0 is visible."""
+    def from_parameters(cls, weights, biases, *, visible="binary", sigma=None):
+        """A DBM with ``weights[l]`` (n_l, n_l+1) and ``biases[l]`` (n_l,); l = 0 is visible.
+
+        ``sigma`` (a positive float or one per visible unit; ``None`` is unit
+        variance) gives Gaussian visible units their standard deviations.
+        """
         if visible not in ("binary", "gaussian"):
             raise ValueError(f"visible must be 'binary' or 'gaussian', got {visible!r}")
-        core = LayeredModel(weights, biases, units=cls._units(visible, len(biases)))
+        if sigma is not None and visible != "gaussian":
+            raise ValueError(
+                f"sigma is only defined for visible='gaussian', got visible={visible!r}"
+            )
+        core = LayeredModel(weights, biases, units=cls._units(visible, len(biases), sigma))
         dbm = cls(hidden_layer_sizes=core.sizes[1:], visible=visible)
         dbm._store(core)
         return dbm
 
     @staticmethod
-    def _units(visible, n_layers):
-        return [visible] + ["binary"] * (n_layers - 1)
+    def _units(visible, n_layers, sigma=None):
+        first = visible if sigma is None else GaussianUnits(sigma)
+        return [first] + ["binary"] * (n_layers - 1)
 
     def _store(self, core):
         self._core = core
         self.weights_ = core.weights
         self.biases_ = core.biases
+        visible = core.units[0]
+        self.sigma_ = (
+            np.broadcast_to(visible.sigma, (core.sizes[0],)).copy()
+            if visible.name == "gaussian"
+            else None
+        )
         self.n_features_in_ = core.sizes[0]
 
     def _check_fitted(self):
@@ -243,25 +271,25 @@ class DBM(TransformerMixin, BaseEstimator):
         return self._check_fitted().to_factor_graph()
 
     def save(self, path):
-        """Write to ``.npz`` (format_version, class name, weights, biases, unit types)."""
+        """Write to ``.npz`` (format_version, class name, weights, biases, unit types, sigma)."""
         self._check_fitted().save(path, class_name="DBM")
 
     @classmethod
     def load(cls, path):
-        """Read a file written by :meth:`save` (validated)."""
+        """Read a file written by :meth:`save` (validated; Gaussian sigma restored exactly)."""
         weights, biases, data = LayeredModel.load_arrays(path, class_name="DBM")
         core = LayeredModel(weights, biases, units=data["units"])
         visible = core.units[0]
-        if (
-            any(u.name != "binary" for u in core.units[1:])
-            or visible.name not in ("binary", "gaussian")
-            or (visible.name == "gaussian" and np.any(visible.sigma != 1.0))
+        if any(u.name != "binary" for u in core.units[1:]) or visible.name not in (
+            "binary",
+            "gaussian",
         ):
             raise ValueError(
                 f"{path} holds unit types {[u.spec() for u in core.units]}; a DBM has binary "
-                "hidden layers and binary or unit-variance Gaussian visible units"
+                "hidden layers and binary or Gaussian visible units"
             )
-        return cls.from_parameters(weights, biases, visible=visible.name)
+        sigma = visible.sigma if visible.name == "gaussian" else None
+        return cls.from_parameters(weights, biases, visible=visible.name, sigma=sigma)
 
     # ------------------------------------------------------------ training
     def _validate_params(self):
@@ -273,6 +301,11 @@ class DBM(TransformerMixin, BaseEstimator):
         for name in ("learning_rate", "pretrain_learning_rate"):
             _params.positive(getattr(self, name), name)
         _params.options("binary", "gaussian")(self.visible, "visible")
+        if _params.flag(self.learn_sigma, "learn_sigma") and self.visible != "gaussian":
+            raise ValueError(
+                "learn_sigma=True needs visible='gaussian' (only Gaussian units have a "
+                f"variance), got visible={self.visible!r}"
+            )
         _params.momentum(self.momentum, "momentum")
         _params.non_negative(self.weight_decay, "weight_decay")
         check_positive_int(self.batch_size, "batch_size")
@@ -289,8 +322,8 @@ class DBM(TransformerMixin, BaseEstimator):
         self._check_values(X, "X", self.visible)
         rng = as_generator(self.random_state)
         all_sizes = (X.shape[1],) + sizes
-        weights, biases = self._pretrain(X, all_sizes, rng)
-        core = LayeredModel(weights, biases, units=self._units(self.visible, len(biases)))
+        weights, biases, sigma = self._pretrain(X, all_sizes, rng)
+        core = LayeredModel(weights, biases, units=self._units(self.visible, len(biases), sigma))
         self._joint(core, X, rng)
         self._store(core)
         return self
@@ -301,12 +334,20 @@ class DBM(TransformerMixin, BaseEstimator):
         Each RBM starts from small random weights (std 0.01), its visible
         biases at the log-odds of its (smoothed) input means and zero hidden
         biases, and trains with the estimator's momentum and weight decay.
+        With ``learn_sigma`` the bottom RBM also learns the visible
+        log-variances (from 0) by CD-1: data ``v^2 / (2 sigma^2)`` minus its
+        conditional expectation given the sampled hidden units (the
+        reconstruction is the conditional mean, so its statistic is
+        Rao-Blackwellised the same way). Returns ``(weights, biases, sigma)``,
+        ``sigma`` None unless learned.
         """
         L = len(sizes) - 1
         weights = [rng.normal(0.0, 0.01, (sizes[l], sizes[l + 1])) for l in range(L)]
         biases = [np.zeros(n) for n in sizes]
         data = X
         lr = self.pretrain_learning_rate
+        learn_sigma = bool(self.learn_sigma)
+        gauss = GaussianUnits(np.ones(sizes[0])) if learn_sigma else GaussianUnits()
         for l in range(L):
             W, c = weights[l], biases[l + 1]
             if self.n_pretrain_iter > 0:
@@ -324,15 +365,17 @@ class DBM(TransformerMixin, BaseEstimator):
             if L == 1:
                 up = down = 1.0
             vW, vb, vc = np.zeros_like(W), np.zeros_like(b), np.zeros_like(c)
+            vz = np.zeros(sizes[0])
+            learn_z = learn_sigma and l == 0
             for _ in range(self.n_pretrain_iter):
                 order = rng.permutation(data.shape[0])
                 for s in range(0, data.shape[0], self.batch_size):
                     v0 = data[order[s : s + self.batch_size]]
                     h0 = expit(c + up * (v0 @ W))
                     hs = (rng.random(h0.shape) < h0).astype(np.float64)
-                    v1 = b + down * (hs @ W.T)
-                    # Gaussian visible units reconstruct by their mean (unit variance)
-                    v1 = v1 if (l == 0 and self.visible == "gaussian") else expit(v1)
+                    a1 = b + down * (hs @ W.T)
+                    # Gaussian visible units reconstruct by their mean sigma^2 a
+                    v1 = gauss.mean(a1) if (l == 0 and self.visible == "gaussian") else expit(a1)
                     h1 = expit(c + up * (v1 @ W))
                     n = v0.shape[0]
                     vW *= self.momentum
@@ -341,15 +384,22 @@ class DBM(TransformerMixin, BaseEstimator):
                     vb += lr * (v0 - v1).mean(axis=0)
                     vc *= self.momentum
                     vc += lr * (h0 - h1).mean(axis=0)
+                    if learn_z:
+                        gz = gauss.log_variance_statistics(v0).mean(axis=0)
+                        gz = gz - gauss.expected_log_variance_statistics(a1).mean(axis=0)
+                        vz *= self.momentum
+                        vz += lr * gz
                     W += vW
                     b += vb
                     c += vc
+                    if learn_z:
+                        gauss = GaussianUnits.from_log_variance(gauss.log_variance + vz)
             data = expit(c + up * (data @ W))
         if L > 1 and self.n_pretrain_iter > 0:
             # halve the weights of the middle layers' doubled inputs (section 3.1)
             for l in range(1, L - 1):
                 weights[l] *= 0.5
-        return weights, biases
+        return weights, biases, (gauss.sigma if learn_sigma else None)
 
     def _joint_state(self, core, rng, X=None):
         """Fresh persistent state: fantasy particles, velocities, epoch counter.
@@ -374,6 +424,7 @@ class DBM(TransformerMixin, BaseEstimator):
             "particles": particles,
             "vel_w": [np.zeros_like(w) for w in core.weights],
             "vel_b": [np.zeros_like(b) for b in core.biases],
+            "vel_z": np.zeros(core.sizes[0]),
             "epoch": 0,
         }
 
@@ -381,7 +432,8 @@ class DBM(TransformerMixin, BaseEstimator):
         """One joint-training epoch in place; the particles persist across epochs.
 
         The learning rate of epoch ``t`` (counted in ``state["epoch"]``) is
-        ``learning_rate / (1 + t / 10)``.
+        ``learning_rate / (1 + t / 10)``; with ``learn_sigma`` the visible
+        log-variances take the same rate (see :meth:`_update_log_variance`).
         """
         particles, vel_w, vel_b = state["particles"], state["vel_w"], state["vel_b"]
         lr = self.learning_rate / (1.0 + state["epoch"] / 10.0)
@@ -401,8 +453,26 @@ class DBM(TransformerMixin, BaseEstimator):
                 g = pos[f"biases_{l}"] - neg[f"biases_{l}"]
                 vel_b[l] = self.momentum * vel_b[l] + lr * g
                 core.biases[l] += vel_b[l]
+            if self.learn_sigma:
+                self._update_log_variance(core, v, particles, lr, state)
         state["epoch"] += 1
         return state
+
+    def _update_log_variance(self, core, v, particles, lr, state):
+        """One momentum step on the visible log-variances ``z = log sigma^2``.
+
+        Gradient ``mean_data v^2 / (2 sigma^2) - mean_particles v^2 / (2 sigma^2)``
+        (the data clamp the visible layer, so its data statistic is exact);
+        ``z`` is read from the current sigma and written back as a new unit
+        object, so the state carries only the velocity and a saved model
+        continues exactly.
+        """
+        u = core.units[0]
+        g = u.log_variance_statistics(v).mean(axis=0)
+        g = g - u.log_variance_statistics(particles[0]).mean(axis=0)
+        state["vel_z"] = self.momentum * state["vel_z"] + lr * g
+        z = np.broadcast_to(u.log_variance, (core.sizes[0],)) + state["vel_z"]
+        core.units[0] = GaussianUnits.from_log_variance(z)
 
     def _joint(self, core, X, rng):
         """Joint training: mean-field data phase, persistent Gibbs model phase."""
