@@ -380,19 +380,28 @@ class LayeredModel:
         return stats
 
     # ------------------------------------------------------------ log-variances
-    def log_variance_statistics(self, layers):
-        """``{l: batch mean of h_l^2 / (2 sigma_l^2)}`` for every Gaussian layer ``l``.
+    def _log_variance_centre(self, l, centred):
+        return self.units[l].sigma ** 2 * self.biases[l] if centred else 0.0
+
+    def log_variance_statistics(self, layers, centred=False):
+        """``{l: batch mean of (h_l - c_l)^2 / (2 sigma_l^2)}`` for every Gaussian layer ``l``.
 
         The statistics paired with the log-variances ``z_l = log sigma_l^2``
-        (``-dE / dz_l``; see :mod:`pgm.layered.units`), each of shape ``(n_l,)``.
+        (``-dE / dz_l``; see :mod:`pgm.layered.units`), each of shape
+        ``(n_l,)``: ``c_l = 0`` (at fixed bias), or ``c_l = sigma_l^2 b_l`` with
+        ``centred=True`` (at fixed ``sigma_l^2 b_l``; differs by a constant).
         """
         return {
-            l: u.log_variance_statistics(layers[l]).mean(axis=0)
+            l: u.log_variance_statistics(layers[l], self._log_variance_centre(l, centred)).mean(
+                axis=0
+            )
             for l, u in enumerate(self.units)
             if not u.discrete
         }
 
-    def expected_log_variance_statistics(self, v=None, max_states=DEFAULT_MAX_STATES):
+    def expected_log_variance_statistics(
+        self, v=None, max_states=DEFAULT_MAX_STATES, centred=False
+    ):
         """Exact ``E[h_l^2 / (2 sigma_l^2)]`` for every Gaussian layer, by enumeration.
 
         With ``v`` (rows of visible states) the expectation is under
@@ -400,7 +409,9 @@ class LayeredModel:
         its own statistic); without, under the model ``p``. So
         ``expected_log_variance_statistics(v) - expected_log_variance_statistics()``
         is the exact gradient of the mean ``log p(v)`` with respect to each
-        Gaussian layer's log-variance. The discrete parity is enumerated as
+        Gaussian layer's log-variance (at fixed biases, or at fixed
+        ``sigma^2 b`` with ``centred=True``; see :meth:`log_variance_statistics`).
+        The discrete parity is enumerated as
         in :meth:`free_energy`; each summed Gaussian layer contributes its
         conditional expectation ``sigma^2 a^2 / 2 + 1 / 2`` at its total input.
 
@@ -428,10 +439,11 @@ class LayeredModel:
             w = np.exp(log_w - logsumexp(log_w))
             for l in gauss:
                 u = self.units[l]
+                c = self._log_variance_centre(l, centred)
                 if l in summed:
-                    s = w @ u.expected_log_variance_statistics(self.total_input(layers, l))
+                    s = w @ u.expected_log_variance_statistics(self.total_input(layers, l), c)
                 else:  # the clamped visible layer
-                    s = u.log_variance_statistics(row)
+                    s = u.log_variance_statistics(row, c)
                 out[l] += s / len(rows)
         return out
 

@@ -48,6 +48,16 @@ evaluated at the current ``sigma``); its conditional expectation
 ``E[s_i | a] = sigma_i^2 a_i^2 / 2 + 1 / 2``
 (:meth:`GaussianUnits.expected_log_variance_statistics`) serves exact sums and
 Rao-Blackwellised reconstructions.
+
+Training takes its ``z`` steps in Cho et al.'s chart for the bias: ``z``
+moves with the mean parameter ``m = sigma^2 b`` held fixed (``b`` rescaled by
+``exp(z_old - z_new)``). The derivative there is ``dE/dz|_m = dE/dz|_b - b
+dE/db``, minus the centred statistic ``(h - m)^2 / (2 sigma^2)`` up to a
+constant in ``h`` (``centre=`` of the statistic methods). In the natural chart
+the data-minus-model difference of ``h^2 / (2 sigma^2)`` carries a term
+``m (E_data[h] - E_model[h]) / sigma^2``, so for data far from 0 its noise
+grows with ``|mean| / sigma`` (data around 100 with unit spread made ``z``
+diverge in the first CD-1 steps); the centred one does not.
 """
 
 from __future__ import annotations
@@ -240,17 +250,28 @@ class GaussianUnits:
         h = np.asarray(h, dtype=np.float64)
         return -0.5 * h * h / self.sigma**2
 
-    def log_variance_statistics(self, h):
-        """``s_i(h) = h_i^2 / (2 sigma_i^2) = -dE / dz_i`` per unit, shape of ``h``."""
-        return -self.energy_log_variance_derivative(h)
+    def log_variance_statistics(self, h, centre=0.0):
+        """``s_i(h) = (h_i - c_i)^2 / (2 sigma_i^2)`` per unit, shape of ``h``.
 
-    def expected_log_variance_statistics(self, a):
-        """``E[s_i | a] = sigma_i^2 a_i^2 / 2 + 1 / 2`` under ``N(sigma^2 a, sigma^2)``.
+        With ``centre`` ``c = 0`` this is ``-dE / dz_i`` at fixed bias (the
+        natural chart). With ``c = sigma^2 b`` (the mean parameter) it is,
+        up to a constant that cancels between data and model, ``-dE / dz_i``
+        at fixed ``sigma^2 b`` (Cho et al.'s chart for the bias), whose
+        data-minus-model difference does not grow with ``|mean| / sigma``.
+        """
+        h = np.asarray(h, dtype=np.float64)
+        d = h - centre
+        return 0.5 * d * d / self.sigma**2
 
-        (``E[h^2] = (sigma^2 a)^2 + sigma^2``, divided by ``2 sigma^2``.)
+    def expected_log_variance_statistics(self, a, centre=0.0):
+        """``E[s_i | a] = (sigma_i^2 a_i - c_i)^2 / (2 sigma_i^2) + 1 / 2``.
+
+        (For ``h ~ N(sigma^2 a, sigma^2)``, ``E[(h - c)^2] = (sigma^2 a - c)^2 +
+        sigma^2``, divided by ``2 sigma^2``.)
         """
         a = np.asarray(a, dtype=np.float64)
-        return 0.5 * self.sigma**2 * a * a + 0.5
+        d = self.sigma**2 * a - centre
+        return 0.5 * d * d / self.sigma**2 + 0.5
 
 
 class SoftmaxUnits:

@@ -9,8 +9,8 @@ r"""Deep Boltzmann machine (Salakhutdinov & Hinton, AISTATS 2009).
 Hidden units are binary; visible units binary or Gaussian (``visible="gaussian"``:
 ``p(v | h_1) = N(sigma^2 (b_0 + W_0 h_1), sigma^2)``, unit variance unless
 ``learn_sigma=True`` learns the per-unit log-variances ``z_i = log sigma_i^2``
-with gradient ``E_data[v^2 / (2 sigma^2)] - E_model[v^2 / (2 sigma^2)]``; see
-:mod:`pgm.layered.units` for the parametrisation).
+by steps that hold ``sigma^2 b_0`` fixed, with gradient ``E_data[s] - E_model[s]``
+of ``s = (v - sigma^2 b_0)^2 / (2 sigma^2)``; see :mod:`pgm.layered.units`).
 
 Training: greedy pretraining of modified RBMs (section 3.1: the bottom RBM
 sees its visible input twice through tied weights, the top RBM its hidden
@@ -335,8 +335,9 @@ class DBM(TransformerMixin, BaseEstimator):
         biases at the log-odds of its (smoothed) input means and zero hidden
         biases, and trains with the estimator's momentum and weight decay.
         With ``learn_sigma`` the bottom RBM also learns the visible
-        log-variances (from 0) by CD-1: data ``v^2 / (2 sigma^2)`` minus its
-        conditional expectation given the sampled hidden units (the
+        log-variances (from 0) by CD-1, each step holding ``sigma^2 b`` fixed
+        (see :mod:`pgm.layered.units`): data ``(v - sigma^2 b)^2 / (2 sigma^2)``
+        minus its conditional expectation given the sampled hidden units (the
         reconstruction is the conditional mean, so its statistic is
         Rao-Blackwellised the same way). Returns ``(weights, biases, sigma)``,
         ``sigma`` None unless learned.
@@ -385,8 +386,10 @@ class DBM(TransformerMixin, BaseEstimator):
                     vc *= self.momentum
                     vc += lr * (h0 - h1).mean(axis=0)
                     if learn_z:
-                        gz = gauss.log_variance_statistics(v0).mean(axis=0)
-                        gz = gz - gauss.expected_log_variance_statistics(a1).mean(axis=0)
+                        # centred statistics: the step in z holds sigma^2 b fixed
+                        centre = gauss.sigma**2 * b
+                        gz = gauss.log_variance_statistics(v0, centre).mean(axis=0)
+                        gz -= gauss.expected_log_variance_statistics(a1, centre).mean(axis=0)
                         vz *= self.momentum
                         vz += lr * gz
                     W += vW
@@ -394,6 +397,7 @@ class DBM(TransformerMixin, BaseEstimator):
                     c += vc
                     if learn_z:
                         gauss = GaussianUnits.from_log_variance(gauss.log_variance + vz)
+                        b *= np.exp(-vz)
             data = expit(c + up * (data @ W))
         if L > 1 and self.n_pretrain_iter > 0:
             # halve the weights of the middle layers' doubled inputs (section 3.1)
@@ -461,18 +465,23 @@ class DBM(TransformerMixin, BaseEstimator):
     def _update_log_variance(self, core, v, particles, lr, state):
         """One momentum step on the visible log-variances ``z = log sigma^2``.
 
-        Gradient ``mean_data v^2 / (2 sigma^2) - mean_particles v^2 / (2 sigma^2)``
-        (the data clamp the visible layer, so its data statistic is exact);
-        ``z`` is read from the current sigma and written back as a new unit
-        object, so the state carries only the velocity and a saved model
-        continues exactly.
+        The step holds the mean parameter ``m = sigma^2 b_0`` fixed (Cho et
+        al.'s chart; ``b_0`` is rescaled by ``exp(z_old - z_new)``), along
+        the gradient ``mean_data s - mean_particles s`` of the centred
+        statistic ``s = (v - m)^2 / (2 sigma^2)`` (the data clamp the visible
+        layer, so its data statistic is exact; see :mod:`pgm.layered.units`
+        for why not the natural-chart ``v^2 / (2 sigma^2)``). ``z`` is read
+        from the current sigma and written back as a new unit object, so the
+        state carries only the velocity and a saved model continues exactly.
         """
         u = core.units[0]
-        g = u.log_variance_statistics(v).mean(axis=0)
-        g = g - u.log_variance_statistics(particles[0]).mean(axis=0)
+        centre = u.sigma**2 * core.biases[0]
+        g = u.log_variance_statistics(v, centre).mean(axis=0)
+        g = g - u.log_variance_statistics(particles[0], centre).mean(axis=0)
         state["vel_z"] = self.momentum * state["vel_z"] + lr * g
         z = np.broadcast_to(u.log_variance, (core.sizes[0],)) + state["vel_z"]
         core.units[0] = GaussianUnits.from_log_variance(z)
+        core.biases[0] *= np.exp(-state["vel_z"])
 
     def _joint(self, core, X, rng):
         """Joint training: mean-field data phase, persistent Gibbs model phase."""

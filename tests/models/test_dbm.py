@@ -241,6 +241,18 @@ def _expected_failed_checks(estimator):
             random_state=0,
         )
         for vis in ("gaussian", "binary")
+    ]
+    + [
+        DBM(
+            (3, 2),
+            visible="gaussian",
+            learn_sigma=True,
+            n_iter=2,
+            n_pretrain_iter=1,
+            batch_size=10,
+            n_particles=10,
+            random_state=0,
+        )
     ],
     expected_failed_checks=_expected_failed_checks,
 )
