@@ -13,6 +13,7 @@ that maximum with a margin. Each check has a power twin that must fail.
 import numpy as np
 import pytest
 
+from pgm.layered import ais
 from pgm.models import DBM
 
 S = np.array([0.5, 1.6, 0.4])
@@ -184,3 +185,21 @@ def test_learn_sigma_errors_leave_state_unchanged():
         dbm.fit(X)
     for a, b in zip(before, dbm.weights_ + dbm.biases_ + [dbm.sigma_], strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_ais_log_z_with_per_unit_sigma_within_band():
+    """AIS (sigma flows through the visible unit type) brackets the exact log Z."""
+    rng = np.random.default_rng(2)
+    sizes = (3, 4, 2)
+    w = [rng.normal(0, 0.5, (a, b)) for a, b in zip(sizes[:-1], sizes[1:], strict=True)]
+    b = [rng.normal(0, 0.5, n) for n in sizes]
+    dbm = DBM.from_parameters(w, b, visible="gaussian", sigma=[0.5, 1.6, 0.9])
+    data = dbm.sample(50, n_gibbs=20, seed=0)
+    r = dbm.log_partition("ais", n_chains=200, betas=300, base_rate=data, seed=1)
+    exact = dbm.log_partition("exact")
+    res = ais.log_partition(dbm._core, n_chains=200, betas=300, base_rate=data, seed=1)
+    assert r == res.log_z
+    lo, hi = res.log_z_interval
+    assert lo <= exact <= hi
+    # power: the band is narrow enough that exact +- 0.5 nats falls outside it
+    assert not lo <= exact + 0.5 <= hi and not lo <= exact - 0.5 <= hi
