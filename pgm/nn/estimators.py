@@ -10,10 +10,15 @@ weights and never reads the weights a previous ``fit`` left behind.
 
 from __future__ import annotations
 
+import contextlib
+import os
+
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
 
+from pgm import _archive
+from pgm._archive import ArchiveError
 from pgm._params import anything as _anything
 from pgm._params import flag as _flag
 from pgm._params import float_dtype as _dtype
@@ -39,6 +44,8 @@ __all__ = ["DeepClassifier", "DeepAutoencoder"]
 _CHUNK_ROWS = 4096
 #: Default minibatch: H&S used 1000 cases for the line-search methods; 100 for SGD.
 _DEFAULT_BATCH = {"cg": 1000, "lbfgs": 1000, "sgd": 100}
+#: Version of the ``.npz`` layout written by ``save``.
+_FORMAT_VERSION = 1
 
 
 # ----------------------------------------------------------------- validation
@@ -142,43 +149,79 @@ def _chunked(fn, X, n_out, dtype):
     return out
 
 
-def _run_training(network, X, T, p, rng, name, phases):
-    """Train ``network`` in place through ``phases`` = [(n_epochs, layers), ...]."""
-    batch_size = min(p.batch_size or _DEFAULT_BATCH[p.optimizer], X.shape[0])
-    if p.optimizer == "sgd":
-        kwargs = {"learning_rate": p.learning_rate, "momentum": p.momentum}
-    else:
-        kwargs = {"max_iter": p.max_iter}
-    history = []
-    bar = None
-    if p.verbose:
-        from tqdm.auto import tqdm
+class _Trainer:
+    """Optimiser state carried from epoch to epoch and from call to call.
 
-        bar = tqdm(total=sum(n for n, _ in phases), desc=name, unit="epoch")
+    ``rng`` shuffles the minibatches, ``velocity`` is SGD's momentum buffer
+    (over the trained parameters), ``master`` the float64 parameters the
+    line searches work on (they keep digits a float32 network drops). One
+    :meth:`epoch` is one pass of :func:`pgm.nn.optim.train`; ``n`` epochs
+    with one trainer equal one ``optim.train`` call of ``n`` epochs.
+    """
 
-    def callback(epoch, loss):
-        if bar is not None:
-            bar.update(1)
-            bar.set_postfix({"loss": f"{loss:.4g}"})
+    def __init__(self, rng, velocity=None, master=None):
+        self.rng = rng
+        self.velocity = velocity
+        self.master = master
+
+    def epoch(self, network, X, T, p, layers=None, *, reset=False) -> float:
+        """One pass over ``(X, T)`` in minibatches; ``reset`` starts fresh optimiser state."""
+        batch_size = min(p.batch_size or _DEFAULT_BATCH[p.optimizer], X.shape[0])
+        if reset:
+            self.velocity = self.master = None
+        if p.optimizer == "sgd":
+            self.master = None
+            if self.velocity is None:
+                self.velocity = np.zeros(_n_trained(network, layers), dtype=network.dtype)
+            losses = optim.sgd(
+                network, X, T, n_epochs=1, batch_size=batch_size, learning_rate=p.learning_rate,
+                momentum=p.momentum, layers=layers, seed=self.rng, velocity=self.velocity,
+            )  # fmt: skip
+        else:
+            self.velocity = None
+            if self.master is None:
+                self.master = np.array(network.theta, dtype=np.float64)
+            losses = optim.line_search(
+                network, X, T, method=p.optimizer, n_epochs=1, batch_size=batch_size,
+                max_iter=p.max_iter, layers=layers, seed=self.rng, master=self.master,
+            )  # fmt: skip
+        return losses[0]
+
+
+def _n_trained(network, layers) -> int:
+    if layers is None:
+        return network.n_params
+    return sum(network.layer_slice(l).stop - network.layer_slice(l).start for l in layers)
+
+
+@contextlib.contextmanager
+def _progress(verbose, total, name):
+    """Yields ``update(loss)``: a tqdm bar over epochs when ``verbose``, else a no-op."""
+    if not verbose:
+        yield lambda loss: None
+        return
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=total, desc=name, unit="epoch")
+
+    def update(loss):
+        bar.update(1)
+        bar.set_postfix({"loss": f"{loss:.4g}"})
 
     try:
-        for n_epochs, layers in phases:
-            if n_epochs:
-                history += optim.train(
-                    network,
-                    X,
-                    T,
-                    p.optimizer,
-                    n_epochs=n_epochs,
-                    batch_size=batch_size,
-                    layers=layers,
-                    seed=rng,
-                    callback=callback,
-                    **kwargs,
-                )
+        yield update
     finally:
-        if bar is not None:
-            bar.close()
+        bar.close()
+
+
+def _train(estimator, trainer, net, X, T, p, n_epochs, first_epoch, name, *, verbose=False):
+    """Runs ``n_epochs`` epochs numbered from ``first_epoch``; returns their losses."""
+    history = []
+    with _progress(verbose, n_epochs, name) as update:
+        for epoch in range(first_epoch, first_epoch + n_epochs):
+            layers, reset = estimator._phase(net, epoch, p)
+            history.append(trainer.epoch(net, X, T, p, layers, reset=reset))
+            update(history[-1])
     return history
 
 
@@ -229,7 +272,7 @@ def _check_fitted(estimator):
         )
 
 
-def _set_fitted(estimator, net, n_features, history, n_epochs):
+def _set_fitted(estimator, net, n_features, history, n_epochs, trainer):
     """Sets the fitted attributes both estimators share; returns ``estimator``."""
     estimator.n_features_in_ = n_features
     estimator.network_ = net
@@ -237,6 +280,45 @@ def _set_fitted(estimator, net, n_features, history, n_epochs):
     estimator.biases_ = net.biases
     estimator.loss_curve_ = history
     estimator.n_iter_ = n_epochs
+    estimator._trainer = trainer
+    return estimator
+
+
+def _check_same_network(estimator, p, acts):
+    """Refuses hyper-parameters changed since fit that would change the network's shape."""
+    net = estimator.network_
+    hidden = net.layer_sizes[1 : 1 + len(p.hidden_layer_sizes)]
+    if len(net.layer_sizes) != len(acts) + 1 or tuple(hidden) != p.hidden_layer_sizes:
+        raise ValueError(
+            f"hidden_layer_sizes is {p.hidden_layer_sizes}, but the fitted network has layer "
+            f"sizes {net.layer_sizes}; call fit to train a new network"
+        )
+    if tuple(acts) != net.activations:
+        raise ValueError(
+            f"the activations {tuple(acts)} differ from the fitted network's {net.activations}; "
+            "call fit to train a new network"
+        )
+    if np.dtype(p.dtype) != net.dtype:
+        raise ValueError(
+            f"dtype is {np.dtype(p.dtype).name}, but the fitted network is "
+            f"{np.dtype(net.dtype).name}; call fit to train a new network"
+        )
+
+
+def _one_hot(codes, n_classes, dtype):
+    T = np.zeros((codes.shape[0], n_classes), dtype=dtype)
+    T[np.arange(codes.shape[0]), codes] = 1.0
+    return T
+
+
+def _partial_fit(estimator, X, T, p):
+    """One epoch over ``(X, T)`` continuing the fitted state (all checks done by the caller)."""
+    net = estimator.network_
+    net.weight_decay = p.weight_decay
+    layers, reset = estimator._phase(net, estimator.n_iter_, p)
+    loss = estimator._trainer.epoch(net, X, T, p, layers, reset=reset)
+    estimator.loss_curve_ = [*estimator.loss_curve_, loss]
+    estimator.n_iter_ += 1
     return estimator
 
 
@@ -440,7 +522,7 @@ class DeepClassifier(ClassifierMixin, BaseEstimator):
     def _check_fitted(self):
         _check_fitted(self)
 
-    def _encode_labels(self, y, n_rows, p):
+    def _encode_labels(self, y, n_rows, classes):
         from sklearn.utils.multiclass import check_classification_targets
         from sklearn.utils.validation import column_or_1d
 
@@ -454,10 +536,10 @@ class DeepClassifier(ClassifierMixin, BaseEstimator):
         if y.shape[0] != n_rows:
             raise ValueError(f"y has {y.shape[0]} labels, but X has {n_rows} rows")
         check_classification_targets(y)
-        if p.classes is None:
+        if classes is None:
             classes = np.unique(y)
         else:
-            classes = np.asarray(p.classes)
+            classes = np.asarray(classes)
             if classes.ndim != 1:
                 raise ValueError(f"classes must be 1-dimensional, got shape {classes.shape}")
             if np.unique(classes).size != classes.size:
@@ -475,18 +557,38 @@ class DeepClassifier(ClassifierMixin, BaseEstimator):
             )
         return classes, np.searchsorted(classes, y)
 
-    def _initial_network(self, n_features, n_classes, p, rng):
+    @staticmethod
+    def _activations(p):
+        return ["sigmoid"] * len(p.hidden_layer_sizes) + ["softmax"]
+
+    def _blank_network(self, n_features, n_classes, p):
         sizes = (n_features, *p.hidden_layer_sizes, n_classes)
-        acts = ["sigmoid"] * len(p.hidden_layer_sizes) + ["softmax"]
-        net = Network(sizes, acts, weight_decay=p.weight_decay, dtype=p.dtype)
+        return Network(sizes, self._activations(p), weight_decay=p.weight_decay, dtype=p.dtype)
+
+    def _checked_init(self, p, n_features):
+        """The checked ``(init_weights, init_biases)``, or None when neither is set."""
         if self.init_weights is None and self.init_biases is None:
-            return net.initialise(rng)
+            return None
         if self.init_weights is None or self.init_biases is None:
             raise ValueError("init_weights and init_biases must be given together")
         weights, biases = check_weights_and_biases(
             self.init_weights, self.init_biases, names=("init_weights", "init_biases")
         )
         _check_init_widths(weights, p.hidden_layer_sizes, n_features)
+        return weights, biases
+
+    @staticmethod
+    def _phase(net, epoch, p):
+        """(layers trained in epoch ``epoch``, whether optimiser state starts afresh)."""
+        output_only = epoch < p.output_only_epochs
+        return ([net.n_layers - 1] if output_only else None), epoch == p.output_only_epochs > 0
+
+    def _initial_network(self, n_features, n_classes, p, rng):
+        net = self._blank_network(n_features, n_classes, p)
+        init = self._checked_init(p, n_features)
+        if init is None:
+            return net.initialise(rng)
+        weights, biases = init
         for l, (w, b) in enumerate(zip(weights, biases, strict=True)):
             net.weights[l][...] = w
             net.biases[l][...] = b
@@ -508,18 +610,82 @@ class DeepClassifier(ClassifierMixin, BaseEstimator):
         """
         p = self._validated()
         X = _check_X(X, "X", p.dtype)
-        classes, codes = self._encode_labels(y, X.shape[0], p)
-        rng = as_generator(self.random_state)
-        net = self._initial_network(X.shape[1], classes.size, p, rng)
-        T = np.zeros((X.shape[0], classes.size), dtype=p.dtype)
-        T[np.arange(X.shape[0]), codes] = 1.0
-        phases = [
-            (p.output_only_epochs, [net.n_layers - 1]),
-            (p.n_epochs - p.output_only_epochs, None),
-        ]
-        history = _run_training(net, X, T, p, rng, "DeepClassifier", phases)
+        classes, codes = self._encode_labels(y, X.shape[0], p.classes)
+        return self._start(X, classes, codes, p, p.n_epochs)
+
+    def _start(self, X, classes, codes, p, n_epochs):
+        """Fresh network and optimiser state, then ``n_epochs`` epochs (the body of fit)."""
+        trainer = _Trainer(as_generator(self.random_state))
+        net = self._initial_network(X.shape[1], classes.size, p, trainer.rng)
+        T = _one_hot(codes, classes.size, p.dtype)
+        history = _train(
+            self, trainer, net, X, T, p, n_epochs, 0, "DeepClassifier", verbose=p.verbose
+        )
         self.classes_ = classes
-        return _set_fitted(self, net, X.shape[1], history, p.n_epochs)
+        return _set_fitted(self, net, X.shape[1], history, n_epochs, trainer)
+
+    def partial_fit(self, X: ArrayLike, y: ArrayLike, classes: ArrayLike = None) -> DeepClassifier:
+        """One pass of the optimiser over ``(X, y)``, continuing from the current state.
+
+        The first call on an unfitted classifier builds the network as
+        :meth:`fit` does (pretrained or random start, same ``random_state``
+        draws); every call then runs one epoch over the given rows, in
+        shuffled minibatches of ``batch_size``, keeping the optimiser state
+        (shuffling generator, SGD momentum buffer, the line searches' float64
+        parameters) and the epoch counter ``n_iter_``, so that the first
+        ``output_only_epochs`` calls train only the output layer, as in
+        :meth:`fit`. Hence ``fit`` with ``n_epochs=k`` followed by ``m``
+        calls ``partial_fit(X, y)`` on the same data gives bit for bit the
+        parameters of ``fit`` with ``n_epochs=k + m``; a classifier saved
+        and loaded in between continues identically.
+
+        Parameters
+        ----------
+        X : array_like of shape (n_samples, n_features)
+        y : array_like of shape (n_samples,)
+        classes : array_like of shape (n_classes,), optional
+            All labels; required on the first call unless the ``classes``
+            hyper-parameter is set (it takes precedence over it). Later calls
+            may repeat it but not change it.
+
+        Returns
+        -------
+        self
+
+        Raises
+        ------
+        ValueError
+            On bad data, labels outside ``classes_``, a feature count that
+            differs from ``n_features_in_``, a missing ``classes`` on the first
+            call, or hyper-parameters changed since the network was built
+            (``hidden_layer_sizes``, ``dtype``). A refused call changes nothing.
+        """
+        p = self._validated()
+        if not hasattr(self, "network_"):
+            X = _check_X(X, "X", p.dtype)
+            if classes is None and p.classes is None:
+                raise ValueError(
+                    "classes must be passed on the first call to partial_fit (all labels the "
+                    "data may hold), or set as the classes hyper-parameter"
+                )
+            all_classes, codes = self._encode_labels(
+                y, X.shape[0], p.classes if classes is None else classes
+            )
+            return self._start(X, all_classes, codes, p, 0)._continue(X, codes, p)
+        _check_same_network(self, p, self._activations(p))
+        X = _check_X(X, "X", self.network_.dtype, self.n_features_in_, owner="DeepClassifier")
+        if classes is not None:
+            given = np.asarray(classes)
+            if given.ndim != 1 or not np.array_equal(np.unique(given), self.classes_):
+                raise ValueError(
+                    f"classes={given.tolist()[:10]!r} differs from classes_ "
+                    f"{self.classes_.tolist()[:10]!r} of the earlier calls"
+                )
+        _, codes = self._encode_labels(y, X.shape[0], self.classes_)
+        return self._continue(X, codes, p)
+
+    def _continue(self, X, codes, p):
+        return _partial_fit(self, X, _one_hot(codes, self.classes_.size, p.dtype), p)
 
     # ------------------------------------------------------------ prediction
     def predict_proba(self, X: ArrayLike) -> NDArray:
@@ -719,20 +885,26 @@ class DeepAutoencoder(TransformerMixin, BaseEstimator):
     def _k(self):
         return self.network_.n_layers // 2
 
-    def _initial_network(self, n_features, p, rng):
-        enc = (n_features, *p.hidden_layer_sizes)
-        sizes = enc + enc[-2::-1]
+    @staticmethod
+    def _activations(p):
         k = len(p.hidden_layer_sizes)
         acts = ["sigmoid"] * (k - 1) + [p.code_activation] + ["sigmoid"] * (k - 1)
-        acts.append(p.output_activation)
-        net = Network(sizes, acts, weight_decay=p.weight_decay, dtype=p.dtype)
+        return [*acts, p.output_activation]
+
+    def _blank_network(self, n_features, n_outputs, p):
+        enc = (n_features, *p.hidden_layer_sizes)
+        sizes = enc + enc[-2::-1]
+        return Network(sizes, self._activations(p), weight_decay=p.weight_decay, dtype=p.dtype)
+
+    def _checked_init(self, p, n_features):
+        """The checked ``(weights, hidden, visible)`` initial arrays, or None when none is set."""
         given = [
             self.init_weights is not None,
             self.init_hidden_biases is not None,
             self.init_visible_biases is not None,
         ]
         if not any(given):
-            return net.initialise(rng)
+            return None
         if not all(given):
             raise ValueError(
                 "init_weights, init_hidden_biases and init_visible_biases must be given together"
@@ -742,6 +914,19 @@ class DeepAutoencoder(TransformerMixin, BaseEstimator):
         )
         visible = _check_visible_biases(weights, self.init_visible_biases, "init_visible_biases")
         _check_init_widths(weights, p.hidden_layer_sizes, n_features)
+        return weights, hidden, visible
+
+    @staticmethod
+    def _phase(net, epoch, p):
+        return None, False
+
+    def _initial_network(self, n_features, p, rng):
+        net = self._blank_network(n_features, None, p)
+        init = self._checked_init(p, n_features)
+        if init is None:
+            return net.initialise(rng)
+        weights, hidden, visible = init
+        k = len(p.hidden_layer_sizes)
         for l in range(k):
             net.weights[l][...] = weights[l]
             net.biases[l][...] = hidden[l]
@@ -763,12 +948,64 @@ class DeepAutoencoder(TransformerMixin, BaseEstimator):
         -------
         self
         """
-        p = _validated(self, _AUTOENCODER_CONSTRAINTS)
+        p = self._validated()
         X = _check_X(X, "X", p.dtype, unit_interval=p.output_activation == "sigmoid")
-        rng = as_generator(self.random_state)
-        net = self._initial_network(X.shape[1], p, rng)
-        history = _run_training(net, X, X, p, rng, "DeepAutoencoder", [(p.n_epochs, None)])
-        return _set_fitted(self, net, X.shape[1], history, p.n_epochs)
+        return self._start(X, p, p.n_epochs)
+
+    def _validated(self) -> _Params:
+        return _validated(self, _AUTOENCODER_CONSTRAINTS)
+
+    def _start(self, X, p, n_epochs):
+        """Fresh network and optimiser state, then ``n_epochs`` epochs (the body of fit)."""
+        trainer = _Trainer(as_generator(self.random_state))
+        net = self._initial_network(X.shape[1], p, trainer.rng)
+        history = _train(
+            self, trainer, net, X, X, p, n_epochs, 0, "DeepAutoencoder", verbose=p.verbose
+        )
+        return _set_fitted(self, net, X.shape[1], history, n_epochs, trainer)
+
+    def partial_fit(self, X: ArrayLike, y=None) -> DeepAutoencoder:
+        """One pass of the optimiser over ``X``, continuing from the current state.
+
+        The first call on an unfitted autoencoder builds the network as
+        :meth:`fit` does; every call then runs one epoch over the given rows
+        in shuffled minibatches of ``batch_size``, keeping the optimiser state
+        (shuffling generator, SGD momentum buffer, the line searches' float64
+        parameters) and ``n_iter_``. ``fit`` with ``n_epochs=k`` followed by
+        ``m`` calls ``partial_fit(X)`` on the same data gives bit for bit the
+        parameters of ``fit`` with ``n_epochs=k + m``, also across
+        :meth:`save` and :meth:`load`.
+
+        Parameters
+        ----------
+        X : array_like of shape (n_samples, n_features)
+            Values in [0, 1] for the sigmoid output; any reals for a linear one.
+        y : ignored
+
+        Returns
+        -------
+        self
+
+        Raises
+        ------
+        ValueError
+            On bad data, a feature count that differs from ``n_features_in_``,
+            or hyper-parameters changed since the network was built
+            (``hidden_layer_sizes``, the activations, ``dtype``). A refused
+            call changes nothing.
+        """
+        p = self._validated()
+        sigmoid = p.output_activation == "sigmoid"
+        if not hasattr(self, "network_"):
+            X = _check_X(X, "X", p.dtype, unit_interval=sigmoid)
+            self._start(X, p, 0)
+        else:
+            _check_same_network(self, p, self._activations(p))
+            X = _check_X(
+                X, "X", self.network_.dtype, self.n_features_in_, unit_interval=sigmoid,
+                owner="DeepAutoencoder",
+            )  # fmt: skip
+        return _partial_fit(self, X, X, p)
 
     def transform(self, X: ArrayLike) -> NDArray:
         """The code of every row (the encoder's output).
