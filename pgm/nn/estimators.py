@@ -11,6 +11,7 @@ weights and never reads the weights a previous ``fit`` left behind.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 
 import numpy as np
@@ -322,8 +323,247 @@ def _partial_fit(estimator, X, T, p):
     return estimator
 
 
+# ---------------------------------------------------------------- persistence
+_HEADER_KEYS = {"format_version", "class_name", "params_json", "param_forms_json"}
+_STATE_KEYS = {"theta", "n_features_in", "n_iter", "loss_curve", "rng_state_json"}
+
+
+class _Persistence:
+    """``save``/``load`` shared by both estimators.
+
+    Subclasses name their array-valued hyper-parameters in ``_ARRAY_PARAMS``
+    (``"sequence"``: a tuple of float arrays; ``"labels"``: one 1-D array) and
+    their extra fitted arrays in ``_FITTED_KEYS`` (written by ``_save_fitted``,
+    read by ``_load_fitted``).
+    """
+
+    _ARRAY_PARAMS: dict = {}
+    _FITTED_KEYS: frozenset = frozenset()
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write the fitted estimator to ``path`` as an ``.npz`` archive (no pickle).
+
+        The archive holds ``format_version``, ``class_name``, the
+        hyper-parameters as JSON (``params_json``, with ``param_forms_json``
+        recording numpy scalar types, tuples and the form of ``dtype``; the
+        array-valued ones, ``init_*`` and ``classes``, as arrays
+        ``param__<name>[__<l>]``), the network's parameter vector ``theta``,
+        ``n_features_in``, ``n_iter``, ``loss_curve`` and the state needed to
+        continue training exactly: the shuffling generator's state
+        (``rng_state_json``), SGD's momentum buffer (``velocity``) or the
+        line searches' float64 parameters (``master``); the classifier adds
+        ``classes``. A ``Generator``/``SeedSequence`` ``random_state`` cannot
+        be written and is stored as None (with a warning); the training
+        generator's state is saved regardless. The file is written to
+        exactly ``path``.
+
+        Raises
+        ------
+        NotFittedError
+            If the estimator is not fitted.
+        ValueError
+            If its hyper-parameters fail the checks of ``fit`` (they could not
+            be loaded), or a value cannot be written without pickle.
+        """
+        _check_fitted(self)
+        p = self._validated()
+        self._checked_init(p, self.n_features_in_)
+        params = self.get_params(deep=False)
+        arrays = {}
+        for name, kind in self._ARRAY_PARAMS.items():
+            value = params[name]
+            if value is None:
+                continue
+            if kind == "sequence":
+                for l, v in enumerate(value):
+                    arrays[f"param__{name}__{l}"] = np.asarray(v, dtype=np.float64)
+                params[name] = {"n_arrays": len(value)}
+            else:
+                arrays[f"param__{name}"] = _label_array(value, name)
+                form = type(value).__name__ if isinstance(value, (tuple, list)) else "ndarray"
+                params[name] = {"array": form}
+        params_json, forms_json = _archive.encode_params(params)
+        trainer = self._trainer
+        arrays.update(
+            format_version=np.array(_FORMAT_VERSION, dtype=np.int64),
+            class_name=np.array(type(self).__name__),
+            params_json=np.array(params_json),
+            param_forms_json=np.array(forms_json),
+            theta=self.network_.theta,
+            n_features_in=np.array(self.n_features_in_, dtype=np.int64),
+            n_iter=np.array(self.n_iter_, dtype=np.int64),
+            loss_curve=np.asarray(self.loss_curve_, dtype=np.float64),
+            rng_state_json=_archive.encode_generator(trainer.rng),
+        )
+        if trainer.velocity is not None:
+            arrays["velocity"] = trainer.velocity
+        if trainer.master is not None:
+            arrays["master"] = trainer.master
+        self._save_fitted(arrays)
+        with open(path, "wb") as handle:
+            np.savez(handle, **arrays)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike):
+        """Read an estimator written by :meth:`save` (``allow_pickle=False``), every entry checked.
+
+        Checked: the format version and class name; the hyper-parameters
+        (exactly this class's names, then the constraints of ``fit``), the
+        ``init_*`` arrays (float64, finite, chaining, widths equal to
+        ``hidden_layer_sizes``); ``theta`` (shape of the network the
+        hyper-parameters, ``n_features_in`` and the classes imply, the stored
+        ``dtype``, finite); ``n_iter >= 0``; ``loss_curve`` (float64, finite,
+        one entry per epoch); the generator state; ``velocity`` (the shape of
+        the parameters the last epoch trained) and ``master`` (float64, must
+        round to ``theta``); the classifier's ``classes`` (1-D, sorted,
+        distinct, at least 2). Unknown entries are refused.
+
+        Raises
+        ------
+        FileNotFoundError
+            If ``path`` does not exist.
+        ValueError
+            Naming the file and the entry, if it is not an ``.npz`` archive,
+            not an archive of this class and format version, or fails a check.
+        """
+        return _archive.read_archive(path, cls._from_archive, cls.__name__)
+
+    @classmethod
+    def _from_archive(cls, archive, where):
+        files = set(archive.files)
+        if not {"format_version", "class_name", "params_json"} <= files:
+            raise ArchiveError(f"{where} is not a saved pgm model")
+        class_name = _archive.archive_scalar(archive, "class_name", np.str_, where)
+        if class_name != cls.__name__:
+            raise ArchiveError(f"{where} holds a {class_name}, not a {cls.__name__}")
+        version = _archive.archive_scalar(archive, "format_version", np.integer, where)
+        if version != _FORMAT_VERSION:
+            raise ArchiveError(
+                f"{where} has format_version {version}; this pgm reads version {_FORMAT_VERSION}"
+            )
+        names = cls().get_params(deep=False)
+        params = _archive.decode_params(archive, names, where, class_name=cls.__name__)
+        array_keys = set()
+        for name, kind in cls._ARRAY_PARAMS.items():
+            params[name], keys = _decode_array_param(archive, params[name], name, kind, where)
+            array_keys |= keys
+        required = _STATE_KEYS | cls._FITTED_KEYS
+        missing = sorted(required - files)
+        if missing:
+            raise ArchiveError(f"{where} lacks the entries {missing}")
+        unknown = sorted(files - (required | _HEADER_KEYS | array_keys | {"velocity", "master"}))
+        if unknown:
+            raise ArchiveError(f"{where} holds unknown entries {unknown}")
+
+        model = cls(**params)
+        try:
+            p = model._validated()
+        except (TypeError, ValueError) as exc:
+            raise ArchiveError(f"{where}: stored hyper-parameter {exc}") from None
+        n_features = _archive.archive_scalar(archive, "n_features_in", np.integer, where)
+        if n_features < 1:
+            raise ArchiveError(f"{where}: n_features_in must be >= 1, got {n_features}")
+        try:
+            model._checked_init(p, n_features)
+        except (TypeError, ValueError) as exc:
+            raise ArchiveError(f"{where}: stored {exc}") from None
+        n_outputs = model._load_fitted(archive, p, where)
+        net = model._blank_network(n_features, n_outputs, p)
+        net.theta[...] = _archive.archive_array(
+            archive, "theta", (net.n_params,), net.dtype, where, what="(n_params,)"
+        )
+        n_iter = _archive.archive_scalar(archive, "n_iter", np.integer, where)
+        if n_iter < 0:
+            raise ArchiveError(f"{where}: n_iter must be >= 0, got {n_iter}")
+        loss_curve = _archive.archive_array(
+            archive, "loss_curve", (n_iter,), np.float64, where, what="(n_iter,)"
+        )
+        trainer = _Trainer(_archive.decode_generator(archive, where))
+        if "velocity" in files:
+            if n_iter == 0:
+                raise ArchiveError(f"{where} holds a momentum buffer but no epoch was run")
+            layers, _ = model._phase(net, n_iter - 1, p)
+            trainer.velocity = _archive.archive_array(
+                archive, "velocity", (_n_trained(net, layers),), net.dtype, where,
+                what="(parameters trained in the last epoch,)",
+            )  # fmt: skip
+        if "master" in files:
+            master = _archive.archive_array(
+                archive, "master", (net.n_params,), np.float64, where, what="(n_params,)"
+            )
+            if not np.array_equal(master.astype(net.dtype), net.theta):
+                raise ArchiveError(f"{where}: master must round to theta")
+            trainer.master = master
+        return _set_fitted(model, net, n_features, loss_curve.tolist(), n_iter, trainer)
+
+    def _save_fitted(self, arrays):
+        pass
+
+    def _load_fitted(self, archive, p, where):
+        return None
+
+
+def _label_array(value, name):
+    """``value`` as a 1-D array of numbers or strings (object arrays cannot be saved)."""
+    arr = np.asarray(value)
+    if arr.dtype == object:
+        arr = np.asarray(arr.tolist())
+        if arr.dtype == object or not np.array_equal(arr.astype(object), np.asarray(value)):
+            raise ValueError(f"{name} must hold numbers or strings of one type to be saved")
+    return arr
+
+
+def _decode_array_param(archive, marker, name, kind, where):
+    """The array-valued hyper-parameter ``name`` from its JSON marker; also the keys it used."""
+    if marker is None:
+        return None, set()
+    if kind == "sequence":
+        n = marker.get("n_arrays") if isinstance(marker, dict) else None
+        if (
+            not isinstance(marker, dict)
+            or set(marker) != {"n_arrays"}
+            or isinstance(n, bool)
+            or not isinstance(n, int)
+            or n < 1
+        ):
+            raise ArchiveError(
+                f'{where}: stored {name} must be null or {{"n_arrays": n >= 1}}, got '
+                f"{json.dumps(marker)}"
+            )
+        keys = [f"param__{name}__{l}" for l in range(n)]
+    else:
+        form = marker.get("array") if isinstance(marker, dict) else None
+        if (
+            not isinstance(marker, dict)
+            or set(marker) != {"array"}
+            or form not in ("ndarray", "tuple", "list")
+        ):
+            raise ArchiveError(
+                f'{where}: stored {name} must be null or {{"array": "ndarray"|"tuple"|'
+                f'"list"}}, got {json.dumps(marker)}'
+            )
+        keys = [f"param__{name}"]
+    missing = sorted(set(keys) - set(archive.files))
+    if missing:
+        raise ArchiveError(f"{where} lacks the entries {missing} of hyper-parameter {name}")
+    values = []
+    for key in keys:
+        value = archive[key]
+        if kind == "sequence" and value.dtype != np.float64:
+            raise ArchiveError(f"{where}: {key} must have dtype float64, got {value.dtype}")
+        if kind != "sequence" and value.ndim != 1:
+            raise ArchiveError(f"{where}: {key} must be 1-dimensional, got shape {value.shape}")
+        values.append(value.copy())
+    if kind == "sequence":
+        return tuple(values), set(keys)
+    labels = values[0]
+    return {"ndarray": labels, "tuple": tuple(labels.tolist()), "list": labels.tolist()}[form], set(
+        keys
+    )
+
+
 # ------------------------------------------------------------------ classifier
-class DeepClassifier(ClassifierMixin, BaseEstimator):
+class DeepClassifier(_Persistence, ClassifierMixin, BaseEstimator):
     """A feed-forward classifier: sigmoid hidden layers and a softmax output, trained by backprop.
 
     The loss is the mean cross-entropy of the softmax output plus
@@ -684,6 +924,28 @@ class DeepClassifier(ClassifierMixin, BaseEstimator):
         _, codes = self._encode_labels(y, X.shape[0], self.classes_)
         return self._continue(X, codes, p)
 
+    _ARRAY_PARAMS = {"classes": "labels", "init_weights": "sequence", "init_biases": "sequence"}
+    _FITTED_KEYS = frozenset({"classes"})
+
+    def _save_fitted(self, arrays):
+        arrays["classes"] = _label_array(self.classes_, "classes_")
+
+    def _load_fitted(self, archive, p, where):
+        classes = archive["classes"]
+        if classes.ndim != 1 or classes.size < 2:
+            raise ArchiveError(
+                f"{where}: classes must be 1-dimensional with at least 2 labels, got shape "
+                f"{classes.shape}"
+            )
+        if classes.dtype.kind in "fc" and not np.all(np.isfinite(classes)):
+            raise ArchiveError(f"{where}: classes must be finite")
+        if not np.array_equal(np.unique(classes), classes):
+            raise ArchiveError(f"{where}: classes must be sorted and distinct")
+        if p.classes is not None and not np.array_equal(np.unique(np.asarray(p.classes)), classes):
+            raise ArchiveError(f"{where}: classes disagree with the classes hyper-parameter")
+        self.classes_ = classes.copy()
+        return classes.size
+
     def _continue(self, X, codes, p):
         return _partial_fit(self, X, _one_hot(codes, self.classes_.size, p.dtype), p)
 
@@ -729,7 +991,7 @@ class DeepClassifier(ClassifierMixin, BaseEstimator):
 
 
 # ----------------------------------------------------------------- autoencoder
-class DeepAutoencoder(TransformerMixin, BaseEstimator):
+class DeepAutoencoder(_Persistence, TransformerMixin, BaseEstimator):
     """A deep autoencoder: sigmoid encoder, linear code, mirrored decoder, sigmoid output.
 
     Trained (fine-tuned) on the Bernoulli cross-entropy of the reconstruction
@@ -915,6 +1177,12 @@ class DeepAutoencoder(TransformerMixin, BaseEstimator):
         visible = _check_visible_biases(weights, self.init_visible_biases, "init_visible_biases")
         _check_init_widths(weights, p.hidden_layer_sizes, n_features)
         return weights, hidden, visible
+
+    _ARRAY_PARAMS = {
+        "init_weights": "sequence",
+        "init_hidden_biases": "sequence",
+        "init_visible_biases": "sequence",
+    }
 
     @staticmethod
     def _phase(net, epoch, p):
