@@ -6,6 +6,14 @@ constructor parameters (``init_weights`` and friends). That choice makes
 :func:`sklearn.base.clone` keep the pretraining, and makes every ``fit``
 start from the same place: ``fit`` fine-tunes a fresh copy of the initial
 weights and never reads the weights a previous ``fit`` left behind.
+
+Training continues through ``partial_fit``: one epoch (one pass of the
+optimiser over the given rows) per call, with the optimiser state of the
+previous epochs (the shuffling generator, SGD's momentum buffer, the float64
+parameters of the line searches) and the epoch counter kept; ``fit`` is
+written as ``n_epochs`` such epochs. ``save``/``load`` write and read all of
+it as a checked ``.npz`` archive (never pickle), so that a run interrupted by
+save and load continues bit for bit as it would have.
 """
 
 from __future__ import annotations
@@ -626,9 +634,9 @@ class DeepClassifier(_Persistence, ClassifierMixin, BaseEstimator):
     biases_ : list of ndarray
         Views of ``network_.biases``.
     loss_curve_ : list of float
-        Mean minibatch loss of every epoch.
+        Mean minibatch loss of every epoch (fit's and partial_fit's).
     n_iter_ : int
-        Epochs run.
+        Epochs run (``fit`` sets it to ``n_epochs``; each ``partial_fit`` adds one).
 
     Notes
     -----
@@ -638,7 +646,9 @@ class DeepClassifier(_Persistence, ClassifierMixin, BaseEstimator):
 
     ``fit`` always starts from ``init_weights`` (or fresh random weights),
     so a second ``fit``, like a :func:`sklearn.base.clone`, repeats the
-    fine-tuning from the pretrained start.
+    fine-tuning from the pretrained start; :meth:`partial_fit` continues
+    from the current weights. :meth:`save` and :meth:`load` keep everything
+    needed to continue exactly (see :meth:`partial_fit`).
 
     References
     ----------
@@ -1042,7 +1052,8 @@ class DeepAutoencoder(_Persistence, TransformerMixin, BaseEstimator):
     Without pretraining, weights are uniform on ``[-r, r]``,
     ``r = sqrt(6 / (n_in + n_out))``, biases zero. ``fit`` always starts
     from ``init_*`` (or fresh random weights), as for
-    :class:`DeepClassifier`.
+    :class:`DeepClassifier`; :meth:`partial_fit` continues, also after
+    :meth:`save` and :meth:`load`.
 
     References
     ----------
