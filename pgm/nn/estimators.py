@@ -362,8 +362,10 @@ class _Persistence:
         line searches' float64 parameters (``master``); the classifier adds
         ``classes``. A ``Generator``/``SeedSequence`` ``random_state`` cannot
         be written and is stored as None (with a warning); the training
-        generator's state is saved regardless. The file is written to
-        exactly ``path``.
+        generator's state is saved regardless. ``init_*`` come back from
+        :meth:`load` as tuples of float64 arrays (as :meth:`from_pretrained`
+        stores them) and ``classes`` as the tuple, list or array it was. The
+        file is written to exactly ``path``.
 
         Raises
         ------
