@@ -30,6 +30,11 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.special import expit, logsumexp
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 
+from pgm._archive import ArchiveError as _ArchiveError
+from pgm._archive import archive_array as _archive_array
+from pgm._archive import archive_scalar as _archive_scalar
+from pgm._archive import decode_generator as _decode_generator
+from pgm._archive import json_array as _json_array
 from pgm._params import flag as _flag
 from pgm._params import float_dtype as _dtype
 from pgm._params import int_at_least as _int_at_least
@@ -1227,10 +1232,6 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
 
 
 # ------------------------------------------------------------- persistence
-class _ArchiveError(ValueError):
-    """A refused archive; the message already names the file."""
-
-
 def _check_parameters(weights, visible_bias, hidden_bias, dtype, *, exact_dtype=False):
     """The three parameter arrays as fresh arrays of ``dtype``, checked.
 
@@ -1257,13 +1258,6 @@ def _check_parameters(weights, visible_bias, hidden_bias, dtype, *, exact_dtype=
         as_float_array(visible_bias, "visible_bias", shape=(n_visible,), dtype=dtype),
         as_float_array(hidden_bias, "hidden_bias", shape=(n_hidden,), dtype=dtype),
     )
-
-
-def _json_array(value):
-    """``json.dumps`` fallback: arrays in a generator state (MT19937's key) as lists."""
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
 def _encode_params(params: dict) -> tuple[dict, dict]:
@@ -1348,34 +1342,6 @@ def _decode_params(archive, defaults: dict, where: str) -> dict:
     return params
 
 
-def _decode_generator(archive, where: str) -> np.random.Generator:
-    """The training generator from its stored ``bit_generator.state``."""
-    state = json.loads(_archive_scalar(archive, "rng_state_json", np.str_, where))
-    name = state.get("bit_generator") if isinstance(state, dict) else None
-    allowed = ("PCG64", "PCG64DXSM", "MT19937", "Philox", "SFC64")
-    if name not in allowed:
-        raise _ArchiveError(f"{where}: rng_state_json must name a bit generator in {list(allowed)}")
-    bit_generator = getattr(np.random, name)()
-    if name == "MT19937" and isinstance(state.get("state"), dict):
-        state["state"]["key"] = np.asarray(state["state"].get("key"), dtype=np.uint32)
-    try:
-        bit_generator.state = state
-    except (TypeError, ValueError, KeyError, OverflowError) as exc:
-        raise _ArchiveError(f"{where}: rng_state_json is not a valid {name} state: {exc}") from None
-    return np.random.Generator(bit_generator)
-
-
-def _archive_scalar(archive, key: str, kind, where: str):
-    """A 0-d entry of ``archive`` of numpy kind ``kind`` (``np.integer``, ``np.str_``)."""
-    value = archive[key]
-    if value.shape != () or not np.issubdtype(value.dtype, kind):
-        what = "an integer" if kind is np.integer else "a string"
-        raise _ArchiveError(
-            f"{where}: {key} must be {what} scalar, got dtype {value.dtype} and shape {value.shape}"
-        )
-    return int(value) if kind is np.integer else str(value)
-
-
 def _archive_history_keys(archive, where: str) -> list[str]:
     keys = archive["history_keys"]
     if keys.ndim != 1 or (keys.size and not np.issubdtype(keys.dtype, np.str_)):
@@ -1420,21 +1386,6 @@ def _archive_swaps(archive, model, p, files, swap_keys, where) -> None:
     model.swap_attempts_, model.swap_accepts_ = attempts, accepts
     model.swap_acceptance_ = _swap_rates(accepts, attempts)
     model._swap_rounds = rounds
-
-
-def _archive_array(archive, key, shape, dtype, where, *, what) -> np.ndarray:
-    """A float array entry of exactly ``shape`` and ``dtype``, finite (a fresh copy)."""
-    value = archive[key]
-    if value.dtype != dtype:
-        raise _ArchiveError(
-            f"{where}: {key} must have dtype {np.dtype(dtype).name} (the model's dtype), got "
-            f"{value.dtype}"
-        )
-    if value.shape != shape:
-        raise _ArchiveError(f"{where}: {key} must have shape {what} = {shape}, got {value.shape}")
-    if not np.all(np.isfinite(value)):
-        raise _ArchiveError(f"{where}: {key} must be finite")
-    return value.copy()
 
 
 # ------------------------------------------------------------------ helpers

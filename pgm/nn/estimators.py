@@ -6,14 +6,28 @@ constructor parameters (``init_weights`` and friends). That choice makes
 :func:`sklearn.base.clone` keep the pretraining, and makes every ``fit``
 start from the same place: ``fit`` fine-tunes a fresh copy of the initial
 weights and never reads the weights a previous ``fit`` left behind.
+
+Training continues through ``partial_fit``: one epoch (one pass of the
+optimiser over the given rows) per call, with the optimiser state of the
+previous epochs (the shuffling generator, SGD's momentum buffer, the float64
+parameters of the line searches) and the epoch counter kept; ``fit`` is
+written as ``n_epochs`` such epochs. ``save``/``load`` write and read all of
+it as a checked ``.npz`` archive (never pickle), so that a run interrupted by
+save and load continues bit for bit as it would have.
 """
 
 from __future__ import annotations
+
+import contextlib
+import json
+import os
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
 
+from pgm import _archive
+from pgm._archive import ArchiveError
 from pgm._params import anything as _anything
 from pgm._params import flag as _flag
 from pgm._params import float_dtype as _dtype
@@ -39,6 +53,8 @@ __all__ = ["DeepClassifier", "DeepAutoencoder"]
 _CHUNK_ROWS = 4096
 #: Default minibatch: H&S used 1000 cases for the line-search methods; 100 for SGD.
 _DEFAULT_BATCH = {"cg": 1000, "lbfgs": 1000, "sgd": 100}
+#: Version of the ``.npz`` layout written by ``save``.
+_FORMAT_VERSION = 1
 
 
 # ----------------------------------------------------------------- validation
@@ -142,43 +158,79 @@ def _chunked(fn, X, n_out, dtype):
     return out
 
 
-def _run_training(network, X, T, p, rng, name, phases):
-    """Train ``network`` in place through ``phases`` = [(n_epochs, layers), ...]."""
-    batch_size = min(p.batch_size or _DEFAULT_BATCH[p.optimizer], X.shape[0])
-    if p.optimizer == "sgd":
-        kwargs = {"learning_rate": p.learning_rate, "momentum": p.momentum}
-    else:
-        kwargs = {"max_iter": p.max_iter}
-    history = []
-    bar = None
-    if p.verbose:
-        from tqdm.auto import tqdm
+class _Trainer:
+    """Optimiser state carried from epoch to epoch and from call to call.
 
-        bar = tqdm(total=sum(n for n, _ in phases), desc=name, unit="epoch")
+    ``rng`` shuffles the minibatches, ``velocity`` is SGD's momentum buffer
+    (over the trained parameters), ``master`` the float64 parameters the
+    line searches work on (they keep digits a float32 network drops). One
+    :meth:`epoch` is one pass of :func:`pgm.nn.optim.train`; ``n`` epochs
+    with one trainer equal one ``optim.train`` call of ``n`` epochs.
+    """
 
-    def callback(epoch, loss):
-        if bar is not None:
-            bar.update(1)
-            bar.set_postfix({"loss": f"{loss:.4g}"})
+    def __init__(self, rng, velocity=None, master=None):
+        self.rng = rng
+        self.velocity = velocity
+        self.master = master
+
+    def epoch(self, network, X, T, p, layers=None, *, reset=False) -> float:
+        """One pass over ``(X, T)`` in minibatches; ``reset`` starts fresh optimiser state."""
+        batch_size = min(p.batch_size or _DEFAULT_BATCH[p.optimizer], X.shape[0])
+        if reset:
+            self.velocity = self.master = None
+        if p.optimizer == "sgd":
+            self.master = None
+            if self.velocity is None:
+                self.velocity = np.zeros(_n_trained(network, layers), dtype=network.dtype)
+            losses = optim.sgd(
+                network, X, T, n_epochs=1, batch_size=batch_size, learning_rate=p.learning_rate,
+                momentum=p.momentum, layers=layers, seed=self.rng, velocity=self.velocity,
+            )  # fmt: skip
+        else:
+            self.velocity = None
+            if self.master is None:
+                self.master = np.array(network.theta, dtype=np.float64)
+            losses = optim.line_search(
+                network, X, T, method=p.optimizer, n_epochs=1, batch_size=batch_size,
+                max_iter=p.max_iter, layers=layers, seed=self.rng, master=self.master,
+            )  # fmt: skip
+        return losses[0]
+
+
+def _n_trained(network, layers) -> int:
+    if layers is None:
+        return network.n_params
+    return sum(network.layer_slice(l).stop - network.layer_slice(l).start for l in layers)
+
+
+@contextlib.contextmanager
+def _progress(verbose, total, name):
+    """Yields ``update(loss)``: a tqdm bar over epochs when ``verbose``, else a no-op."""
+    if not verbose:
+        yield lambda loss: None
+        return
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=total, desc=name, unit="epoch")
+
+    def update(loss):
+        bar.update(1)
+        bar.set_postfix({"loss": f"{loss:.4g}"})
 
     try:
-        for n_epochs, layers in phases:
-            if n_epochs:
-                history += optim.train(
-                    network,
-                    X,
-                    T,
-                    p.optimizer,
-                    n_epochs=n_epochs,
-                    batch_size=batch_size,
-                    layers=layers,
-                    seed=rng,
-                    callback=callback,
-                    **kwargs,
-                )
+        yield update
     finally:
-        if bar is not None:
-            bar.close()
+        bar.close()
+
+
+def _train(estimator, trainer, net, X, T, p, n_epochs, first_epoch, name, *, verbose=False):
+    """Runs ``n_epochs`` epochs numbered from ``first_epoch``; returns their losses."""
+    history = []
+    with _progress(verbose, n_epochs, name) as update:
+        for epoch in range(first_epoch, first_epoch + n_epochs):
+            layers, reset = estimator._phase(net, epoch, p)
+            history.append(trainer.epoch(net, X, T, p, layers, reset=reset))
+            update(history[-1])
     return history
 
 
@@ -229,7 +281,7 @@ def _check_fitted(estimator):
         )
 
 
-def _set_fitted(estimator, net, n_features, history, n_epochs):
+def _set_fitted(estimator, net, n_features, history, n_epochs, trainer):
     """Sets the fitted attributes both estimators share; returns ``estimator``."""
     estimator.n_features_in_ = n_features
     estimator.network_ = net
@@ -237,11 +289,291 @@ def _set_fitted(estimator, net, n_features, history, n_epochs):
     estimator.biases_ = net.biases
     estimator.loss_curve_ = history
     estimator.n_iter_ = n_epochs
+    estimator._trainer = trainer
     return estimator
 
 
+def _check_same_network(estimator, p, acts):
+    """Refuses hyper-parameters changed since fit that would change the network's shape."""
+    net = estimator.network_
+    hidden = net.layer_sizes[1 : 1 + len(p.hidden_layer_sizes)]
+    if len(net.layer_sizes) != len(acts) + 1 or tuple(hidden) != p.hidden_layer_sizes:
+        raise ValueError(
+            f"hidden_layer_sizes is {p.hidden_layer_sizes}, but the fitted network has layer "
+            f"sizes {net.layer_sizes}; call fit to train a new network"
+        )
+    if tuple(acts) != net.activations:
+        raise ValueError(
+            f"the activations {tuple(acts)} differ from the fitted network's {net.activations}; "
+            "call fit to train a new network"
+        )
+    if np.dtype(p.dtype) != net.dtype:
+        raise ValueError(
+            f"dtype is {np.dtype(p.dtype).name}, but the fitted network is "
+            f"{np.dtype(net.dtype).name}; call fit to train a new network"
+        )
+
+
+def _one_hot(codes, n_classes, dtype):
+    T = np.zeros((codes.shape[0], n_classes), dtype=dtype)
+    T[np.arange(codes.shape[0]), codes] = 1.0
+    return T
+
+
+def _partial_fit(estimator, X, T, p):
+    """One epoch over ``(X, T)`` continuing the fitted state (all checks done by the caller)."""
+    net = estimator.network_
+    net.weight_decay = p.weight_decay
+    layers, reset = estimator._phase(net, estimator.n_iter_, p)
+    loss = estimator._trainer.epoch(net, X, T, p, layers, reset=reset)
+    estimator.loss_curve_ = [*estimator.loss_curve_, loss]
+    estimator.n_iter_ += 1
+    return estimator
+
+
+# ---------------------------------------------------------------- persistence
+_HEADER_KEYS = {"format_version", "class_name", "params_json", "param_forms_json"}
+_STATE_KEYS = {"theta", "n_features_in", "n_iter", "loss_curve", "rng_state_json"}
+
+
+class _Persistence:
+    """``save``/``load`` shared by both estimators.
+
+    Subclasses name their array-valued hyper-parameters in ``_ARRAY_PARAMS``
+    (``"sequence"``: a tuple of float arrays; ``"labels"``: one 1-D array) and
+    their extra fitted arrays in ``_FITTED_KEYS`` (written by ``_save_fitted``,
+    read by ``_load_fitted``).
+    """
+
+    _ARRAY_PARAMS: dict = {}
+    _FITTED_KEYS: frozenset = frozenset()
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write the fitted estimator to ``path`` as an ``.npz`` archive (no pickle).
+
+        The archive holds ``format_version``, ``class_name``, the
+        hyper-parameters as JSON (``params_json``, with ``param_forms_json``
+        recording numpy scalar types, tuples and the form of ``dtype``; the
+        array-valued ones, ``init_*`` and ``classes``, as arrays
+        ``param__<name>[__<l>]``), the network's parameter vector ``theta``,
+        ``n_features_in``, ``n_iter``, ``loss_curve`` and the state needed to
+        continue training exactly: the shuffling generator's state
+        (``rng_state_json``), SGD's momentum buffer (``velocity``) or the
+        line searches' float64 parameters (``master``); the classifier adds
+        ``classes``. A ``Generator``/``SeedSequence`` ``random_state`` cannot
+        be written and is stored as None (with a warning); the training
+        generator's state is saved regardless. ``init_*`` come back from
+        :meth:`load` as tuples of float64 arrays (as :meth:`from_pretrained`
+        stores them) and ``classes`` as the tuple, list or array it was. The
+        file is written to exactly ``path``.
+
+        Raises
+        ------
+        NotFittedError
+            If the estimator is not fitted.
+        ValueError
+            If its hyper-parameters fail the checks of ``fit`` (they could not
+            be loaded), or a value cannot be written without pickle.
+        """
+        _check_fitted(self)
+        p = self._validated()
+        self._checked_init(p, self.n_features_in_)
+        params = self.get_params(deep=False)
+        arrays = {}
+        for name, kind in self._ARRAY_PARAMS.items():
+            value = params[name]
+            if value is None:
+                continue
+            if kind == "sequence":
+                for l, v in enumerate(value):
+                    arrays[f"param__{name}__{l}"] = np.asarray(v, dtype=np.float64)
+                params[name] = {"n_arrays": len(value)}
+            else:
+                arrays[f"param__{name}"] = _label_array(value, name)
+                form = type(value).__name__ if isinstance(value, (tuple, list)) else "ndarray"
+                params[name] = {"array": form}
+        params_json, forms_json = _archive.encode_params(params)
+        trainer = self._trainer
+        arrays.update(
+            format_version=np.array(_FORMAT_VERSION, dtype=np.int64),
+            class_name=np.array(type(self).__name__),
+            params_json=np.array(params_json),
+            param_forms_json=np.array(forms_json),
+            theta=self.network_.theta,
+            n_features_in=np.array(self.n_features_in_, dtype=np.int64),
+            n_iter=np.array(self.n_iter_, dtype=np.int64),
+            loss_curve=np.asarray(self.loss_curve_, dtype=np.float64),
+            rng_state_json=_archive.encode_generator(trainer.rng),
+        )
+        if trainer.velocity is not None:
+            arrays["velocity"] = trainer.velocity
+        if trainer.master is not None:
+            arrays["master"] = trainer.master
+        self._save_fitted(arrays)
+        with open(path, "wb") as handle:
+            np.savez(handle, **arrays)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike):
+        """Read an estimator written by :meth:`save` (``allow_pickle=False``), every entry checked.
+
+        Checked: the format version and class name; the hyper-parameters
+        (exactly this class's names, then the constraints of ``fit``), the
+        ``init_*`` arrays (float64, finite, chaining, widths equal to
+        ``hidden_layer_sizes``); ``theta`` (shape of the network the
+        hyper-parameters, ``n_features_in`` and the classes imply, the stored
+        ``dtype``, finite); ``n_iter >= 0``; ``loss_curve`` (float64, finite,
+        one entry per epoch); the generator state; ``velocity`` (the shape of
+        the parameters the last epoch trained) and ``master`` (float64, must
+        round to ``theta``); the classifier's ``classes`` (1-D, sorted,
+        distinct, at least 2). Unknown entries are refused.
+
+        Raises
+        ------
+        FileNotFoundError
+            If ``path`` does not exist.
+        ValueError
+            Naming the file and the entry, if it is not an ``.npz`` archive,
+            not an archive of this class and format version, or fails a check.
+        """
+        return _archive.read_archive(path, cls._from_archive, cls.__name__)
+
+    @classmethod
+    def _from_archive(cls, archive, where):
+        files = set(archive.files)
+        if not {"format_version", "class_name", "params_json"} <= files:
+            raise ArchiveError(f"{where} is not a saved pgm model")
+        class_name = _archive.archive_scalar(archive, "class_name", np.str_, where)
+        if class_name != cls.__name__:
+            raise ArchiveError(f"{where} holds a {class_name}, not a {cls.__name__}")
+        version = _archive.archive_scalar(archive, "format_version", np.integer, where)
+        if version != _FORMAT_VERSION:
+            raise ArchiveError(
+                f"{where} has format_version {version}; this pgm reads version {_FORMAT_VERSION}"
+            )
+        names = cls().get_params(deep=False)
+        params = _archive.decode_params(archive, names, where, class_name=cls.__name__)
+        array_keys = set()
+        for name, kind in cls._ARRAY_PARAMS.items():
+            params[name], keys = _decode_array_param(archive, params[name], name, kind, where)
+            array_keys |= keys
+        required = _STATE_KEYS | cls._FITTED_KEYS
+        missing = sorted(required - files)
+        if missing:
+            raise ArchiveError(f"{where} lacks the entries {missing}")
+        unknown = sorted(files - (required | _HEADER_KEYS | array_keys | {"velocity", "master"}))
+        if unknown:
+            raise ArchiveError(f"{where} holds unknown entries {unknown}")
+
+        model = cls(**params)
+        try:
+            p = model._validated()
+        except (TypeError, ValueError) as exc:
+            raise ArchiveError(f"{where}: stored hyper-parameter {exc}") from None
+        n_features = _archive.archive_scalar(archive, "n_features_in", np.integer, where)
+        if n_features < 1:
+            raise ArchiveError(f"{where}: n_features_in must be >= 1, got {n_features}")
+        try:
+            model._checked_init(p, n_features)
+        except (TypeError, ValueError) as exc:
+            raise ArchiveError(f"{where}: stored {exc}") from None
+        n_outputs = model._load_fitted(archive, p, where)
+        net = model._blank_network(n_features, n_outputs, p)
+        net.theta[...] = _archive.archive_array(
+            archive, "theta", (net.n_params,), net.dtype, where, what="(n_params,)"
+        )
+        n_iter = _archive.archive_scalar(archive, "n_iter", np.integer, where)
+        if n_iter < 0:
+            raise ArchiveError(f"{where}: n_iter must be >= 0, got {n_iter}")
+        loss_curve = _archive.archive_array(
+            archive, "loss_curve", (n_iter,), np.float64, where, what="(n_iter,)"
+        )
+        trainer = _Trainer(_archive.decode_generator(archive, where))
+        if "velocity" in files:
+            if n_iter == 0:
+                raise ArchiveError(f"{where} holds a momentum buffer but no epoch was run")
+            layers, _ = model._phase(net, n_iter - 1, p)
+            trainer.velocity = _archive.archive_array(
+                archive, "velocity", (_n_trained(net, layers),), net.dtype, where,
+                what="(parameters trained in the last epoch,)",
+            )  # fmt: skip
+        if "master" in files:
+            master = _archive.archive_array(
+                archive, "master", (net.n_params,), np.float64, where, what="(n_params,)"
+            )
+            if not np.array_equal(master.astype(net.dtype), net.theta):
+                raise ArchiveError(f"{where}: master must round to theta")
+            trainer.master = master
+        return _set_fitted(model, net, n_features, loss_curve.tolist(), n_iter, trainer)
+
+    def _save_fitted(self, arrays):
+        pass
+
+    def _load_fitted(self, archive, p, where):
+        return None
+
+
+def _label_array(value, name):
+    """``value`` as a 1-D array of numbers or strings (object arrays cannot be saved)."""
+    arr = np.asarray(value)
+    if arr.dtype == object:
+        arr = np.asarray(arr.tolist())
+        if arr.dtype == object or not np.array_equal(arr.astype(object), np.asarray(value)):
+            raise ValueError(f"{name} must hold numbers or strings of one type to be saved")
+    return arr
+
+
+def _decode_array_param(archive, marker, name, kind, where):
+    """The array-valued hyper-parameter ``name`` from its JSON marker; also the keys it used."""
+    if marker is None:
+        return None, set()
+    if kind == "sequence":
+        n = marker.get("n_arrays") if isinstance(marker, dict) else None
+        if (
+            not isinstance(marker, dict)
+            or set(marker) != {"n_arrays"}
+            or isinstance(n, bool)
+            or not isinstance(n, int)
+            or n < 1
+        ):
+            raise ArchiveError(
+                f'{where}: stored {name} must be null or {{"n_arrays": n >= 1}}, got '
+                f"{json.dumps(marker)}"
+            )
+        keys = [f"param__{name}__{l}" for l in range(n)]
+    else:
+        form = marker.get("array") if isinstance(marker, dict) else None
+        if (
+            not isinstance(marker, dict)
+            or set(marker) != {"array"}
+            or form not in ("ndarray", "tuple", "list")
+        ):
+            raise ArchiveError(
+                f'{where}: stored {name} must be null or {{"array": "ndarray"|"tuple"|'
+                f'"list"}}, got {json.dumps(marker)}'
+            )
+        keys = [f"param__{name}"]
+    missing = sorted(set(keys) - set(archive.files))
+    if missing:
+        raise ArchiveError(f"{where} lacks the entries {missing} of hyper-parameter {name}")
+    values = []
+    for key in keys:
+        value = archive[key]
+        if kind == "sequence" and value.dtype != np.float64:
+            raise ArchiveError(f"{where}: {key} must have dtype float64, got {value.dtype}")
+        if kind != "sequence" and value.ndim != 1:
+            raise ArchiveError(f"{where}: {key} must be 1-dimensional, got shape {value.shape}")
+        values.append(value.copy())
+    if kind == "sequence":
+        return tuple(values), set(keys)
+    labels = values[0]
+    return {"ndarray": labels, "tuple": tuple(labels.tolist()), "list": labels.tolist()}[form], set(
+        keys
+    )
+
+
 # ------------------------------------------------------------------ classifier
-class DeepClassifier(ClassifierMixin, BaseEstimator):
+class DeepClassifier(_Persistence, ClassifierMixin, BaseEstimator):
     """A feed-forward classifier: sigmoid hidden layers and a softmax output, trained by backprop.
 
     The loss is the mean cross-entropy of the softmax output plus
@@ -304,9 +636,9 @@ class DeepClassifier(ClassifierMixin, BaseEstimator):
     biases_ : list of ndarray
         Views of ``network_.biases``.
     loss_curve_ : list of float
-        Mean minibatch loss of every epoch.
+        Mean minibatch loss of every epoch (fit's and partial_fit's).
     n_iter_ : int
-        Epochs run.
+        Epochs run (``fit`` sets it to ``n_epochs``; each ``partial_fit`` adds one).
 
     Notes
     -----
@@ -316,7 +648,9 @@ class DeepClassifier(ClassifierMixin, BaseEstimator):
 
     ``fit`` always starts from ``init_weights`` (or fresh random weights),
     so a second ``fit``, like a :func:`sklearn.base.clone`, repeats the
-    fine-tuning from the pretrained start.
+    fine-tuning from the pretrained start; :meth:`partial_fit` continues
+    from the current weights. :meth:`save` and :meth:`load` keep everything
+    needed to continue exactly (see :meth:`partial_fit`).
 
     References
     ----------
@@ -440,7 +774,7 @@ class DeepClassifier(ClassifierMixin, BaseEstimator):
     def _check_fitted(self):
         _check_fitted(self)
 
-    def _encode_labels(self, y, n_rows, p):
+    def _encode_labels(self, y, n_rows, classes):
         from sklearn.utils.multiclass import check_classification_targets
         from sklearn.utils.validation import column_or_1d
 
@@ -454,10 +788,10 @@ class DeepClassifier(ClassifierMixin, BaseEstimator):
         if y.shape[0] != n_rows:
             raise ValueError(f"y has {y.shape[0]} labels, but X has {n_rows} rows")
         check_classification_targets(y)
-        if p.classes is None:
+        if classes is None:
             classes = np.unique(y)
         else:
-            classes = np.asarray(p.classes)
+            classes = np.asarray(classes)
             if classes.ndim != 1:
                 raise ValueError(f"classes must be 1-dimensional, got shape {classes.shape}")
             if np.unique(classes).size != classes.size:
@@ -475,18 +809,38 @@ class DeepClassifier(ClassifierMixin, BaseEstimator):
             )
         return classes, np.searchsorted(classes, y)
 
-    def _initial_network(self, n_features, n_classes, p, rng):
+    @staticmethod
+    def _activations(p):
+        return ["sigmoid"] * len(p.hidden_layer_sizes) + ["softmax"]
+
+    def _blank_network(self, n_features, n_classes, p):
         sizes = (n_features, *p.hidden_layer_sizes, n_classes)
-        acts = ["sigmoid"] * len(p.hidden_layer_sizes) + ["softmax"]
-        net = Network(sizes, acts, weight_decay=p.weight_decay, dtype=p.dtype)
+        return Network(sizes, self._activations(p), weight_decay=p.weight_decay, dtype=p.dtype)
+
+    def _checked_init(self, p, n_features):
+        """The checked ``(init_weights, init_biases)``, or None when neither is set."""
         if self.init_weights is None and self.init_biases is None:
-            return net.initialise(rng)
+            return None
         if self.init_weights is None or self.init_biases is None:
             raise ValueError("init_weights and init_biases must be given together")
         weights, biases = check_weights_and_biases(
             self.init_weights, self.init_biases, names=("init_weights", "init_biases")
         )
         _check_init_widths(weights, p.hidden_layer_sizes, n_features)
+        return weights, biases
+
+    @staticmethod
+    def _phase(net, epoch, p):
+        """(layers trained in epoch ``epoch``, whether optimiser state starts afresh)."""
+        output_only = epoch < p.output_only_epochs
+        return ([net.n_layers - 1] if output_only else None), epoch == p.output_only_epochs > 0
+
+    def _initial_network(self, n_features, n_classes, p, rng):
+        net = self._blank_network(n_features, n_classes, p)
+        init = self._checked_init(p, n_features)
+        if init is None:
+            return net.initialise(rng)
+        weights, biases = init
         for l, (w, b) in enumerate(zip(weights, biases, strict=True)):
             net.weights[l][...] = w
             net.biases[l][...] = b
@@ -508,18 +862,104 @@ class DeepClassifier(ClassifierMixin, BaseEstimator):
         """
         p = self._validated()
         X = _check_X(X, "X", p.dtype)
-        classes, codes = self._encode_labels(y, X.shape[0], p)
-        rng = as_generator(self.random_state)
-        net = self._initial_network(X.shape[1], classes.size, p, rng)
-        T = np.zeros((X.shape[0], classes.size), dtype=p.dtype)
-        T[np.arange(X.shape[0]), codes] = 1.0
-        phases = [
-            (p.output_only_epochs, [net.n_layers - 1]),
-            (p.n_epochs - p.output_only_epochs, None),
-        ]
-        history = _run_training(net, X, T, p, rng, "DeepClassifier", phases)
+        classes, codes = self._encode_labels(y, X.shape[0], p.classes)
+        return self._start(X, classes, codes, p, p.n_epochs)
+
+    def _start(self, X, classes, codes, p, n_epochs):
+        """Fresh network and optimiser state, then ``n_epochs`` epochs (the body of fit)."""
+        trainer = _Trainer(as_generator(self.random_state))
+        net = self._initial_network(X.shape[1], classes.size, p, trainer.rng)
+        T = _one_hot(codes, classes.size, p.dtype)
+        history = _train(
+            self, trainer, net, X, T, p, n_epochs, 0, "DeepClassifier", verbose=p.verbose
+        )
         self.classes_ = classes
-        return _set_fitted(self, net, X.shape[1], history, p.n_epochs)
+        return _set_fitted(self, net, X.shape[1], history, n_epochs, trainer)
+
+    def partial_fit(self, X: ArrayLike, y: ArrayLike, classes: ArrayLike = None) -> DeepClassifier:
+        """One pass of the optimiser over ``(X, y)``, continuing from the current state.
+
+        The first call on an unfitted classifier builds the network as
+        :meth:`fit` does (pretrained or random start, same ``random_state``
+        draws); every call then runs one epoch over the given rows, in
+        shuffled minibatches of ``batch_size``, keeping the optimiser state
+        (shuffling generator, SGD momentum buffer, the line searches' float64
+        parameters) and the epoch counter ``n_iter_``, so that the first
+        ``output_only_epochs`` calls train only the output layer, as in
+        :meth:`fit`. Hence ``fit`` with ``n_epochs=k`` followed by ``m``
+        calls ``partial_fit(X, y)`` on the same data gives bit for bit the
+        parameters of ``fit`` with ``n_epochs=k + m``; a classifier saved
+        and loaded in between continues identically.
+
+        Parameters
+        ----------
+        X : array_like of shape (n_samples, n_features)
+        y : array_like of shape (n_samples,)
+        classes : array_like of shape (n_classes,), optional
+            All labels; required on the first call unless the ``classes``
+            hyper-parameter is set (it takes precedence over it). Later calls
+            may repeat it but not change it.
+
+        Returns
+        -------
+        self
+
+        Raises
+        ------
+        ValueError
+            On bad data, labels outside ``classes_``, a feature count that
+            differs from ``n_features_in_``, a missing ``classes`` on the first
+            call, or hyper-parameters changed since the network was built
+            (``hidden_layer_sizes``, ``dtype``). A refused call changes nothing.
+        """
+        p = self._validated()
+        if not hasattr(self, "network_"):
+            X = _check_X(X, "X", p.dtype)
+            if classes is None and p.classes is None:
+                raise ValueError(
+                    "classes must be passed on the first call to partial_fit (all labels the "
+                    "data may hold), or set as the classes hyper-parameter"
+                )
+            all_classes, codes = self._encode_labels(
+                y, X.shape[0], p.classes if classes is None else classes
+            )
+            return self._start(X, all_classes, codes, p, 0)._continue(X, codes, p)
+        _check_same_network(self, p, self._activations(p))
+        X = _check_X(X, "X", self.network_.dtype, self.n_features_in_, owner="DeepClassifier")
+        if classes is not None:
+            given = np.asarray(classes)
+            if given.ndim != 1 or not np.array_equal(np.unique(given), self.classes_):
+                raise ValueError(
+                    f"classes={given.tolist()[:10]!r} differs from classes_ "
+                    f"{self.classes_.tolist()[:10]!r} of the earlier calls"
+                )
+        _, codes = self._encode_labels(y, X.shape[0], self.classes_)
+        return self._continue(X, codes, p)
+
+    _ARRAY_PARAMS = {"classes": "labels", "init_weights": "sequence", "init_biases": "sequence"}
+    _FITTED_KEYS = frozenset({"classes"})
+
+    def _save_fitted(self, arrays):
+        arrays["classes"] = _label_array(self.classes_, "classes_")
+
+    def _load_fitted(self, archive, p, where):
+        classes = archive["classes"]
+        if classes.ndim != 1 or classes.size < 2:
+            raise ArchiveError(
+                f"{where}: classes must be 1-dimensional with at least 2 labels, got shape "
+                f"{classes.shape}"
+            )
+        if classes.dtype.kind in "fc" and not np.all(np.isfinite(classes)):
+            raise ArchiveError(f"{where}: classes must be finite")
+        if not np.array_equal(np.unique(classes), classes):
+            raise ArchiveError(f"{where}: classes must be sorted and distinct")
+        if p.classes is not None and not np.array_equal(np.unique(np.asarray(p.classes)), classes):
+            raise ArchiveError(f"{where}: classes disagree with the classes hyper-parameter")
+        self.classes_ = classes.copy()
+        return classes.size
+
+    def _continue(self, X, codes, p):
+        return _partial_fit(self, X, _one_hot(codes, self.classes_.size, p.dtype), p)
 
     # ------------------------------------------------------------ prediction
     def predict_proba(self, X: ArrayLike) -> NDArray:
@@ -563,7 +1003,7 @@ class DeepClassifier(ClassifierMixin, BaseEstimator):
 
 
 # ----------------------------------------------------------------- autoencoder
-class DeepAutoencoder(TransformerMixin, BaseEstimator):
+class DeepAutoencoder(_Persistence, TransformerMixin, BaseEstimator):
     """A deep autoencoder: sigmoid encoder, linear code, mirrored decoder, sigmoid output.
 
     Trained (fine-tuned) on the Bernoulli cross-entropy of the reconstruction
@@ -614,7 +1054,8 @@ class DeepAutoencoder(TransformerMixin, BaseEstimator):
     Without pretraining, weights are uniform on ``[-r, r]``,
     ``r = sqrt(6 / (n_in + n_out))``, biases zero. ``fit`` always starts
     from ``init_*`` (or fresh random weights), as for
-    :class:`DeepClassifier`.
+    :class:`DeepClassifier`; :meth:`partial_fit` continues, also after
+    :meth:`save` and :meth:`load`.
 
     References
     ----------
@@ -719,20 +1160,26 @@ class DeepAutoencoder(TransformerMixin, BaseEstimator):
     def _k(self):
         return self.network_.n_layers // 2
 
-    def _initial_network(self, n_features, p, rng):
-        enc = (n_features, *p.hidden_layer_sizes)
-        sizes = enc + enc[-2::-1]
+    @staticmethod
+    def _activations(p):
         k = len(p.hidden_layer_sizes)
         acts = ["sigmoid"] * (k - 1) + [p.code_activation] + ["sigmoid"] * (k - 1)
-        acts.append(p.output_activation)
-        net = Network(sizes, acts, weight_decay=p.weight_decay, dtype=p.dtype)
+        return [*acts, p.output_activation]
+
+    def _blank_network(self, n_features, n_outputs, p):
+        enc = (n_features, *p.hidden_layer_sizes)
+        sizes = enc + enc[-2::-1]
+        return Network(sizes, self._activations(p), weight_decay=p.weight_decay, dtype=p.dtype)
+
+    def _checked_init(self, p, n_features):
+        """The checked ``(weights, hidden, visible)`` initial arrays, or None when none is set."""
         given = [
             self.init_weights is not None,
             self.init_hidden_biases is not None,
             self.init_visible_biases is not None,
         ]
         if not any(given):
-            return net.initialise(rng)
+            return None
         if not all(given):
             raise ValueError(
                 "init_weights, init_hidden_biases and init_visible_biases must be given together"
@@ -742,6 +1189,25 @@ class DeepAutoencoder(TransformerMixin, BaseEstimator):
         )
         visible = _check_visible_biases(weights, self.init_visible_biases, "init_visible_biases")
         _check_init_widths(weights, p.hidden_layer_sizes, n_features)
+        return weights, hidden, visible
+
+    _ARRAY_PARAMS = {
+        "init_weights": "sequence",
+        "init_hidden_biases": "sequence",
+        "init_visible_biases": "sequence",
+    }
+
+    @staticmethod
+    def _phase(net, epoch, p):
+        return None, False
+
+    def _initial_network(self, n_features, p, rng):
+        net = self._blank_network(n_features, None, p)
+        init = self._checked_init(p, n_features)
+        if init is None:
+            return net.initialise(rng)
+        weights, hidden, visible = init
+        k = len(p.hidden_layer_sizes)
         for l in range(k):
             net.weights[l][...] = weights[l]
             net.biases[l][...] = hidden[l]
@@ -763,12 +1229,64 @@ class DeepAutoencoder(TransformerMixin, BaseEstimator):
         -------
         self
         """
-        p = _validated(self, _AUTOENCODER_CONSTRAINTS)
+        p = self._validated()
         X = _check_X(X, "X", p.dtype, unit_interval=p.output_activation == "sigmoid")
-        rng = as_generator(self.random_state)
-        net = self._initial_network(X.shape[1], p, rng)
-        history = _run_training(net, X, X, p, rng, "DeepAutoencoder", [(p.n_epochs, None)])
-        return _set_fitted(self, net, X.shape[1], history, p.n_epochs)
+        return self._start(X, p, p.n_epochs)
+
+    def _validated(self) -> _Params:
+        return _validated(self, _AUTOENCODER_CONSTRAINTS)
+
+    def _start(self, X, p, n_epochs):
+        """Fresh network and optimiser state, then ``n_epochs`` epochs (the body of fit)."""
+        trainer = _Trainer(as_generator(self.random_state))
+        net = self._initial_network(X.shape[1], p, trainer.rng)
+        history = _train(
+            self, trainer, net, X, X, p, n_epochs, 0, "DeepAutoencoder", verbose=p.verbose
+        )
+        return _set_fitted(self, net, X.shape[1], history, n_epochs, trainer)
+
+    def partial_fit(self, X: ArrayLike, y=None) -> DeepAutoencoder:
+        """One pass of the optimiser over ``X``, continuing from the current state.
+
+        The first call on an unfitted autoencoder builds the network as
+        :meth:`fit` does; every call then runs one epoch over the given rows
+        in shuffled minibatches of ``batch_size``, keeping the optimiser state
+        (shuffling generator, SGD momentum buffer, the line searches' float64
+        parameters) and ``n_iter_``. ``fit`` with ``n_epochs=k`` followed by
+        ``m`` calls ``partial_fit(X)`` on the same data gives bit for bit the
+        parameters of ``fit`` with ``n_epochs=k + m``, also across
+        :meth:`save` and :meth:`load`.
+
+        Parameters
+        ----------
+        X : array_like of shape (n_samples, n_features)
+            Values in [0, 1] for the sigmoid output; any reals for a linear one.
+        y : ignored
+
+        Returns
+        -------
+        self
+
+        Raises
+        ------
+        ValueError
+            On bad data, a feature count that differs from ``n_features_in_``,
+            or hyper-parameters changed since the network was built
+            (``hidden_layer_sizes``, the activations, ``dtype``). A refused
+            call changes nothing.
+        """
+        p = self._validated()
+        sigmoid = p.output_activation == "sigmoid"
+        if not hasattr(self, "network_"):
+            X = _check_X(X, "X", p.dtype, unit_interval=sigmoid)
+            self._start(X, p, 0)
+        else:
+            _check_same_network(self, p, self._activations(p))
+            X = _check_X(
+                X, "X", self.network_.dtype, self.n_features_in_, unit_interval=sigmoid,
+                owner="DeepAutoencoder",
+            )  # fmt: skip
+        return _partial_fit(self, X, X, p)
 
     def transform(self, X: ArrayLike) -> NDArray:
         """The code of every row (the encoder's output).

@@ -84,6 +84,7 @@ def sgd(
     layers=None,
     seed=None,
     callback: Callable[[int, float], object] | None = None,
+    velocity: np.ndarray | None = None,
 ) -> list[float]:
     """Minibatch gradient descent with classical momentum, in place on ``network.theta``.
 
@@ -105,6 +106,12 @@ def sgd(
         Shuffling.
     callback : callable(epoch, loss), optional
         Called after every epoch with the epoch's mean minibatch loss.
+    velocity : ndarray of shape (n_trained,), optional
+        The momentum buffer, updated in place (``n_trained`` is ``n_params``,
+        or the number of parameters in ``layers``), of the network's dtype.
+        Passing the buffer of one call to the next continues the momentum, so
+        that ``n`` calls of one epoch each equal one call of ``n`` epochs.
+        Default: a fresh zero buffer.
 
     Returns
     -------
@@ -116,8 +123,22 @@ def sgd(
     momentum = check_positive_float(momentum, "momentum", allow_zero=True)
     if momentum >= 1:
         raise ValueError(f"momentum must lie in [0, 1), got {momentum}")
+    n_trained = network.n_params if mask is None else int(mask.sum())
+    if velocity is None:
+        velocity = np.zeros(n_trained, network.dtype)
+    elif (
+        not isinstance(velocity, np.ndarray)
+        or velocity.shape != (n_trained,)
+        or velocity.dtype != network.dtype
+        or not velocity.flags.writeable
+    ):
+        raise ValueError(
+            f"velocity must be a writeable {np.dtype(network.dtype).name} array of shape "
+            f"({n_trained},) (the trained parameters), got "
+            f"{getattr(velocity, 'dtype', type(velocity).__name__)} of shape "
+            f"{np.shape(velocity)}"
+        )
     rng = as_generator(seed)
-    velocity = np.zeros(network.n_params if mask is None else int(mask.sum()), network.dtype)
     history = []
     for epoch in range(n_epochs):
         losses = []
@@ -152,6 +173,7 @@ def line_search(
     gtol: float = 1e-5,
     options: dict | None = None,
     callback: Callable[[int, float], object] | None = None,
+    master: np.ndarray | None = None,
 ) -> list[float]:
     """Conjugate gradients or L-BFGS, ``max_iter`` iterations on each large minibatch.
 
@@ -177,6 +199,12 @@ def line_search(
     options : dict, optional
         Further options for the scipy method (e.g. ``{"ftol": 1e-14}`` for L-BFGS-B).
     callback : callable(epoch, loss), optional
+    master : ndarray of shape (n_params,), float64, optional
+        The float64 parameters scipy works on, updated in place; they must
+        round to ``network.theta``. Passing the array of one call to the next
+        keeps the float64 digits a float32 network drops, so that ``n`` calls
+        of one epoch each equal one call of ``n`` epochs. Default: a float64
+        copy of ``network.theta``.
 
     Returns
     -------
@@ -196,8 +224,19 @@ def line_search(
     if options is not None and not isinstance(options, dict):
         raise TypeError(f"options must be a dict or None, got {type(options).__name__}")
     opts = {"maxiter": max_iter, "gtol": gtol, **(options or {})}
+    if master is not None and (
+        not isinstance(master, np.ndarray)
+        or master.shape != (network.n_params,)
+        or master.dtype != np.float64
+        or not master.flags.writeable
+        or not np.array_equal(master.astype(network.dtype), network.theta)
+    ):
+        raise ValueError(
+            f"master must be a writeable float64 array of shape ({network.n_params},) that "
+            "rounds to network.theta"
+        )
     rng = as_generator(seed)
-    full = np.array(network.theta, dtype=np.float64)
+    full = np.array(network.theta if master is None else master, dtype=np.float64)
     history = []
     for epoch in range(n_epochs):
         losses = []
@@ -226,6 +265,8 @@ def line_search(
                 full[mask] = result.x
             losses.append(float(result.fun) * len(rows))
         network.theta[...] = full
+        if master is not None:
+            master[...] = full
         history.append(float(np.sum(losses) / X.shape[0]))
         if callback is not None:
             callback(epoch, history[-1])

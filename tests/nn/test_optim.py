@@ -181,3 +181,58 @@ def test_bad_arguments_leave_the_network_unchanged(call, error, match):
     with pytest.raises(error, match=match):
         call(net, X, np.eye(3)[y])
     np.testing.assert_array_equal(net.theta, theta)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("optimizer", ["sgd", "cg"])
+def test_state_buffers_make_epoch_by_epoch_calls_equal_one_call(optimizer, dtype):
+    """n calls of one epoch, passing velocity/master along, equal one call of n epochs, bitwise.
+
+    Power twin: without the buffers SGD restarts its momentum every call and
+    (float32) the line searches restart from the rounded parameters, so the
+    runs differ.
+    """
+    rng = np.random.default_rng(5)
+    X, y = _blobs(rng)
+    T = np.eye(3)[y]
+    kwargs = {"learning_rate": 0.2, "momentum": 0.9} if optimizer == "sgd" else {"max_iter": 2}
+
+    def fresh():
+        return Network([4, 5, 3], ["sigmoid", "softmax"], dtype=dtype).initialise(seed=1)
+
+    whole = fresh()
+    optim.train(whole, X, T, optimizer, n_epochs=3, batch_size=40, seed=2, **kwargs)
+    stepped, bare = fresh(), fresh()
+    gen, gen_bare = np.random.default_rng(2), np.random.default_rng(2)
+    if optimizer == "sgd":
+        buffer = {"velocity": np.zeros(stepped.n_params, dtype=dtype)}
+    else:
+        buffer = {"master": np.array(stepped.theta, dtype=np.float64)}
+    for _ in range(3):
+        optim.train(stepped, X, T, optimizer, batch_size=40, seed=gen, **buffer, **kwargs)
+        optim.train(bare, X, T, optimizer, batch_size=40, seed=gen_bare, **kwargs)
+    assert np.array_equal(stepped.theta, whole.theta)
+    if optimizer == "sgd" or dtype == np.float32:
+        assert not np.array_equal(bare.theta, whole.theta)
+
+
+def test_state_buffers_are_checked():
+    net = Network([2, 3, 2], ["sigmoid", "softmax"]).initialise(seed=0)
+    X, T = np.zeros((4, 2)), np.eye(2)[[0, 1, 0, 1]]
+    theta = net.theta.copy()
+    cases = [
+        (
+            dict(velocity=np.zeros(16)),
+            r"velocity must be a writeable float64 array of shape \(17,\)",
+        ),
+        (dict(velocity=np.zeros(17, np.float32)), r"velocity .* got float32 of shape \(17,\)"),
+        # layer 1 alone: 3 x 2 weights and 2 biases
+        (dict(layers=[1], velocity=np.zeros(17)), r"of shape \(8,\) \(the trained parameters\)"),
+    ]
+    for kwargs, match in cases:
+        with pytest.raises(ValueError, match=match):
+            optim.sgd(net, X, T, **kwargs)
+    for master in (np.zeros(17), net.theta.astype(np.float32), np.zeros(3)):
+        with pytest.raises(ValueError, match="master must be a writeable float64 array"):
+            optim.line_search(net, X, T, master=master)
+    np.testing.assert_array_equal(net.theta, theta)
