@@ -21,7 +21,10 @@ from pathlib import Path
 
 import numpy as np
 
-from pgm.models import RBM
+# the checkout this script lies in, not an installed pgm (the script's own folder
+# comes first on sys.path, so without this an editable install elsewhere wins)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from pgm.models import RBM  # noqa: E402
 
 CONFIGS = {
     # name: (visible, method, algorithm, n_visible, n_hidden, density)
