@@ -107,7 +107,9 @@ def main(argv):
                     continue
                 diff = float(np.max(np.abs(a - b))) if a.shape == b.shape else np.inf
                 rel = diff / max(float(np.max(np.abs(a))), 1e-300) if a.shape == b.shape else np.inf
-                print(f"{name} seed {seed} {key}: NOT bitwise, max |diff| {diff:.3g} (rel {rel:.3g})")
+                print(
+                    f"{name} seed {seed} {key}: NOT bitwise, max |diff| {diff:.3g} (rel {rel:.3g})"
+                )
                 worst = max(worst, 1)
     if mode == "compare":
         print("all bitwise equal" if worst == 0 else "differences listed above")

@@ -219,9 +219,9 @@ class LayeredModel:
             u, n = self.units[l], self.sizes[l]
             k = u.k if u.name == "softmax" else 2
             digits = n // k if u.name == "softmax" else n
-            radix.append((l, u, n, k, digits, place))
+            radix.append((u, n, k, digits, place))
             place *= k**digits
-        for l, u, n, k, digits, place in reversed(radix):
+        for u, n, k, digits, place in reversed(radix):
             local = (index // place) % (k**digits)
             powers = k ** np.arange(digits - 1, -1, -1, dtype=np.int64)
             d = (local[:, None] // powers) % k
@@ -366,9 +366,7 @@ class LayeredModel:
         if layer_names is None:
             layer_names = ["v"] + [f"h{l}" for l in range(1, self.n_layers)]
         if len(layer_names) != self.n_layers:
-            raise ValueError(
-                f"layer_names must hold {self.n_layers} names, got {len(layer_names)}"
-            )
+            raise ValueError(f"layer_names must hold {self.n_layers} names, got {len(layer_names)}")
         renamed = dict(parameter_names or {})
 
         def pname(key):
