@@ -36,6 +36,8 @@ __all__ = ["LayeredModel", "FORMAT_VERSION", "DEFAULT_MAX_STATES"]
 FORMAT_VERSION = 1
 #: Largest joint state count enumerated by exact free energies and log Z.
 DEFAULT_MAX_STATES = 2**22
+#: Entries (joint states x units of all layers) per enumeration chunk: bounded memory.
+_CHUNK_ENTRIES = 1 << 22
 
 _binary = BinaryUnits()
 
@@ -204,29 +206,68 @@ class LayeredModel:
             )
         return parity, free
 
+    def _states_at(self, layers, index):
+        """States of ``layers`` (discrete) at joint indices ``index``, one array per layer.
+
+        Mixed radix, first layer and first unit slowest: the order of
+        ``meshgrid(..., indexing="ij")`` over each layer's ``enumerate(n)``
+        (itertools order), computed from the index so that no layer's full
+        state list is ever built.
+        """
+        out = []
+        place = 1
+        radix = []
+        for l in reversed(layers):
+            u, n = self.units[l], self.sizes[l]
+            k = u.k if u.name == "softmax" else 2
+            digits = n // k if u.name == "softmax" else n
+            radix.append((u, n, k, digits, place))
+            place *= k**digits
+        for u, n, k, digits, place in reversed(radix):
+            local = (index // place) % (k**digits)
+            powers = k ** np.arange(digits - 1, -1, -1, dtype=np.int64)
+            d = (local[:, None] // powers) % k
+            if u.name == "softmax":
+                out.append(np.eye(k)[d].reshape(index.shape[0], n))
+            else:
+                out.append(d.astype(np.float64))
+        return out
+
+    def _n_joint(self, layers):
+        """Number of joint states of the discrete ``layers``."""
+        n_joint = 1
+        for l in layers:
+            u = self.units[l]
+            n_joint *= u.k ** (self.sizes[l] // u.k) if u.name == "softmax" else 2 ** self.sizes[l]
+        return n_joint
+
     def _log_sum(self, v, max_states):
         """``log sum exp(-E)`` over every unclamped unit (v clamped when not None).
 
         Enumerates the discrete parity class with fewer joint states and sums
         the other analytically (it is conditionally independent given the
-        first); a clamped ``v`` is kept, never summed.
+        first); a clamped ``v`` is kept, never summed. The joint states are
+        visited in chunks of at most ``_CHUNK_ENTRIES / sum(sizes)`` states
+        (bounded memory), each chunk's ``logsumexp`` combined at the end.
         """
         clamped = () if v is None else (0,)
         parity, enum_layers = self._enum_parity(clamped, max_states)
         summed = [l for l in range(1 - parity, self.n_layers, 2) if l not in clamped]
-        per = [self.units[l].enumerate(self.sizes[l]) for l in enum_layers]
-        grids = np.meshgrid(*[np.arange(p.shape[0]) for p in per], indexing="ij")
-        idx = [g.ravel() for g in grids]
-        n_joint = idx[0].shape[0] if idx else 1
+        n_joint = self._n_joint(enum_layers)
+        chunk = max(1, min(n_joint, _CHUNK_ENTRIES // sum(self.sizes)))
         n_rows = 1 if v is None else v.shape[0]
         out = np.empty(n_rows)
         for r in range(n_rows):
-            layers = [None] * self.n_layers
-            for l, p, i in zip(enum_layers, per, idx, strict=True):
-                layers[l] = p[i]
-            if v is not None:
-                layers[0] = np.broadcast_to(v[r], (n_joint, self.sizes[0]))
-            out[r] = logsumexp(self.log_unnormalised(layers, summed))
+            partial = []
+            for start in range(0, n_joint, chunk):
+                index = np.arange(start, min(start + chunk, n_joint), dtype=np.int64)
+                layers = [None] * self.n_layers
+                for l, h in zip(enum_layers, self._states_at(enum_layers, index), strict=True):
+                    layers[l] = h
+                if v is not None:
+                    layers[0] = np.broadcast_to(v[r], (index.shape[0], self.sizes[0]))
+                partial.append(logsumexp(self.log_unnormalised(layers, summed)))
+            out[r] = partial[0] if len(partial) == 1 else logsumexp(partial)
         return out
 
     def log_partition_exact(self, max_states=DEFAULT_MAX_STATES) -> float:
@@ -303,13 +344,18 @@ class LayeredModel:
         return out
 
     # ------------------------------------------------------------ exports
-    def to_factor_graph(self):
+    def to_factor_graph(self, layer_names=None, parameter_names=None):
         """The same distribution as a FactorGraph: ``v`` first, then ``h1``, ``h2``, ...
 
         Binary layers become binary variables; a softmax layer becomes one
         categorical variable with ``k`` states per group (state ``j`` = unit
         ``j`` of the group on; see :meth:`factor_graph_states`), its couplings
         table factors. Gaussian layers have no discrete counterpart.
+
+        ``layer_names`` (one group name per layer, default ``"v", "h1", ...``)
+        and ``parameter_names`` (a dict renaming ``"biases_l"`` and
+        ``"weights_l"``, e.g. the RBM's ``"visible_bias"``) name the groups
+        and factor parameters.
 
         Raises
         ------
@@ -324,21 +370,29 @@ class LayeredModel:
                     f"to_factor_graph: layer {l} is Gaussian; a FactorGraph holds discrete "
                     "variables only"
                 )
+        if layer_names is None:
+            layer_names = ["v"] + [f"h{l}" for l in range(1, self.n_layers)]
+        if len(layer_names) != self.n_layers:
+            raise ValueError(f"layer_names must hold {self.n_layers} names, got {len(layer_names)}")
+        renamed = dict(parameter_names or {})
+
+        def pname(key):
+            return renamed.get(key, key)
+
         fg = FactorGraph()
         groups = []
         for l, n in enumerate(self.sizes):
-            name = "v" if l == 0 else f"h{l}"
             u = self.units[l]
             if u.name == "softmax":
-                groups.append(fg.add_variables(name, n // u.k, domain=u.k))
-                fg.add_unary(groups[l], self.biases[l].reshape(-1, u.k), name=f"biases_{l}")
+                groups.append(fg.add_variables(layer_names[l], n // u.k, domain=u.k))
+                fg.add_unary(groups[l], self.biases[l].reshape(-1, u.k), name=pname(f"biases_{l}"))
             else:
-                groups.append(fg.add_variables(name, n, domain="binary"))
-                fg.add_unary(groups[l], self.biases[l], name=f"biases_{l}")
+                groups.append(fg.add_variables(layer_names[l], n, domain="binary"))
+                fg.add_unary(groups[l], self.biases[l], name=pname(f"biases_{l}"))
         for l, w in enumerate(self.weights):
             ua, ub = self.units[l], self.units[l + 1]
             if ua.name != "softmax" and ub.name != "softmax":
-                fg.add_pairwise(groups[l], groups[l + 1], w, name=f"weights_{l}")
+                fg.add_pairwise(groups[l], groups[l + 1], w, name=pname(f"weights_{l}"))
                 continue
             ka = ua.k if ua.name == "softmax" else 1
             kb = ub.k if ub.name == "softmax" else 1
@@ -352,7 +406,7 @@ class LayeredModel:
                         table = np.vstack([np.zeros((1, kb)), table])
                     if ub.name != "softmax":
                         table = np.hstack([np.zeros((table.shape[0], 1)), table])
-                    fg.add_factor([a, b], table, name=f"weights_{l}_{i}_{j}")
+                    fg.add_factor([a, b], table, name=f"{pname(f'weights_{l}')}_{i}_{j}")
         return fg
 
     def factor_graph_states(self, layers):
@@ -423,16 +477,14 @@ class LayeredModel:
         parity, enum_layers = self._enum_parity(clamped, max_states)
         summed = [l for l in range(1 - parity, self.n_layers, 2) if l not in clamped]
         gauss = [l for l, u in enumerate(self.units) if not u.discrete]
-        per = [self.units[l].enumerate(self.sizes[l]) for l in enum_layers]
-        grids = np.meshgrid(*[np.arange(p.shape[0]) for p in per], indexing="ij")
-        idx = [g.ravel() for g in grids]
-        n_joint = idx[0].shape[0] if idx else 1
+        n_joint = self._n_joint(enum_layers)
+        states = self._states_at(enum_layers, np.arange(n_joint, dtype=np.int64))
         rows = [None] if v is None else list(np.asarray(v, dtype=np.float64))
         out = {l: np.zeros(self.sizes[l]) for l in gauss}
         for row in rows:
             layers = [None] * self.n_layers
-            for l, p, i in zip(enum_layers, per, idx, strict=True):
-                layers[l] = p[i]
+            for l, h in zip(enum_layers, states, strict=True):
+                layers[l] = h
             if row is not None:
                 layers[0] = np.broadcast_to(row, (n_joint, self.sizes[0]))
             log_w = self.log_unnormalised(layers, summed)
@@ -534,11 +586,23 @@ def rbm_free_energy(v, weights, visible_bias, hidden_bias, visible="binary"):
 
     ``F(v) = -b.v - sum_j softplus(c_j + v.W_j)`` for binary visible units and
     ``F(v) = |v - b|^2 / 2 - sum_j softplus(c_j + v.W_j)`` for unit-variance
-    Gaussian ones (float64 arrays whose shapes the caller has checked). The one
-    copy that ``pgm.models.RBM`` and the RBM AIS use.
+    Gaussian ones (float64 arrays whose shapes the caller has checked): the
+    two-layer :meth:`LayeredModel.free_energy_parity`, plus ``|b|^2 / 2`` for
+    Gaussian units (the RBM writes their energy ``|v - b|^2 / 2``, the layered
+    engine ``|v|^2 / 2 - b.v``). Used by ``pgm.models.RBM`` and the RBM AIS.
     """
-    hidden_term = np.logaddexp(0.0, v @ weights + hidden_bias).sum(axis=1)
-    if visible == "gaussian":
-        diff = v - visible_bias
-        return 0.5 * np.einsum("ij,ij->i", diff, diff) - hidden_term
-    return -(v @ visible_bias) - hidden_term
+    model = LayeredModel([weights], [visible_bias, hidden_bias], units=[visible, "binary"])
+    return model.free_energy_parity([v, None], parity=1) + rbm_energy_offset(model)
+
+
+def rbm_energy_offset(model) -> float:
+    """``|b|^2 / 2`` for a Gaussian visible layer, else 0: RBM energy minus layered energy.
+
+    ``pgm.models.RBM`` writes the Gaussian energy as ``|v - b|^2 / 2 - ...``;
+    the layered engine as ``|v|^2 / 2 - b.v - ...``. Energies and free
+    energies differ by this constant and ``log Z`` by its negative.
+    """
+    if model.units[0].name != "gaussian":
+        return 0.0
+    b = model.biases[0]
+    return 0.5 * float(b @ b)

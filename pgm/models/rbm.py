@@ -27,7 +27,7 @@ import numba
 import numpy as np
 import scipy.sparse
 from numpy.typing import ArrayLike, NDArray
-from scipy.special import expit, logsumexp
+from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 
 from pgm._archive import ArchiveError as _ArchiveError
@@ -53,7 +53,8 @@ from pgm._validation import (
     nonfinite_error,
 )
 from pgm.layered import _kernels as _k
-from pgm.layered.model import rbm_free_energy as _free_energy
+from pgm.layered.model import LayeredModel
+from pgm.layered.model import rbm_energy_offset as _offset
 from pgm.learning.schedules import Schedule, get_schedule
 
 __all__ = ["RBM", "EXACT_AUTO_MAX_UNITS", "EXACT_MAX_UNITS", "AUTO_SPARSE_MAX_DENSITY"]
@@ -70,8 +71,8 @@ EXACT_MAX_UNITS = 25
 #: times both at several densities. The sampled negative visibles follow the
 #: data's density.
 AUTO_SPARSE_MAX_DENSITY = 0.25
-#: Entries (states x other-layer units) per enumeration chunk: bounded memory.
-_CHUNK_ENTRIES = 1 << 22
+#: Names of the factor graph's parameters (``to_factor_graph``, ``parameters``).
+_FACTOR_NAMES = {"biases_0": "visible_bias", "biases_1": "hidden_bias", "weights_0": "weights"}
 #: Rows used for the per-epoch monitors.
 _MONITOR_ROWS = 1000
 _FORMAT_VERSION = 1
@@ -508,6 +509,26 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             np.asarray(self.hidden_bias_, dtype=np.float64),
         )
 
+    def to_layered(self) -> LayeredModel:
+        """The model as a two-layer :class:`pgm.layered.model.LayeredModel` (float64 copies).
+
+        Layers ``[v, h]`` with units ``[visible, "binary"]``, ``weights_`` as
+        the one weight block and ``[visible_bias_, hidden_bias_]`` as biases.
+        Every model function of the RBM (energy, free energy, exact ``log Z``,
+        the factor graph) is computed by this engine; built afresh on each
+        call, so it always reflects the current parameters. For Gaussian
+        visible units the engine's energy ``|v|^2 / 2 - b.v - ...`` is the
+        RBM's ``|v - b|^2 / 2 - ...`` less the constant ``|b|^2 / 2``
+        (:func:`pgm.layered.model.rbm_energy_offset`), which the RBM adds back.
+
+        Raises
+        ------
+        NotFittedError
+            Before ``fit`` (or ``from_parameters``).
+        """
+        W, b, c = self._params64()
+        return LayeredModel([W], [b, c], units=[self.visible, "binary"])
+
     # ------------------------------------------------------------------ energy
     def energy(self, v: ArrayLike, h: ArrayLike) -> NDArray[np.float64]:
         """Energy ``E(v, h)`` of each pair of rows.
@@ -528,18 +549,12 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         ValueError
             On shape mismatches, non-finite or out-of-domain values.
         """
-        W, b, c = self._params64()
+        core = self.to_layered()
         v = self._check_data(v, "v", dtype=np.float64, strict=True)
-        h = as_float_array(h, "h", shape=(v.shape[0], W.shape[1]), copy=False)
+        h = as_float_array(h, "h", shape=(v.shape[0], core.sizes[1]), copy=False)
         if np.any((h != 0) & (h != 1)):
             raise ValueError("h must be binary (0/1)")
-        interaction = np.einsum("ij,ij->i", v @ W, h)
-        if self.visible == "gaussian":
-            diff = v - b
-            visible_term = 0.5 * np.einsum("ij,ij->i", diff, diff)
-        else:
-            visible_term = -(v @ b)
-        return visible_term - h @ c - interaction
+        return core.energy([v, h]) + _offset(core)
 
     def free_energy(self, v: ArrayLike) -> NDArray[np.float64]:
         r"""Free energy ``F(v) = -log sum_h exp(-E(v, h))`` of each row.
@@ -556,9 +571,9 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         -------
         free_energy : ndarray of shape (batch,), float64
         """
-        W, b, c = self._params64()
+        core = self.to_layered()
         v = self._check_data(v, "v", dtype=np.float64)
-        return _free_energy(v, W, b, c, self.visible)
+        return _free_energy(core, v)
 
     def free_energy_gradient(self, v: ArrayLike) -> dict[str, NDArray[np.float64]]:
         """Gradient of the mean free energy over rows of ``v`` w.r.t. the parameters.
@@ -710,11 +725,13 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         Parameters
         ----------
         method : {"auto", "exact", "ais"}, default "auto"
-            ``"exact"`` enumerates the smaller layer (the hidden layer for
-            Gaussian visible units) and sums the other analytically:
-            ``log Z = logsumexp_h [c.h + sum_i softplus(b_i + W_i.h)]``
-            (binary), ``logsumexp_h [c.h + b.Wh + |Wh|^2 / 2] +
-            n_visible log(2 pi) / 2`` (Gaussian). ``"ais"`` calls
+            ``"exact"`` is the layered engine's
+            (:meth:`pgm.layered.model.LayeredModel.log_partition_exact` of
+            :meth:`to_layered`): it enumerates the smaller layer (the hidden
+            layer for Gaussian visible units) in chunks and sums the other
+            analytically, e.g. ``log Z = logsumexp_h [c.h + sum_i
+            softplus(b_i + W_i.h)]`` (binary) or ``logsumexp_h [c.h +
+            b.Wh + |Wh|^2 / 2] + n_visible log(2 pi) / 2`` (Gaussian). ``"ais"`` calls
             :func:`pgm.inference.ais.log_partition`. ``"auto"`` is exact when
             the enumerated layer has at most ``EXACT_AUTO_MAX_UNITS`` (20)
             units, else AIS.
@@ -736,7 +753,7 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             For an unknown ``method``, or ``"exact"`` on a layer larger than
             ``max_units``.
         """
-        W, b, c = self._params64()
+        self._check_fitted()
         if method not in ("auto", "exact", "ais"):
             raise ValueError(f"method must be 'auto', 'exact' or 'ais', got {method!r}")
         max_units = check_positive_int(max_units, "max_units")
@@ -750,7 +767,7 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
                     f"{'hidden' if self._enumerate_hidden() else 'visible'} layer, above the "
                     f"limit 2**{max_units}; raise max_units or use method='ais'"
                 )
-            return _exact_log_partition(W, b, c, self.visible, self._enumerate_hidden())
+            return _exact_log_partition(self.to_layered(), max_units)
         from pgm.inference import ais
 
         result = ais.log_partition(
@@ -759,8 +776,9 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         return float(result.log_z)
 
     def _enumerate_hidden(self) -> bool:
+        """Whether exact sums enumerate the hidden layer (as the layered engine chooses)."""
         n_visible, n_hidden = self.weights_.shape
-        return self.visible == "gaussian" or n_hidden <= n_visible
+        return self.visible == "gaussian" or n_hidden < n_visible
 
     def _enumerated_units(self) -> int:
         n_visible, n_hidden = self.weights_.shape
@@ -837,11 +855,11 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             On a wrong number of features, NaN/inf, or values outside [0, 1]
             for a binary RBM.
         """
-        W, b, c = self._params64()
+        core = self.to_layered()
         X = self._check_data(X, dtype=np.float64)
         if log_z is None:
             log_z = self.log_partition("auto", seed=seed)
-        return -_free_energy(X, W, b, c, self.visible) - float(log_z)
+        return -_free_energy(core, X) - float(log_z)
 
     def score(self, X: ArrayLike, y=None) -> float:
         """Mean of :meth:`score_samples` over the rows of ``X`` (higher is better).
@@ -865,21 +883,13 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             For Gaussian visible units (continuous variables have no place in a
             discrete factor graph).
         """
-        W, b, c = self._params64()
+        core = self.to_layered()
         if self.visible != "binary":
             raise NotImplementedError(
                 "to_factor_graph() needs binary visible units; a Gaussian-visible RBM has "
                 "continuous variables, which a discrete FactorGraph cannot hold"
             )
-        from pgm.graph import FactorGraph
-
-        fg = FactorGraph()
-        v = fg.add_variables("v", W.shape[0], domain="binary")
-        h = fg.add_variables("h", W.shape[1], domain="binary")
-        fg.add_unary(v, b, name="visible_bias")
-        fg.add_unary(h, c, name="hidden_bias")
-        fg.add_pairwise(v, h, W, name="weights")
-        return fg
+        return core.to_factor_graph(("v", "h"), _FACTOR_NAMES)
 
     # ---------------------------------------------------------------- training
     def fit(self, X: ArrayLike, y=None) -> RBM:
@@ -1010,15 +1020,13 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         self.n_iter_ = 0
 
     def _monitor_values(self, X, names, rng) -> dict[str, float]:
-        W, b, c = self._params64()
+        core = self.to_layered()
         X = np.asarray(X, dtype=np.float64)
         out = {}
         for name in names:
             if name == "reconstruction_error":
-                hidden = expit(X @ W + c)
-                mean = hidden @ W.T + b
-                if self.visible == "binary":
-                    mean = expit(mean)
+                hidden = core.units[1].mean(core.total_input([X, None], 1))
+                mean = core.units[0].mean(core.total_input([None, hidden], 0))
                 out[name] = float(np.mean((X - mean) ** 2))
             elif name == "pseudo_likelihood":
                 Xb = (X >= 0.5).astype(np.float64)
@@ -1026,15 +1034,13 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
                 rows = np.arange(X.shape[0])
                 flipped = Xb.copy()
                 flipped[rows, flip] = 1.0 - flipped[rows, flip]
-                delta = _free_energy(flipped, W, b, c, "binary") - _free_energy(
-                    Xb, W, b, c, "binary"
-                )
+                delta = _free_energy(core, flipped) - _free_energy(core, Xb)
                 # log sigmoid(delta) = -softplus(-delta), scaled to all n_visible terms.
                 out[name] = float(-X.shape[1] * np.mean(np.logaddexp(0.0, -delta)))
             else:  # log_likelihood
                 Xb = (X >= 0.5).astype(np.float64) if self.visible == "binary" else X
-                log_z = _exact_log_partition(W, b, c, self.visible, self._enumerate_hidden())
-                out[name] = float(np.mean(-_free_energy(Xb, W, b, c, self.visible)) - log_z)
+                log_z = _exact_log_partition(core, EXACT_AUTO_MAX_UNITS)
+                out[name] = float(np.mean(-_free_energy(core, Xb)) - log_z)
         return out
 
     # ------------------------------------------------------------- persistence
@@ -1405,32 +1411,14 @@ def _use_sparse(X, p) -> bool:
     return p.visible == "binary" and np.count_nonzero(X) <= AUTO_SPARSE_MAX_DENSITY * X.size
 
 
-def _exact_log_partition(W, b, c, visible, enumerate_hidden) -> float:
-    """``log Z`` by enumerating one layer in chunks (see ``RBM.log_partition``)."""
-    if enumerate_hidden:
-        n_enum, n_other = W.shape[1], W.shape[0]
-    else:
-        n_enum, n_other = W.shape[0], W.shape[1]
-    n_states = 1 << n_enum
-    chunk = max(1, min(n_states, _CHUNK_ENTRIES // max(n_other, n_enum)))
-    bits = np.arange(n_enum, dtype=np.int64)
-    partial = []
-    for start in range(0, n_states, chunk):
-        index = np.arange(start, min(start + chunk, n_states), dtype=np.int64)
-        states = ((index[:, None] >> bits) & 1).astype(np.float64)
-        if enumerate_hidden:
-            field = states @ W.T  # (chunk, n_visible) = W h
-            if visible == "gaussian":
-                terms = states @ c + field @ b + 0.5 * np.einsum("ij,ij->i", field, field)
-            else:
-                terms = states @ c + np.logaddexp(0.0, field + b).sum(axis=1)
-        else:
-            terms = states @ b + np.logaddexp(0.0, states @ W + c).sum(axis=1)
-        partial.append(logsumexp(terms))
-    log_z = float(logsumexp(np.asarray(partial)))
-    if visible == "gaussian":
-        log_z += 0.5 * W.shape[0] * np.log(2.0 * np.pi)
-    return log_z
+def _free_energy(core, v):
+    """``F(v)`` of each row: the layered engine's, hidden layer summed, plus the offset."""
+    return core.free_energy_parity([v, None], parity=1) + _offset(core)
+
+
+def _exact_log_partition(core, max_units) -> float:
+    """Exact ``log Z`` by the layered engine (enumerating the smaller discrete layer)."""
+    return core.log_partition_exact(max_states=2**max_units) - _offset(core)
 
 
 class _Workspace:
