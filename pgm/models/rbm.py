@@ -21,7 +21,6 @@ import json
 import numbers
 import os
 import warnings
-import zipfile
 
 import numba
 import numpy as np
@@ -35,6 +34,7 @@ from pgm._archive import archive_array as _archive_array
 from pgm._archive import archive_scalar as _archive_scalar
 from pgm._archive import decode_generator as _decode_generator
 from pgm._archive import json_array as _json_array
+from pgm._archive import read_archive
 from pgm._params import flag as _flag
 from pgm._params import float_dtype as _dtype
 from pgm._params import int_at_least as _int_at_least
@@ -1115,22 +1115,7 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             archive of a known format version, or holds anything that fails
             the checks above.
         """
-        where = repr(os.fspath(path))
-        try:
-            archive = np.load(path, allow_pickle=False)
-        except (FileNotFoundError, IsADirectoryError, PermissionError):
-            raise
-        except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
-            raise ValueError(f"{where} is not an .npz archive: {exc}") from None
-        if not isinstance(archive, np.lib.npyio.NpzFile):
-            raise ValueError(f"{where} holds a single .npy array, not a saved pgm model")
-        with archive:
-            try:
-                return cls._from_archive(archive, where)
-            except _ArchiveError:
-                raise
-            except (ValueError, TypeError, KeyError, OSError, EOFError, zipfile.BadZipFile) as exc:
-                raise ValueError(f"{where} is a damaged RBM archive: {exc}") from None
+        return read_archive(path, cls._from_archive, "RBM")
 
     @classmethod
     def _from_archive(cls, archive, where: str) -> RBM:

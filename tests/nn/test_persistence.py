@@ -7,20 +7,7 @@ import pytest
 
 from pgm._validation import NotFittedError
 from pgm.nn import DeepAutoencoder, DeepClassifier, Network, optim
-
-
-def _xor(rng, n):
-    """Four Gaussian clusters labelled by XOR of the signs: not linearly separable."""
-    X = rng.normal(scale=0.25, size=(n, 2)) + rng.choice([-1.0, 1.0], size=(n, 2))
-    y = np.where((X[:, 0] > 0) ^ (X[:, 1] > 0), "odd", "even")
-    return X, y
-
-
-def _stack(rng, sizes, scale=0.5):
-    weights = [rng.normal(scale=scale, size=(a, b)) for a, b in zip(sizes, sizes[1:], strict=False)]
-    hidden = [rng.normal(scale=scale, size=b) for b in sizes[1:]]
-    visible = [rng.normal(scale=scale, size=a) for a in sizes[:-1]]
-    return weights, hidden, visible
+from tests.nn.test_estimators import _stack, _xor
 
 
 def _binary(rng, n, d=6):
