@@ -93,6 +93,7 @@ def train_with_pgm(X, args, log):
         momentum=args.momentum,
         weight_decay=args.weight_decay,
         random_state=args.seed,
+        **({} if args.train_chains is None else dict(n_chains=args.train_chains)),
         dtype=np.float32 if args.float32 else np.float64,
         verbose=args.verbose,
     )
@@ -273,6 +274,12 @@ def parse_args(argv=None):
     parser.add_argument("--batch-size", type=int, default=100)
     parser.add_argument("--train-on", choices=["train", "train+valid"], default="train")
     parser.add_argument("--n-chains", type=int, default=100, help="AIS runs")
+    parser.add_argument(
+        "--train-chains",
+        type=int,
+        default=None,
+        help="persistent chains of PCD/PT training (per temperature for PT); default batch size",
+    )
     parser.add_argument("--n-betas", type=int, default=ais.DEFAULT_N_BETAS)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--trainer", choices=["pgm", "fallback"], default="pgm")
@@ -347,6 +354,8 @@ def main(argv=None) -> list[dict]:
     label = f"{args.method.upper()}-{args.k}"
     if args.method == "pt":
         label += f" ({args.n_temperatures} temperatures from beta {args.beta_min:g})"
+    if args.train_chains is not None:
+        label += f", {args.train_chains} chains"
     log(f"training {label}, {args.n_hidden} hidden, {args.epochs} epochs ({trainer} trainer)")
     train = train_with_pgm if trainer == "pgm" else train_fallback
     model, train_s, dropped = train(X_train, args, log)

@@ -494,11 +494,14 @@ class _Engine:
         self.sample_dtype = _sample_dtype(cg)
         # x must follow v during a sweep only if some updated variable reads it
         self.track = not bool(np.all(self.plan.fast))
-        self._key = None
-        self._table = None
+        # folded parameters of the last (theta, beta), shared by every engine of
+        # this plan (so a new sampler, e.g. each gibbs.sample call, reuses them)
+        params = cg.cache.setdefault("gibbs_parameters", {})
+        key = (schedule, np.asarray(clamped, dtype=np.int64).tobytes())
+        if key not in params and len(params) >= _PLAN_CACHE_SIZE:
+            params.pop(next(iter(params)))
+        self._shared = params.setdefault(key, {})
         self._table_refused = False
-        self._bias = np.empty(self.plan.order.shape[0], dtype=np.float64)
-        self._weight = np.empty(self.plan.nbr.shape[0], dtype=np.float64)
         assert _k.VERTEX_CHUNK % _k.BLOCK == 0  # chunks start at block starts
 
     @property
@@ -506,20 +509,34 @@ class _Engine:
         """Whether :meth:`advance` runs the int8 kernels."""
         return self.binary is not None and self.use_binary
 
+    @property
+    def table(self):
+        """``(ptype, thresholds)`` of the lookup-table tier at the last parameters, or None."""
+        return self._shared.get("table")
+
     def _parameters(self, theta: np.ndarray, beta: float):
-        key = self._key
+        """``(bias, weight, table)`` folded at ``(theta, beta)``, recomputed only on a change.
+
+        The arrays are never written after they are made (a change makes new
+        ones), so engines sharing them through ``cg.cache`` cannot see a
+        half-updated set.
+        """
+        shared = self._shared
+        key = shared.get("key")
         if key is None or key[1] != beta or not _k.same_array(key[0], theta):
-            _k.fast_parameters(
-                self.plan, self.cg.kernel_graph, theta, beta, self._bias, self._weight
-            )
-            self._key = (theta.copy(), beta)
-            self._table = None
-            # types cost a sort; after one refusal (parameters of many values, as
-            # in a model being trained) they are not looked for again
-            if self.layout is not None and not self._table_refused:
-                self._table = self.layout.types(self._bias, self._weight)
-                self._table_refused = self._table is None
-        return self._bias, self._weight
+            bias = np.empty(self.plan.order.shape[0], dtype=np.float64)
+            weight = np.empty(self.plan.nbr.shape[0], dtype=np.float64)
+            _k.fast_parameters(self.plan, self.cg.kernel_graph, theta, beta, bias, weight)
+            shared.clear()
+            shared.update(key=(theta.copy(), beta), bias=bias, weight=weight, table=None)
+            shared["table_checked"] = False
+        # types cost a sort; after one refusal (parameters of many values, as
+        # in a model being trained) this engine does not look for them again
+        if self.layout is not None and not shared["table_checked"] and not self._table_refused:
+            shared["table"] = self.layout.types(shared["bias"], shared["weight"])
+            shared["table_checked"] = True
+            self._table_refused = shared["table"] is None
+        return shared["bias"], shared["weight"], shared["table"]
 
     def advance(
         self, state: GibbsState, theta: np.ndarray, beta: float, n_sweeps: int, thin: int,
@@ -538,7 +555,7 @@ class _Engine:
         if n_sweeps == 0:
             return out
         beta = float(beta)
-        bias, weight = self._parameters(theta, beta)
+        bias, weight, table = self._parameters(theta, beta)
         threads = numba.get_num_threads()
         by_vertex = (
             self.chromatic
@@ -552,8 +569,8 @@ class _Engine:
             if own:
                 v8 = state.values.astype(np.int8)
             plan = self.binary
-            if self._table is not None and self.use_table:
-                ptype, thresholds = self._table
+            if table is not None and self.use_table:
+                ptype, thresholds = table
                 nbr, delta = self.layout.nbr, self.layout.delta
                 if by_vertex:
                     _k.table_sweeps_by_vertex(v8, plan, nbr, delta, ptype, thresholds, *tail)

@@ -861,9 +861,9 @@ def test_binary_fast_path_matches_general_path(monkeypatch, shape, uniform, spin
     assert engine.binary is not None
     engine.advance(gibbs.init_state(fg, 1, seed=0), np.asarray(fg.theta), 0.8, 1, 1, 0)
     if shape == "star":
-        assert engine._table is None and engine.layout is None  # 40 slots: no table
+        assert engine.table is None and engine.layout is None  # 40 slots: no table
     elif shape != "dense":  # 9 positions: too few to share a table
-        assert (engine._table is not None) == uniform  # random parameters: a type per site
+        assert (engine.table is not None) == uniform  # random parameters: a type per site
     cg = fg.compile()
     low3 = int(cg.state_value[cg.state_offset[3]])  # the low value of variable 3
     for kwargs in ({}, {"clamp": {1: 1, 3: low3}}, {"beta": 0.6}):
@@ -947,3 +947,28 @@ def test_high_threshold_is_the_exact_boundary():
             assert not K.bernoulli_high_exact(a, t)
         p = special.expit(a)  # the threshold is sigmoid(a) up to rounding
         assert abs(t - p) <= 1e-15 + 1e-12 * p
+
+
+def test_folded_parameters_are_shared_and_never_stale():
+    """Samplers of one compiled graph reuse its folded parameters; a change of theta refolds.
+
+    ``gibbs.sample`` builds a sampler per call: the second call finds the lookup
+    table of the first (the same object). After ``set_theta`` the samples equal
+    those of a freshly built graph with the new parameters, so the shared cache
+    never serves a stale table or stale logits.
+    """
+    fg = _binary_graph("lattice", True)
+    kwargs = dict(n_chains=2, burn_in=3, schedule="chromatic", seed=4)
+    first = gibbs.sample(fg, 5, **kwargs)
+    engines = [gibbs.GibbsSampler(fg, schedule="chromatic")._engine for _ in range(2)]
+    for engine in engines:
+        engine.advance(gibbs.init_state(fg, 1, seed=0), np.asarray(fg.theta), 1.0, 1, 1, 0)
+    assert engines[0].table is not None and engines[0].table is engines[1].table
+    np.testing.assert_array_equal(gibbs.sample(fg, 5, **kwargs), first)
+    theta = np.asarray(fg.theta) * 1.7
+    fg.set_theta(theta)
+    fresh = _binary_graph("lattice", True)
+    fresh.set_theta(theta)
+    changed = gibbs.sample(fg, 5, **kwargs)
+    np.testing.assert_array_equal(changed, gibbs.sample(fresh, 5, **kwargs))
+    assert not np.array_equal(changed, first)
