@@ -847,6 +847,14 @@ def train_softmax_rbm(
 ):
     """CD-k or PCD for an RBM with K softmax visible units per cell and a visible bias.
 
+    The model is the two-layer LayeredModel of :meth:`ShapePriorCRF.to_layered`
+    (softmax visible, binary hidden); each negative-phase step is one of its
+    block-Gibbs sweeps (``h`` given ``v``, then ``v`` given ``h``), CD's
+    chains starting at the data, PCD's persistent (initialised by a draw
+    from data rows). Plain SGD on the data-minus-model statistics, with
+    weight decay on ``W``. The random stream (and so the result for a seed)
+    is the one the earlier private implementation used.
+
     Parameters
     ----------
     label_maps : ndarray of shape (n, n_cells, K)
