@@ -350,15 +350,23 @@ class SoftmaxUnits:
         return softmax(self._groups(a), axis=-1).reshape(a.shape)
 
     def sample(self, a, rng):
-        """One-hot draw per group."""
-        a = np.asarray(a, dtype=np.float64)
-        p = softmax(self._groups(a), axis=-1)
-        c = np.cumsum(p, axis=-1)
+        """One-hot draw per group (:meth:`sample_from_mean` of :meth:`mean`)."""
+        return self.sample_from_mean(self.mean(a), rng)
+
+    def sample_from_mean(self, mu, rng):
+        """One-hot draw per group with the group probabilities ``mu`` (shape of ``mu``).
+
+        One uniform per group, the first unit whose cumulative probability
+        reaches it switched on (inverse CDF), so ``sample(a, rng)`` and
+        ``sample_from_mean(mean(a), rng)`` consume the same draws.
+        """
+        mu = np.asarray(mu, dtype=np.float64)
+        c = np.cumsum(self._groups(mu), axis=-1)
         u = rng.random(c.shape[:-1] + (1,))
         idx = np.minimum((u > c).sum(axis=-1), self.k - 1)
-        out = np.zeros_like(p)
+        out = np.zeros_like(c)
         np.put_along_axis(out, idx[..., None], 1.0, axis=-1)
-        return out.reshape(a.shape)
+        return out.reshape(mu.shape)
 
     def log_partition(self, a):
         """``sum_g logsumexp(a_g)``."""

@@ -24,6 +24,14 @@ statistics) takes the model statistics from mean-field inference
 conditional log-likelihood ``-F(y | x) - B(x)`` where ``B`` is the variational
 lower bound on ``log Z(x)`` at the mean-field fixed point; at a fixed point
 its gradient is exactly data minus mean-field statistics.
+
+The shape RBM is a two-layer :class:`pgm.layered.model.LayeredModel`
+(:meth:`ShapePriorCRF.to_layered`): a softmax visible layer of ``K`` units per
+cell (cell ``r``, label ``k`` is unit ``r * K + k``) and a binary hidden layer,
+weights ``W.reshape(R*R*K, n_hidden)``, biases ``b.ravel()`` and ``c``. Its
+energy, free energy, conditionals and block Gibbs sweeps are the engine's,
+evaluated at the projected maps ``ybar`` (fractions; the engine's energy and
+free energy are the same polynomials for any real visible values).
 """
 
 from __future__ import annotations
@@ -32,7 +40,7 @@ import json
 import os
 
 import numpy as np
-from scipy.special import expit, logsumexp, softmax
+from scipy.special import logsumexp, softmax
 from sklearn.base import BaseEstimator
 
 from pgm._random import as_generator
@@ -42,6 +50,7 @@ from pgm._validation import (
     check_positive_float,
     check_positive_int,
 )
+from pgm.layered.model import LayeredModel
 from pgm.models.crf import CRF, _adjacency, _check_example, _check_labels, _fg
 
 __all__ = ["ShapePriorCRF", "projection_matrix", "train_softmax_rbm"]
@@ -68,6 +77,20 @@ def projection_matrix(height: int, width: int, grid: int) -> np.ndarray:
         return np.clip(hi - lo, 0, None) * grid  # (grid, n), rows sum to 1
 
     return np.kron(overlap(height), overlap(width))
+
+
+def _shape_rbm(w, b, c) -> LayeredModel:
+    """The shape RBM ``(W (n_cells, K, H), b (n_cells, K), c (H,))`` as a LayeredModel.
+
+    Layers ``[v, h]``: ``v`` softmax with ``K`` units per cell (unit ``r * K + k``),
+    ``h`` binary; float64 copies of the parameters.
+    """
+    n_cells, k, n_hidden = np.shape(w)
+    return LayeredModel(
+        [np.reshape(w, (n_cells * k, n_hidden))],
+        [np.reshape(b, (n_cells * k,)), c],
+        units=[("softmax", k), "binary"],
+    )
 
 
 def _sparse(p):
@@ -276,6 +299,26 @@ class ShapePriorCRF(BaseEstimator):
             self.hidden_bias_,
         )
 
+    def to_layered(self) -> LayeredModel:
+        """The shape RBM as a two-layer :class:`pgm.layered.model.LayeredModel`.
+
+        Layers ``[v, h]``: ``v`` has one softmax group of ``K`` units per cell
+        of the virtual grid (unit ``r * K + k`` is label ``k`` of cell ``r``),
+        ``h`` is binary; the one weight block is ``rbm_weights_`` reshaped to
+        ``(R*R*K, n_hidden)``, the biases ``visible_bias_.ravel()`` and
+        ``hidden_bias_``. Built afresh (float64 copies) on each call. Its
+        energy at ``v = ybar`` is the RBM part of :meth:`energy`; its
+        distribution over one-hot ``v`` is the shape prior that
+        :meth:`sample_shapes` samples.
+
+        Raises
+        ------
+        NotFittedError
+            Before ``fit`` (or ``from_parameters``).
+        """
+        self._check_fitted()
+        return _shape_rbm(self.rbm_weights_, self.visible_bias_, self.hidden_bias_)
+
     # ---------------------------------------------------------------- energies
     def energy(self, x, y, h) -> np.ndarray:
         """E(y, h | x) for y (batch, n_nodes) and h (batch, n_hidden) (or single rows)."""
@@ -289,7 +332,7 @@ class ShapePriorCRF(BaseEstimator):
         u, p, w, b, c = self._theta
         ybar = self._ybar(y)  # (B, R2, K)
         e = CRF._energy(feats, edges, y, u, p)
-        e = e - np.einsum("brk,rk->b", ybar, b) - np.einsum("brk,rkj,bj->b", ybar, w, h) - h @ c
+        e = e + _shape_rbm(w, b, c).energy([ybar.reshape(len(y), -1), h])
         return e[0] if single else e
 
     def _labels(self, y, n):
@@ -317,9 +360,9 @@ class ShapePriorCRF(BaseEstimator):
 
     @staticmethod
     def _free_energy(feats, edges, y2, ybar, u, p, w, b, c):
-        act = c + np.einsum("brk,rkj->bj", ybar, w)
-        e = CRF._energy(feats, edges, y2, u, p)
-        return e - np.einsum("brk,rk->b", ybar, b) - np.logaddexp(0, act).sum(axis=1)
+        # the shape RBM's free energy at v = ybar, h summed out (softplus)
+        f_rbm = _shape_rbm(w, b, c).free_energy_parity([ybar.reshape(len(ybar), -1), None], 1)
+        return CRF._energy(feats, edges, y2, u, p) + f_rbm
 
     def _enumerate(self, feats, edges, theta):
         n, k = feats.shape[0], self.n_labels
@@ -375,25 +418,27 @@ class ShapePriorCRF(BaseEstimator):
         if adj is None:
             adj = _adjacency(edges, feats.shape[0])
         adj_t = None if adj is None else adj.T.tocsr()
-        q = _softmax_rows(unary)  # initialised from the unary model
-        qh = expit(c + (proj @ q).ravel() @ wf)
+        core = _shape_rbm(w, b, c)
+        hid = core.units[1]
+        q = softmax(unary, axis=-1)  # initialised from the unary model
+        qh = hid.mean(core.total_input([(proj @ q).reshape(1, -1), None], 1))[0]
         best = (q, qh, -np.inf)
         for _ in range(self.mean_field_iter):
             field = scores + proj_t @ (wf @ qh).reshape(n_cells, k)
             if adj is not None:
                 field += adj @ (q @ p.T) + adj_t @ (q @ p)
-            new = (1 - self.damping) * _softmax_rows(field) + self.damping * q
+            new = (1 - self.damping) * softmax(field, axis=-1) + self.damping * q
             delta = np.max(np.abs(new - q))
             q = new
             qbar = (proj @ q).ravel()
-            act = c + qbar @ wf
-            qh = expit(act)
+            act = core.total_input([qbar[None], None], 1)[0]
+            qh = hid.mean(act)
             # bound = E_q[-E] + H(q) + H(qh)
             val = np.sum(q * scores) - np.sum(q * np.log(np.clip(q, 1e-300, None)))
             if adj is not None:
                 val += np.sum(q * (adj @ (q @ p.T)))
             # sum_j [qh_j act_j + H(qh_j)] = sum_j softplus(act_j) at qh = sigmoid(act)
-            val += np.logaddexp(0, act).sum()
+            val += hid.log_partition(act)
             if val > best[2]:
                 best = (q, qh, float(val))
             if delta < self.tol:
@@ -407,15 +452,6 @@ class ShapePriorCRF(BaseEstimator):
             cache = (proj, proj.T.tocsr())
             self._proj_t_cache = cache
         return cache[1]
-
-    @staticmethod
-    def _bound(scores, edges, p, wf, c, proj, q, qh):
-        val = CRF._bound(scores, edges, p, q)
-        val += (proj @ q).ravel() @ wf @ qh + qh @ c
-        qc = np.clip(qh, 1e-300, 1)
-        qc1 = np.clip(1 - qh, 1e-300, 1)
-        val -= np.sum(qh * np.log(qc) + (1 - qh) * np.log(qc1))
-        return float(val)
 
     def mean_field(self, x):
         """Alternating mean-field on one example: (q_y (n, K), q_h (n_hidden,), bound <= log Z)."""
@@ -444,6 +480,12 @@ class ShapePriorCRF(BaseEstimator):
     def sample_shapes(self, n_samples=8, n_steps=200, seed=None):
         """Samples of the shape RBM alone (block Gibbs from uniform labels).
 
+        The chains run on :meth:`to_layered`: labels drawn uniformly per cell
+        (one uniform per cell, as the softmax units' ``sample_from_mean``),
+        then ``n_steps - 1`` block-Gibbs sweeps (``h`` given ``v``, then ``v``
+        given ``h``) and a last draw of ``h``. The random stream is the one
+        the earlier private sampler used, so a seed gives the same maps.
+
         Returns
         -------
         maps : ndarray (n_samples, R*R, K)
@@ -453,15 +495,14 @@ class ShapePriorCRF(BaseEstimator):
         n_samples = check_positive_int(n_samples, "n_samples")
         n_steps = check_positive_int(n_steps, "n_steps")
         rng = as_generator(seed)
-        w, b, c = self.rbm_weights_, self.visible_bias_, self.hidden_bias_
-        v = _sample_categorical(np.full((n_samples,) + b.shape, 1.0 / b.shape[1]), rng)
-        for _ in range(n_steps):
-            h = (
-                rng.random((n_samples, len(c))) < expit(c + np.einsum("brk,rkj->bj", v, w))
-            ).astype(float)
-            pv = softmax(b + np.einsum("rkj,bj->brk", w, h), axis=2)
-            v = _sample_categorical(pv, rng)
-        return pv
+        core = self.to_layered()
+        vis, hid = core.units
+        layers = [vis.sample_from_mean(np.full((n_samples, core.sizes[0]), 1.0 / vis.k), rng), None]
+        for _ in range(n_steps - 1):
+            core.gibbs_sweep(layers, rng)
+        layers[1] = hid.sample(core.total_input(layers, 1), rng)
+        pv = vis.mean(core.total_input(layers, 0))
+        return pv.reshape((n_samples,) + self.visible_bias_.shape)
 
     # ---------------------------------------------------------------- learning
     def _check_params(self):
@@ -652,15 +693,15 @@ class ShapePriorCRF(BaseEstimator):
         u, p, w, b, c = theta
         k = self.n_labels
         proj = self._proj()
-        n_cells, _, nh = w.shape
-        wf = w.reshape(n_cells * k, nh)
+        core = _shape_rbm(w, b, c)
+        hid = core.units[1]
         total = 0.0
         g = [np.zeros_like(t) for t in (u, p, w, b)] + [np.zeros_like(c)]
         for item in batch:
             feats, edges, y = item[:3]
             onehot = np.eye(k)[y]
             ybar = proj @ onehot
-            sig = expit(c + ybar.ravel() @ wf)
+            sig = hid.mean(core.total_input([ybar.reshape(1, -1), None], 1))[0]
             # data statistics of -F(y | x)
             pos = (
                 onehot.T @ feats,
@@ -673,7 +714,7 @@ class ShapePriorCRF(BaseEstimator):
             if self.joint_inference == "exact":
                 states, ybars, prob, log_z = self._enumerate(feats, edges, theta)
                 oh = np.eye(k)[states]  # (S, n, K)
-                sigs = expit(c + ybars.reshape(len(states), -1) @ wf)  # (S, H)
+                sigs = hid.mean(core.total_input([ybars.reshape(len(states), -1), None], 1))
                 qn = np.einsum("s,snk->nk", prob, oh)
                 neg = (
                     qn.T @ feats,
@@ -791,20 +832,6 @@ class ShapePriorCRF(BaseEstimator):
         return model
 
 
-def _softmax_rows(f):
-    """Softmax over the last axis (numerically stable)."""
-    e = np.exp(f - f.max(axis=-1, keepdims=True))
-    return e / e.sum(axis=-1, keepdims=True)
-
-
-def _sample_categorical(prob, rng):
-    """One-hot samples of the last axis of ``prob``."""
-    cum = np.cumsum(prob, axis=-1)
-    r = rng.random(prob.shape[:-1] + (1,))
-    idx = np.minimum((r > cum).sum(axis=-1), prob.shape[-1] - 1)
-    return np.eye(prob.shape[-1])[idx]
-
-
 def train_softmax_rbm(
     label_maps,
     n_labels,
@@ -819,6 +846,14 @@ def train_softmax_rbm(
     seed=None,
 ):
     """CD-k or PCD for an RBM with K softmax visible units per cell and a visible bias.
+
+    The model is the two-layer LayeredModel of :meth:`ShapePriorCRF.to_layered`
+    (softmax visible, binary hidden); each negative-phase step is one of its
+    block-Gibbs sweeps (``h`` given ``v``, then ``v`` given ``h``), CD's
+    chains starting at the data, PCD's persistent (initialised by a draw
+    from data rows). Plain SGD on the data-minus-model statistics, with
+    weight decay on ``W``. The random stream (and so the result for a seed)
+    is the one the earlier private implementation used.
 
     Parameters
     ----------
@@ -841,29 +876,30 @@ def train_softmax_rbm(
     batch_size = check_positive_int(batch_size, "batch_size")
     n, r, k = v_all.shape
     w = 0.01 * rng.normal(size=(r, k, n_hidden))
-    wf = w.reshape(r * k, n_hidden)  # a view: updating wf updates w
     flat = v_all.reshape(n, r * k)
     mean = np.clip(v_all.mean(axis=0), 1e-3, 1)
     b = np.log(mean) - np.log(mean).mean(axis=1, keepdims=True)
-    c = np.zeros(n_hidden)
+    core = _shape_rbm(w, b, np.zeros(n_hidden))
+    # the parameters are the engine's own arrays, updated in place
+    wf, bf, c = core.weights[0], core.biases[0], core.biases[1]
+    vis, hid = core.units
     bs = min(batch_size, n)
-    chains = _sample_categorical(v_all[rng.integers(0, n, size=bs)], rng)
+    chains = vis.sample_from_mean(flat[rng.integers(0, n, size=bs)], rng)
     for _ in range(n_epochs):
         order = rng.permutation(n)
         for start in range(0, n, bs):
             v = flat[order[start : start + bs]]
-            ph = expit(c + v @ wf)
-            vn = chains[: len(v)].reshape(len(v), r * k) if method == "pcd" else v
-            for step in range(cd_k):
-                hp = ph if (step == 0 and method == "cd") else expit(c + vn @ wf)
-                hs = (rng.random(hp.shape) < hp).astype(np.float64)
-                pv = _softmax_rows((hs @ wf.T).reshape(len(v), r, k) + b)
-                vn = _sample_categorical(pv, rng).reshape(len(v), r * k)
+            ph = hid.mean(core.total_input([v, None], 1))
+            # CD starts its chains at the data (its first h draw is from ph)
+            layers = [chains[: len(v)] if method == "pcd" else v, None]
+            for _ in range(cd_k):
+                core.gibbs_sweep(layers, rng)
+            vn = layers[0]
             if method == "pcd":
-                chains[: len(v)] = vn.reshape(len(v), r, k)
-            phn = expit(c + vn @ wf)
+                chains[: len(v)] = vn
+            phn = hid.mean(core.total_input([vn, None], 1))
             m = len(v)
             wf += learning_rate * ((v.T @ ph - vn.T @ phn) / m - weight_decay * wf)
-            b += learning_rate * (v - vn).mean(axis=0).reshape(r, k)
+            bf += learning_rate * (v - vn).mean(axis=0)
             c += learning_rate * (ph - phn).mean(axis=0)
-    return w, b, c
+    return wf.reshape(r, k, n_hidden), bf.reshape(r, k), c.copy()
