@@ -844,11 +844,70 @@ def table_class(lo, hi, v, plan, nbr, delta, ptype, thresholds, independent, ske
         p += m
 
 
+@njit(cache=True)
+def table_class_one_type(lo, hi, v, plan, row, low, span, independent, skey):
+    """:func:`table_class` when every position has one type and the same two values.
+
+    The thresholds are one row ``row`` (float64, ``2**n_slots``), the values
+    ``low`` and ``low + span`` (int8 scalars), and the neighbours come from the
+    plan's absolute ids: no per-position type, value or wrap look-ups, so a
+    uniform lattice runs at the speed of a hand-written kernel. The decisions
+    are those of :func:`table_class` (the same thresholds and uniforms).
+    """
+    order = plan.order
+    nbr = plan.nbr
+    p = lo
+    while p < hi:
+        m = min(BLOCK, hi - p) if independent else 1
+        base = plan.nbr_start[p]
+        d = plan.degree[p]
+        for k in range(m):
+            i = np.int64(order[p + k])
+            t = base + k
+            b = 0
+            if d == 4:
+                for s in range(4):
+                    b |= np.int64(v[nbr[t + s * m]] > 0) << s
+            else:
+                for s in range(d):
+                    b |= np.int64(v[nbr[t + s * m]] > 0) << s
+            h = np.int8(site_uniform(skey, i) < row[b])
+            v[i] = low + h * span
+        p += m
+
+
+@njit(cache=True)
+def _table_class_any(lo, hi, v, plan, nbr, delta, ptype, thresholds, one, independent, skey):
+    """:func:`table_class_one_type` when ``one`` (see :func:`one_type_values`), else :func:`table_class`."""
+    if one[0] != 0:
+        table_class_one_type(
+            lo, hi, v, plan, thresholds[0], np.int8(one[1]), np.int8(one[2]), independent, skey
+        )
+    else:
+        table_class(lo, hi, v, plan, nbr, delta, ptype, thresholds, independent, skey)
+
+
+def one_type_values(plan, thresholds) -> np.ndarray:
+    """``[1, low, high - low]`` (int64) when one type and one value pair cover the plan, else zeros."""
+    low, high = plan.low, plan.high
+    if (
+        thresholds.shape[0] == 1
+        and low.shape[0] > 0
+        and np.all(low == low[0])
+        and np.all(high == high[0])
+    ):
+        return np.array([1, int(low[0]), int(high[0]) - int(low[0])], dtype=np.int64)
+    return np.zeros(3, dtype=np.int64)
+
+
 @njit(cache=True, parallel=True)
 def table_sweeps_by_chain(
-    v, plan, nbr, delta, ptype, thresholds, independent, key, sweep0, n_sweeps, thin, out
+    v, plan, nbr, delta, ptype, thresholds, one, independent, key, sweep0, n_sweeps, thin, out
 ):  # fmt: skip
-    """:func:`binary_sweeps_by_chain` through the lookup table (:func:`table_class`)."""
+    """:func:`binary_sweeps_by_chain` through the lookup table (:func:`table_class`).
+
+    ``one`` : ndarray of shape (3,), int64, from :func:`one_type_values`.
+    """
     n_chains = v.shape[0]
     n_record = out.shape[1]
     class_indptr = plan.class_indptr
@@ -859,9 +918,9 @@ def table_sweeps_by_chain(
         for s in range(n_sweeps):
             skey = sweep_key(key, c, sweep0 + s)
             for col in range(n_classes):
-                table_class(
+                _table_class_any(
                     class_indptr[col], class_indptr[col + 1], vc, plan, nbr, delta, ptype,
-                    thresholds, independent, skey,
+                    thresholds, one, independent, skey,
                 )  # fmt: skip
             if r < n_record and (s + 1) % thin == 0:
                 out[c, r, :] = vc
@@ -870,7 +929,7 @@ def table_sweeps_by_chain(
 
 @njit(cache=True, parallel=True)
 def table_sweeps_by_vertex(
-    v, plan, nbr, delta, ptype, thresholds, key, sweep0, n_sweeps, thin, out
+    v, plan, nbr, delta, ptype, thresholds, one, key, sweep0, n_sweeps, thin, out
 ):  # fmt: skip
     """:func:`binary_sweeps_by_vertex` through the lookup table (chromatic plans only)."""
     n_chains = v.shape[0]
@@ -889,7 +948,9 @@ def table_sweeps_by_vertex(
                 for chunk in prange(n_chunks):
                     lo = start + chunk * VERTEX_CHUNK
                     hi = min(stop, lo + VERTEX_CHUNK)
-                    table_class(lo, hi, vc, plan, nbr, delta, ptype, thresholds, True, skey)
+                    _table_class_any(
+                        lo, hi, vc, plan, nbr, delta, ptype, thresholds, one, True, skey
+                    )  # fmt: skip
             if r < n_record and (s + 1) % thin == 0:
                 out[c, r, :] = vc
                 r += 1

@@ -511,7 +511,7 @@ class _Engine:
 
     @property
     def table(self):
-        """``(ptype, thresholds)`` of the lookup-table tier at the last parameters, or None."""
+        """``(ptype, thresholds, one)`` of the lookup-table tier at the last parameters, or None."""
         return self._shared.get("table")
 
     def _parameters(self, theta: np.ndarray, beta: float):
@@ -533,7 +533,10 @@ class _Engine:
         # types cost a sort; after one refusal (parameters of many values, as
         # in a model being trained) this engine does not look for them again
         if self.layout is not None and not shared["table_checked"] and not self._table_refused:
-            shared["table"] = self.layout.types(shared["bias"], shared["weight"])
+            table = self.layout.types(shared["bias"], shared["weight"])
+            if table is not None:  # one type and one value pair: the plainest kernel
+                table = (*table, _k.one_type_values(self.binary, table[1]))
+            shared["table"] = table
             shared["table_checked"] = True
             self._table_refused = shared["table"] is None
         return shared["bias"], shared["weight"], shared["table"]
@@ -570,13 +573,13 @@ class _Engine:
                 v8 = state.values.astype(np.int8)
             plan = self.binary
             if table is not None and self.use_table:
-                ptype, thresholds = table
+                ptype, thresholds, one = table
                 nbr, delta = self.layout.nbr, self.layout.delta
                 if by_vertex:
-                    _k.table_sweeps_by_vertex(v8, plan, nbr, delta, ptype, thresholds, *tail)
+                    _k.table_sweeps_by_vertex(v8, plan, nbr, delta, ptype, thresholds, one, *tail)
                 else:
                     _k.table_sweeps_by_chain(
-                        v8, plan, nbr, delta, ptype, thresholds, self.chromatic, *tail
+                        v8, plan, nbr, delta, ptype, thresholds, one, self.chromatic, *tail
                     )
             elif by_vertex:
                 _k.binary_sweeps_by_vertex(v8, plan, bias, weight, *tail)

@@ -964,6 +964,11 @@ def test_folded_parameters_are_shared_and_never_stale():
     for engine in engines:
         engine.advance(gibbs.init_state(fg, 1, seed=0), np.asarray(fg.theta), 1.0, 1, 1, 0)
     assert engines[0].table is not None and engines[0].table is engines[1].table
+    assert engines[0].table[2][0] == 1  # one type, spins only: the one-type kernel
+    mixed_fg = _binary_graph("lattice", True, 0.5)  # binary and spin sites: two value pairs
+    mixed = gibbs.GibbsSampler(mixed_fg, schedule="chromatic")._engine
+    mixed.advance(gibbs.init_state(mixed_fg, 1, seed=0), np.asarray(mixed_fg.theta), 1.0, 1, 1, 0)
+    assert mixed.table is not None and mixed.table[2][0] == 0
     np.testing.assert_array_equal(gibbs.sample(fg, 5, **kwargs), first)
     theta = np.asarray(fg.theta) * 1.7
     fg.set_theta(theta)
