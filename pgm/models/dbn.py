@@ -141,10 +141,22 @@ class DBN(TransformerMixin, BaseEstimator):
         ``learning_rate_schedule``, ``n_chains``, ``random_state`` and
         ``verbose`` (``dtype`` and ``algorithm`` are accepted and ignored: it
         trains in float64 with dense products); other options raise there.
-        Every RBM of a DBN has binary units.
+        Every RBM of a DBN has binary units, except that ``top_hidden``
+        may make the top layer Gaussian (``rbm_options`` must not set
+        ``visible`` or ``hidden``).
     propagate : {"mean", "sample"}, default "mean"
         What the next RBM is trained on: the posterior means
         ``P(h = 1 | data)`` of the layer below, or one binary sample of them.
+    top_hidden : {"binary", "gaussian"}, default "binary"
+        Units of the top layer ``h_L``. ``"gaussian"``: linear units with unit
+        variance noise (the top RBM is ``RBM(hidden="gaussian")``), the code
+        layer of the deep autoencoder of Hinton & Salakhutdinov (2006); such
+        a top RBM wants a learning rate about 100 times smaller (set it in
+        its ``rbm_options``). ``transform`` then returns ``c + h_{L-1} W``
+        for the top layer, :meth:`to_autoencoder` defaults to a linear code,
+        and the top free energy uses the Gaussian integral. Unlabelled models
+        only; :meth:`sample`, :meth:`to_factor_graph` and
+        :meth:`fine_tune_up_down` need a binary top layer.
     n_classes : int or None, default None
         Number of label classes for ``fit(X, y)`` (labels are ints in
         ``0..n_classes-1``); ``None`` takes ``max(y) + 1``.
@@ -200,6 +212,7 @@ class DBN(TransformerMixin, BaseEstimator):
         *,
         rbm_options=None,
         propagate="mean",
+        top_hidden="binary",
         n_classes=None,
         random_state=None,
         verbose=False,
@@ -207,6 +220,7 @@ class DBN(TransformerMixin, BaseEstimator):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.rbm_options = rbm_options
         self.propagate = propagate
+        self.top_hidden = top_hidden
         self.n_classes = n_classes
         self.random_state = random_state
         self.verbose = verbose
@@ -288,8 +302,22 @@ class DBN(TransformerMixin, BaseEstimator):
                 raise ValueError("label_weights must have at least one row (class)")
             d = as_float_array(label_bias, "label_bias", shape=(U.shape[0],))
         model = cls(hidden_layer_sizes=tuple(sizes[1:]), **params)
+        model._check_top_hidden(U is not None)
         model._store(W, b, R, r, U, d)
         return model
+
+    def _check_top_hidden(self, labelled):
+        if self.top_hidden not in ("binary", "gaussian"):
+            raise ValueError(f"top_hidden must be 'binary' or 'gaussian', got {self.top_hidden!r}")
+        if labelled and self.top_hidden != "binary":
+            raise ValueError(
+                "top_hidden='gaussian' is for unlabelled models; a labelled top RBM has binary "
+                "hidden units"
+            )
+
+    def _require_binary_top(self, what):
+        if self.top_hidden != "binary":
+            raise NotImplementedError(f"{what} needs a binary top layer (top_hidden='binary')")
 
     def _store(self, W, b, R, r, U, d):
         self.weights_ = W
@@ -367,7 +395,8 @@ class DBN(TransformerMixin, BaseEstimator):
         for l in range(min(upto, L - 1)):
             out.append(expit(out[-1] @ self.recognition_weights_[l] + self.recognition_biases_[l]))
         if upto == L:
-            out.append(expit(out[-1] @ self.weights_[-1] + self.biases_[-1]))
+            act = out[-1] @ self.weights_[-1] + self.biases_[-1]
+            out.append(expit(act) if self.top_hidden == "binary" else act)
         return out
 
     def _down(self, h, rng, *, return_mean=False):
@@ -388,7 +417,8 @@ class DBN(TransformerMixin, BaseEstimator):
         layer : int, default -1
             ``1..L`` (1-based), or negative from the top (``-1`` is ``h_L``).
             The top layer's means use the top RBM's ``P(h_L = 1 | h_{L-1})``
-            without label input.
+            without label input (``E[h_L | h_{L-1}]``, linear, for
+            ``top_hidden="gaussian"``).
 
         Returns
         -------
@@ -421,13 +451,16 @@ class DBN(TransformerMixin, BaseEstimator):
         if self._labelled:
             return -logsumexp(-self._top_free_energy_per_label(h), axis=1)
         W, b, c = self.weights_[-1], self.biases_[-2], self.biases_[-1]
+        if self.top_hidden == "gaussian":
+            act = h @ W + c
+            return -(h @ b) - 0.5 * (act * act + np.log(2.0 * np.pi)).sum(axis=1)
         return -(h @ b) - np.logaddexp(0.0, h @ W + c).sum(axis=1)
 
     def _top_rbms(self):
         """The top RBM, one per label (hidden bias ``c + U_k``) for a labelled model."""
         W, b, c = self.weights_[-1], self.biases_[-2], self.biases_[-1]
         if not self._labelled:
-            return [RBM.from_parameters(W, b, c)], np.zeros(1)
+            return [RBM.from_parameters(W, b, c, hidden=self.top_hidden)], np.zeros(1)
         rbms = [RBM.from_parameters(W, b, c + u) for u in self.label_weights_]
         return rbms, self.label_bias_
 
@@ -525,6 +558,7 @@ class DBN(TransformerMixin, BaseEstimator):
             int64 0/1 states, or float64 means with ``return_mean``.
         """
         self._check_fitted()
+        self._require_binary_top("sample")
         n_samples = check_positive_int(n_samples, "n_samples")
         n_gibbs = check_positive_int(n_gibbs, "n_gibbs")
         y = None
@@ -696,6 +730,7 @@ class DBN(TransformerMixin, BaseEstimator):
         from pgm.graph import FactorGraph
 
         self._check_fitted()
+        self._require_binary_top("to_factor_graph")
         L = self._n_layers
         sizes = [self.weights_[0].shape[0]] + [w.shape[1] for w in self.weights_]
         for l in range(L - 1):
@@ -846,13 +881,20 @@ class DBN(TransformerMixin, BaseEstimator):
         sizes = _check_sizes(self.hidden_layer_sizes)
         L = len(sizes)
         options = self._layer_options(L)
+        self._check_top_hidden(y is not None)
         for l, o in enumerate(options):
             if "n_hidden" in o:
                 raise ValueError(
                     f"rbm_options[{l}] must not set n_hidden (it is hidden_layer_sizes[{l}])"
                 )
+            if "hidden" in o:
+                raise ValueError(
+                    f"rbm_options[{l}] must not set hidden (the directed layers are binary; "
+                    "the top layer's units are the DBN's top_hidden)"
+                )
+            top = {"hidden": self.top_hidden} if l == L - 1 else {}
             try:
-                RBM(n_hidden=sizes[l], **o)._validated()
+                RBM(n_hidden=sizes[l], **o, **top)._validated()
             except TypeError as exc:
                 raise ValueError(f"rbm_options[{l}]: {exc}") from None
             except ValueError as exc:
@@ -924,6 +966,8 @@ class DBN(TransformerMixin, BaseEstimator):
                 if l == L - 1 and y is not None:
                     Wl, bl, cl, U, d = _fit_labelled_top(data, y, K, sizes[l], opts)
                 else:
+                    if l == L - 1:
+                        opts["hidden"] = self.top_hidden
                     rbm = RBM(n_hidden=sizes[l], **opts).fit(data)
                     Wl = rbm.weights_.astype(np.float64)
                     bl = rbm.visible_bias_.astype(np.float64)
@@ -976,6 +1020,7 @@ class DBN(TransformerMixin, BaseEstimator):
         self
         """
         self._check_fitted()
+        self._require_binary_top("fine_tune_up_down")
         n_epochs = check_positive_int(n_epochs, "n_epochs")
         learning_rate = check_positive_float(learning_rate, "learning_rate")
         cd_k = check_positive_int(cd_k, "cd_k")
@@ -1044,7 +1089,9 @@ class DBN(TransformerMixin, BaseEstimator):
         length ``n_l``. The decoder starts from the transposes of the same
         weights, so it is the DBN's down-pass exactly when recognition and
         generative weights are tied (after greedy training, before
-        :meth:`fine_tune_up_down`).
+        :meth:`fine_tune_up_down`). ``code_activation`` defaults to the top
+        layer's units: ``"linear"`` for ``top_hidden="gaussian"`` (the
+        paper's linear code, pretrained as such), ``"sigmoid"`` for binary.
 
         Parameters
         ----------
@@ -1056,6 +1103,7 @@ class DBN(TransformerMixin, BaseEstimator):
 
         weights, biases = self._up_parameters()
         visible = [x.copy() for x in self.biases_[:-1]]
+        params.setdefault("code_activation", "linear" if self.top_hidden == "gaussian" else "sigmoid")
         return DeepAutoencoder.from_pretrained(weights, biases, visible, **params)
 
 

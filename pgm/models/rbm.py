@@ -127,6 +127,7 @@ def _schedule(value, name):
 _PARAMETER_CONSTRAINTS = {
     "n_hidden": _int_at_least(1),
     "visible": _options("binary", "gaussian"),
+    "hidden": _options("binary", "gaussian"),
     "method": _options("pcd", "cd", "pt"),
     "k": _int_at_least(1),
     "n_temperatures": _int_at_least(2),
@@ -174,6 +175,15 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         Visible unit type. Binary RBMs accept data in [0, 1] for training and
         ``transform`` (fractional values act as Bernoulli probabilities, as
         in Hinton's practical guide); likelihood methods need exact 0/1.
+    hidden : {"binary", "gaussian"}, default "binary"
+        Hidden unit type. ``"gaussian"``: linear hidden units with unit
+        variance noise (the code layer of Hinton & Salakhutdinov 2006),
+        energy ``E(v, h) = |h|^2 / 2 - b.v - c.h - v W h``, so
+        ``h | v ~ N(c + v W, 1)``, ``transform`` returns the mean
+        ``c + v W`` and ``F(v) = -b.v - sum_j [(c_j + v.W_j)^2 + log(2 pi)] / 2``.
+        Needs binary visible units and ``method`` "cd" or "pcd" on the dense
+        path; such an RBM wants a learning rate about 100 times smaller than
+        a binary one (0.001 in the paper).
     method : {"pcd", "cd", "pt"}, default "pcd"
         Persistent contrastive divergence (Tieleman 2008), CD-k
         (Hinton 2002), or parallel tempering (Desjardins et al. 2010 [5]_):
@@ -340,6 +350,7 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         n_hidden=128,
         *,
         visible="binary",
+        hidden="binary",
         method="pcd",
         k=1,
         n_temperatures=10,
@@ -361,6 +372,7 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     ):
         self.n_hidden = n_hidden
         self.visible = visible
+        self.hidden = hidden
         self.method = method
         self.k = k
         self.n_temperatures = n_temperatures
@@ -391,6 +403,18 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
                 "algorithm='sparse' needs binary visible units (Gaussian visible data is "
                 "dense); use algorithm='dense' or 'auto'"
             )
+        if p.hidden == "gaussian":
+            if p.visible != "binary":
+                raise ValueError(
+                    "hidden='gaussian' needs visible='binary' (a Gaussian-Gaussian RBM has no "
+                    f"normalisable joint at these energies), got visible={p.visible!r}"
+                )
+            if p.method == "pt":
+                raise ValueError("hidden='gaussian' is available with method 'cd' or 'pcd', not 'pt'")
+            if p.algorithm == "sparse":
+                raise ValueError(
+                    "algorithm='sparse' needs binary hidden units; use algorithm='dense' or 'auto'"
+                )
         if p.algorithm == "sparse" and p.method == "pt":
             raise ValueError(
                 "algorithm='sparse' is not available with method='pt' (parallel tempering "
@@ -405,6 +429,7 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         visible_bias: ArrayLike,
         hidden_bias: ArrayLike,
         visible: str = "binary",
+        hidden: str = "binary",
         **params,
     ) -> RBM:
         """Build a ready-to-use RBM from given parameters.
@@ -415,6 +440,7 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         visible_bias : array_like of shape (n_visible,)
         hidden_bias : array_like of shape (n_hidden,)
         visible : {"binary", "gaussian"}, default "binary"
+        hidden : {"binary", "gaussian"}, default "binary"
         **params
             Other hyper-parameters (``dtype``, ``random_state``, ...); they
             matter for a later ``partial_fit``/``fit`` and for ``dtype``.
@@ -436,7 +462,7 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
                 "weights must be 2-dimensional (n_visible, n_hidden), got shape "
                 f"{weights_arr.shape}"
             )
-        model = cls(n_hidden=int(weights_arr.shape[1]), visible=visible, **params)
+        model = cls(n_hidden=int(weights_arr.shape[1]), visible=visible, hidden=hidden, **params)
         p = model._validated()
         model.weights_, model.visible_bias_, model.hidden_bias_ = _check_parameters(
             weights, visible_bias, hidden_bias, p.dtype
@@ -512,7 +538,7 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     def to_layered(self) -> LayeredModel:
         """The model as a two-layer :class:`pgm.layered.model.LayeredModel` (float64 copies).
 
-        Layers ``[v, h]`` with units ``[visible, "binary"]``, ``weights_`` as
+        Layers ``[v, h]`` with units ``[visible, hidden]``, ``weights_`` as
         the one weight block and ``[visible_bias_, hidden_bias_]`` as biases.
         Every model function of the RBM (energy, free energy, exact ``log Z``,
         the factor graph) is computed by this engine; built afresh on each
@@ -527,7 +553,7 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             Before ``fit`` (or ``from_parameters``).
         """
         W, b, c = self._params64()
-        return LayeredModel([W], [b, c], units=[self.visible, "binary"])
+        return LayeredModel([W], [b, c], units=[self.visible, self.hidden])
 
     # ------------------------------------------------------------------ energy
     def energy(self, v: ArrayLike, h: ArrayLike) -> NDArray[np.float64]:
@@ -538,7 +564,7 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         v : array_like of shape (batch, n_visible)
             Binary (0/1) for a binary RBM, real for a Gaussian one.
         h : array_like of shape (batch, n_hidden)
-            Binary (0/1) hidden states.
+            Binary (0/1) hidden states (real for ``hidden="gaussian"``).
 
         Returns
         -------
@@ -552,7 +578,7 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         core = self.to_layered()
         v = self._check_data(v, "v", dtype=np.float64, strict=True)
         h = as_float_array(h, "h", shape=(v.shape[0], core.sizes[1]), copy=False)
-        if np.any((h != 0) & (h != 1)):
+        if self.hidden == "binary" and np.any((h != 0) & (h != 1)):
             raise ValueError("h must be binary (0/1)")
         return core.energy([v, h]) + _offset(core)
 
@@ -587,7 +613,7 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         """
         W, b, c = self._params64()
         v = self._check_data(v, "v", dtype=np.float64)
-        p = expit(v @ W + c)
+        p = _hidden_mean(self.hidden, v @ W + c)
         n = v.shape[0]
         grad_b = -(v - b).mean(axis=0) if self.visible == "gaussian" else -v.mean(axis=0)
         return {"weights": -(v.T @ p) / n, "visible_bias": grad_b, "hidden_bias": -p.mean(axis=0)}
@@ -625,7 +651,7 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
 
     # --------------------------------------------------------------- transform
     def transform(self, X: ArrayLike) -> NDArray[np.floating]:
-        """Hidden activation probabilities ``P(h = 1 | v)``.
+        """Hidden activation probabilities ``P(h = 1 | v)`` (``E[h | v] = c + v W`` if Gaussian).
 
         Parameters
         ----------
@@ -646,7 +672,7 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         """
         self._check_fitted()
         X = self._check_data(X)
-        return expit(X @ self.weights_ + self.hidden_bias_)
+        return _hidden_mean(self.hidden, X @ self.weights_ + self.hidden_bias_)
 
     @property
     def _n_features_out(self) -> int:
@@ -707,7 +733,7 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         for _ in range(n_gibbs):
             np.matmul(v, self.weights_, out=act_h)
             act_h += self.hidden_bias_
-            _k.sample_bernoulli(act_h, 1.0, kernel_seed(rng), True, act_h, h)
+            _hidden_step(self.hidden, act_h, 1.0, kernel_seed(rng), True, act_h, h)
             np.matmul(h, self.weights_.T, out=act_v)
             act_v += self.visible_bias_
             if self.visible == "binary":
@@ -768,6 +794,11 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
                     f"limit 2**{max_units}; raise max_units or use method='ais'"
                 )
             return _exact_log_partition(self.to_layered(), max_units)
+        if self.hidden != "binary":
+            raise ValueError(
+                "log_partition: AIS needs binary hidden units; with Gaussian hidden units use "
+                f"method='exact' (it enumerates the {n_enum} visible units; raise max_units)"
+            )
         from pgm.inference import ais
 
         result = ais.log_partition(
@@ -778,6 +809,8 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     def _enumerate_hidden(self) -> bool:
         """Whether exact sums enumerate the hidden layer (as the layered engine chooses)."""
         n_visible, n_hidden = self.weights_.shape
+        if self.hidden == "gaussian":
+            return False
         return self.visible == "gaussian" or n_hidden < n_visible
 
     def _enumerated_units(self) -> int:
@@ -884,10 +917,11 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             discrete factor graph).
         """
         core = self.to_layered()
-        if self.visible != "binary":
+        if self.visible != "binary" or self.hidden != "binary":
             raise NotImplementedError(
-                "to_factor_graph() needs binary visible units; a Gaussian-visible RBM has "
-                "continuous variables, which a discrete FactorGraph cannot hold"
+                "to_factor_graph() needs binary visible and hidden units; a Gaussian-visible "
+                "or Gaussian-hidden RBM has continuous variables, which a discrete FactorGraph "
+                "cannot hold"
             )
         return core.to_factor_graph(("v", "h"), _FACTOR_NAMES)
 
@@ -1002,6 +1036,8 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     def _would_enumerate(self, n_visible, p) -> int:
         if p.visible == "gaussian":
             return p.n_hidden
+        if p.hidden == "gaussian":
+            return n_visible
         return min(n_visible, p.n_hidden)
 
     def _initialise(self, X, p, rng):
@@ -1199,7 +1235,7 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
                 shape = (p.n_temperatures, n_chains, n_hidden)
                 what = "(n_temperatures, n_chains, n_hidden)"
             chains = _archive_array(archive, "persistent_hidden", shape, p.dtype, where, what=what)
-            if np.any((chains != 0) & (chains != 1)):
+            if p.hidden == "binary" and np.any((chains != 0) & (chains != 1)):
                 raise _ArchiveError(f"{where}: persistent_hidden must be binary (0/1)")
             model.persistent_hidden_ = chains
         swap_keys = {"swap_attempts", "swap_accepts", "swap_rounds"}
@@ -1296,8 +1332,11 @@ def _decode_params(archive, defaults: dict, where: str) -> dict:
         forms = json.loads(_archive_scalar(archive, "param_forms_json", np.str_, where))
     if not isinstance(params, dict) or not isinstance(forms, dict):
         raise _ArchiveError(f"{where}: params_json and param_forms_json must hold JSON objects")
-    # Archives written before parallel tempering lack its two hyper-parameters.
-    if isinstance(params, dict) and set(defaults) - set(params) == set(_PT_DEFAULTS):
+    # Archives written before Gaussian hidden units lack ``hidden`` (binary); those
+    # written before parallel tempering also lack its two hyper-parameters.
+    if "hidden" in defaults and "hidden" not in params:
+        params["hidden"] = "binary"
+    if set(defaults) - set(params) == set(_PT_DEFAULTS):
         params.update(_PT_DEFAULTS)
     if set(params) != set(defaults):
         raise _ArchiveError(
@@ -1387,13 +1426,39 @@ def _swap_rates(accepts, attempts) -> np.ndarray:
     return out
 
 
+def _hidden_mean(hidden, act):
+    """``E[h | v]`` from the total input: ``sigmoid(act)`` (binary) or ``act`` (Gaussian)."""
+    return expit(act) if hidden == "binary" else act
+
+
+def _hidden_step(hidden, act, scale, key, do_sample, out_mean, out_sample):
+    """:func:`pgm.layered._kernels.sample_bernoulli` for either hidden unit type.
+
+    Binary: ``out_mean <- scale * sigmoid(act)`` and, with ``do_sample``, a
+    Bernoulli draw into ``out_sample``. Gaussian (unit variance): the draw
+    ``act + N(0, 1)`` first, then ``out_mean <- scale * act`` (``out_mean``
+    may be ``act`` itself; an empty ``out_mean`` is skipped).
+    """
+    if hidden == "binary":
+        _k.sample_bernoulli(act, scale, key, do_sample, out_mean, out_sample)
+        return
+    if do_sample:
+        _k.sample_gaussian(act, key, out_sample)
+    if out_mean.size:
+        np.multiply(act, scale, out=out_mean)
+
+
 def _use_sparse(X, p) -> bool:
     """Whether training on ``X`` takes the sparse path (see ``algorithm``)."""
     if p.algorithm != "auto":
         return p.algorithm == "sparse"
     if p.method == "pt":
         return False
-    return p.visible == "binary" and np.count_nonzero(X) <= AUTO_SPARSE_MAX_DENSITY * X.size
+    return (
+        p.visible == "binary"
+        and p.hidden == "binary"
+        and np.count_nonzero(X) <= AUTO_SPARSE_MAX_DENSITY * X.size
+    )
 
 
 def _free_energy(core, v):
@@ -1578,7 +1643,9 @@ class _Workspace:
             + self.theta[self.n_visible, : self.n_hidden]
         )
         act = np.ascontiguousarray(act, dtype=self.theta.dtype)
-        _k.sample_bernoulli(act, 1.0, kernel_seed(rng), True, act, self.h_chain[:, : self.n_hidden])
+        _hidden_step(
+            self.p.hidden, act, 1.0, kernel_seed(rng), True, act, self.h_chain[:, : self.n_hidden]
+        )
         self.chains_ready = True
 
     def _sample_visible(self, hidden, out, rng):
@@ -1596,7 +1663,8 @@ class _Workspace:
         nh = self.n_hidden
         act = self.act_h[: visible.shape[0]]
         np.matmul(visible, self.theta, out=act)
-        _k.sample_bernoulli(
+        _hidden_step(
+            self.p.hidden,
             act[:, :nh],
             1.0,
             kernel_seed(rng),
@@ -1652,10 +1720,11 @@ class _Workspace:
                 # Positive and negative activations in one product (same theta).
                 np.matmul(xs[:r], theta, out=ys[:r])
                 pos_scale = C / b
-                _k.sample_bernoulli(ys[:b, :nh], pos_scale, 0, False, ys[:b, :nh], dummy)
-                _k.sample_bernoulli(
-                    ys[b:r, :nh], -1.0, kernel_seed(rng), True, ys[b:r, :nh], self.h_chain[:, :nh]
-                )
+                _hidden_step(p.hidden, ys[:b, :nh], pos_scale, 0, False, ys[:b, :nh], dummy)
+                _hidden_step(
+                    p.hidden, ys[b:r, :nh], -1.0, kernel_seed(rng), True, ys[b:r, :nh],
+                    self.h_chain[:, :nh],
+                )  # fmt: skip
             elif p.method == "pt":
                 C = self.n_chains
                 r = b + C
@@ -1673,15 +1742,16 @@ class _Workspace:
                 r = 2 * b
                 pos_scale = 1.0
                 np.matmul(xs[:b], theta, out=ys[:b])
-                _k.sample_bernoulli(
-                    ys[:b, :nh], 1.0, kernel_seed(rng), True, ys[:b, :nh], self.h_chain[:b, :nh]
-                )
+                _hidden_step(
+                    p.hidden, ys[:b, :nh], 1.0, kernel_seed(rng), True, ys[:b, :nh],
+                    self.h_chain[:b, :nh],
+                )  # fmt: skip
                 for step in range(p.k):
                     self._sample_visible(self.h_chain[:b], xs[b:r], rng)
                     if step < p.k - 1:
                         self._sample_hidden(xs[b:r], rng)
                 np.matmul(xs[b:r], theta, out=ys[b:r])
-                _k.sample_bernoulli(ys[b:r, :nh], -1.0, 0, False, ys[b:r, :nh], dummy)
+                _hidden_step(p.hidden, ys[b:r, :nh], -1.0, 0, False, ys[b:r, :nh], dummy)
             ys[:b, nh] = pos_scale
             ys[b:r, nh] = -1.0
             # x^T y is the whole gradient (W, b in the last column, c in the last

@@ -523,3 +523,59 @@ def test_to_autoencoder_unrolls_encoder_and_down_pass():
     h1 = _sig(code @ dbn.weights_[1].T + dbn.biases_[1])
     ref = _sig(h1 @ dbn.weights_[0].T + dbn.biases_[0])
     np.testing.assert_allclose(ae.reconstruct(X), ref, rtol=1e-10)
+
+
+# ----------------------------------------------------------- Gaussian top layer
+def test_gaussian_top_bound_of_one_layer_is_the_rbm_likelihood():
+    """L = 1: no recognition chain, so the bound is the top RBM's exact log-likelihood."""
+    rng = np.random.default_rng(21)
+    W, b, c = rng.normal(0, 0.7, (5, 3)), rng.normal(0, 0.5, 5), rng.normal(0, 0.5, 3)
+    dbn = DBN.from_parameters([W], [b, c], top_hidden="gaussian")
+    rbm = RBM.from_parameters(W, b, c, hidden="gaussian")
+    V = _states(5)
+    np.testing.assert_allclose(
+        dbn.log_likelihood_lower_bound(V, method="exact", per_row=True),
+        rbm.score_samples(V), rtol=1e-12,
+    )  # fmt: skip
+    assert dbn.log_partition(method="exact") == pytest.approx(rbm.log_partition(method="exact"))
+    # the Gaussian integral, by hand: F(v) = -v.b - sum_j [(c_j + v.W_j)^2 + log 2 pi] / 2
+    act = V @ W + c
+    F = -(V @ b) - 0.5 * (act**2 + math.log(2 * math.pi)).sum(axis=1)
+    log_z = math.log(np.exp(-F).sum())
+    assert dbn.log_partition(method="exact") == pytest.approx(log_z, rel=1e-12)
+
+
+def test_gaussian_top_fit_transform_autoencoder_and_save(tmp_path):
+    X, _ = _toy(60)
+    opts = {"n_epochs": 5, "batch_size": 10, "method": "cd", "learning_rate": 0.05}
+    dbn = DBN(
+        (5, 3), rbm_options=[opts, {**opts, "learning_rate": 0.005}], top_hidden="gaussian",
+        random_state=0,
+    ).fit(X)  # fmt: skip
+    h1 = dbn.transform(X, layer=1)
+    code = dbn.transform(X)
+    np.testing.assert_allclose(code, h1 @ dbn.weights_[1] + dbn.biases_[2], rtol=1e-12)
+    ae = dbn.to_autoencoder(n_epochs=0, random_state=0).fit(X)
+    assert ae.code_activation == "linear"
+    np.testing.assert_allclose(ae.transform(X), code, rtol=1e-10)
+    dbn.save(tmp_path / "g.npz")
+    back = DBN.load(tmp_path / "g.npz")
+    assert back.top_hidden == "gaussian"
+    np.testing.assert_array_equal(back.transform(X), code)
+    assert _dbn((8, 5, 3)).to_autoencoder(n_epochs=0).code_activation == "sigmoid"
+    with pytest.raises(NotImplementedError, match="binary top layer"):
+        dbn.sample(2)
+    with pytest.raises(NotImplementedError, match="binary top layer"):
+        dbn.fine_tune_up_down(X)
+
+
+def test_gaussian_top_refusals_name_the_argument():
+    X, y = _toy(20)
+    with pytest.raises(ValueError, match="top_hidden"):
+        DBN((4, 3), top_hidden="linear").fit(X)
+    with pytest.raises(ValueError, match="top_hidden='gaussian' is for unlabelled"):
+        DBN((4, 3), top_hidden="gaussian").fit(X, y)
+    with pytest.raises(ValueError, match=r"rbm_options\[0\] must not set hidden"):
+        DBN((4, 3), rbm_options={"hidden": "gaussian"}).fit(X)
+    with pytest.raises(ValueError, match=r"rbm_options\[1\].*method 'cd' or 'pcd'"):
+        DBN((4, 3), rbm_options={"method": "pt"}, top_hidden="gaussian").fit(X)

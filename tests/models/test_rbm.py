@@ -262,7 +262,7 @@ def test_factor_graph_log_partition_matches_exact(rng):
 
 def test_gaussian_to_factor_graph_is_refused(rng):
     rbm = RBM.from_parameters(*_params(rng), visible="gaussian")
-    with pytest.raises(NotImplementedError, match="Gaussian-visible RBM has continuous"):
+    with pytest.raises(NotImplementedError, match="Gaussian-visible or Gaussian-hidden RBM has continuous"):
         rbm.to_factor_graph()
 
 

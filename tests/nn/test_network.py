@@ -174,8 +174,23 @@ def test_initialise_is_reproducible_and_scaled():
     a = Network([50, 30, 10], ["sigmoid", "softmax"]).initialise(seed=7)
     b = Network([50, 30, 10], ["sigmoid", "softmax"]).initialise(seed=7)
     np.testing.assert_array_equal(a.theta, b.theta)
-    assert np.abs(a.weights[0]).max() <= np.sqrt(6 / 80)
+    # sigmoid layers: 4 sqrt(6 / (n_in + n_out)); softmax/linear layers: sqrt(6 / (n_in + n_out))
+    assert 0.9 * 4 * np.sqrt(6 / 80) < np.abs(a.weights[0]).max() <= 4 * np.sqrt(6 / 80)
+    assert 0.9 * np.sqrt(6 / 40) < np.abs(a.weights[1]).max() <= np.sqrt(6 / 40)
     assert np.all(a.biases[0] == 0)
+
+
+def test_random_deep_sigmoid_net_gets_gradient_to_its_bottom_layer():
+    # With the tanh range sqrt(6 / (n_in + n_out)) on sigmoid layers the gradient of a
+    # 4-layer sigmoid net shrinks ~4x per layer (slope 1/4) and training stalls at the
+    # uniform-output plateau; the sigmoid range loses about 4x less.
+    rng = np.random.default_rng(0)
+    X = rng.random((200, 60))
+    T = np.eye(5)[rng.integers(0, 5, 200)]
+    net = Network([60, 40, 40, 80, 5], ["sigmoid"] * 3 + ["softmax"]).initialise(seed=1)
+    g_w = net.unpack(net.loss_and_gradient(X, T)[1])[0]
+    rms = [np.sqrt(np.mean(g**2)) for g in g_w]
+    assert rms[0] > 0.01 * rms[-1]  # the tanh range gives 0.004 here
 
 
 @pytest.mark.parametrize(
