@@ -33,7 +33,7 @@ import numpy as np
 from numba import njit
 from numba.extending import overload
 
-__all__ = ["GAMMA", "mix64", "uniform_at", "normal_at", "sweep_key"]
+__all__ = ["GAMMA", "mix64", "bits_at", "uniform_at", "normal_at", "sweep_key"]
 
 #: The SplitMix64 increment (odd; 2**64 divided by the golden ratio).
 GAMMA = 0x9E3779B97F4A7C15
@@ -80,6 +80,18 @@ def mix64(z):
 
 
 @njit(cache=True)
+def bits_at(key, index):
+    """Return the 53 random bits at counter ``index`` of stream ``key`` (uint64 below 2**53).
+
+    ``mix64(key + (index + 1) * GAMMA) >> 11``; :func:`uniform_at` is these
+    bits times 2**-53, so ``uniform_at(key, i) < m * 2**-53`` exactly when
+    ``bits_at(key, i) < m`` (an integer comparison, no conversion).
+    """
+    z = mix64(_wrap_add(np.uint64(key), _wrap_mul(_wrap_add(np.uint64(index), _ONE), _GAMMA)))
+    return z >> _S11
+
+
+@njit(cache=True)
 def uniform_at(key, index):
     """Return the uniform double in ``[0, 1)`` at counter ``index`` of stream ``key``.
 
@@ -95,8 +107,7 @@ def uniform_at(key, index):
     float64
         ``(mix64(key + (index + 1) * GAMMA) >> 11) * 2**-53``, on the 2**-53 grid.
     """
-    z = mix64(_wrap_add(np.uint64(key), _wrap_mul(_wrap_add(np.uint64(index), _ONE), _GAMMA)))
-    return float(z >> _S11) * _INV_2_53
+    return float(bits_at(key, index)) * _INV_2_53
 
 
 @njit(cache=True)

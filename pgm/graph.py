@@ -127,6 +127,7 @@ class FactorGraph:
         self._edges: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # (i, j, params)
         self._factors: list[tuple[np.ndarray, int, tuple]] = []  # (scope, start, shape)
         self._revision = 0
+        self._theta_revision = 0  # bumped by every write of the parameters
         self._compiled: CompiledGraph | None = None
 
     # ------------------------------------------------------------------ variables
@@ -144,6 +145,17 @@ class FactorGraph:
     def revision(self) -> int:
         """Structure revision, bumped by every structural change."""
         return self._revision
+
+    @property
+    def theta_revision(self) -> int:
+        """Parameter revision, bumped by every write of :attr:`theta`.
+
+        Equal revisions mean equal parameters (:attr:`theta` is read-only
+        outside :meth:`set_theta`, :meth:`set_parameters` and the methods that
+        add terms), so samplers can reuse what they folded from them without
+        comparing the vectors.
+        """
+        return self._theta_revision
 
     def add_variables(self, name: str, n: int, domain: str | int = "binary") -> VariableGroup:
         """Add ``n`` variables sharing ``domain`` and return their group.
@@ -385,6 +397,7 @@ class FactorGraph:
         """Replace every parameter at once from a flat vector of length ``n_params``."""
         theta = as_float_array(theta, "theta", shape=(self._theta.shape[0],))
         self._theta[:] = theta
+        self._theta_revision += 1
 
     def set_parameters(self, values: dict | None = None, **kwargs) -> None:
         """Set named parameter blocks, e.g. ``fg.set_parameters(bias_v=...)``.
@@ -402,6 +415,7 @@ class FactorGraph:
         for key, value in checked.items():
             block = self._blocks[key]
             self._theta[block.start : block.stop] = value
+        self._theta_revision += 1
 
     def flat_statistics(self, states) -> np.ndarray:
         """Sufficient statistics ``s(x)`` with ``E(x) = -theta . s(x)``.
@@ -608,6 +622,7 @@ class FactorGraph:
             self._theta_buffer = grown
         self._theta_buffer[start:stop] = array.ravel()
         self._n_params = stop
+        self._theta_revision += 1
         self._blocks[name] = _Block(name, start, stop, array.shape)
         return start
 

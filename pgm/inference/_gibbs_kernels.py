@@ -56,7 +56,7 @@ from collections import namedtuple
 import numpy as np
 from numba import njit, prange
 
-from pgm._rng_kernels import mix64, sweep_key, uniform_at
+from pgm._rng_kernels import bits_at, mix64, sweep_key, uniform_at
 from pgm.inference._kernels import conditional_energies
 
 # The shared primitive, compiled to be inlined into the sweep loops: a call that
@@ -856,6 +856,9 @@ def table_class_one_type(lo, hi, v, plan, row, low, span, independent, skey):
     """
     order = plan.order
     nbr = plan.nbr
+    grid = np.empty(row.shape[0], dtype=np.uint64)  # thresholds in units of 2**-53
+    for b in range(row.shape[0]):
+        grid[b] = np.uint64(row[b] * 9007199254740992.0)
     p = lo
     while p < hi:
         m = min(BLOCK, hi - p) if independent else 1
@@ -871,7 +874,7 @@ def table_class_one_type(lo, hi, v, plan, row, low, span, independent, skey):
             else:
                 for s in range(d):
                     b |= np.int64(v[nbr[t + s * m]] > 0) << s
-            h = np.int8(site_uniform(skey, i) < row[b])
+            h = np.int8(bits_at(skey, i) < grid[b])
             v[i] = low + h * span
         p += m
 

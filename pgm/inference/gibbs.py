@@ -514,21 +514,32 @@ class _Engine:
         """``(ptype, thresholds, one)`` of the lookup-table tier at the last parameters, or None."""
         return self._shared.get("table")
 
-    def _parameters(self, theta: np.ndarray, beta: float):
+    def _parameters(self, theta: np.ndarray, beta: float, stamp=None):
         """``(bias, weight, table)`` folded at ``(theta, beta)``, recomputed only on a change.
 
-        The arrays are never written after they are made (a change makes new
-        ones), so engines sharing them through ``cg.cache`` cannot see a
-        half-updated set.
+        ``stamp`` (the graph's :attr:`~pgm.FactorGraph.theta_revision` when
+        ``theta`` is the graph's own vector, else None) spares the
+        entry-by-entry comparison with the folded ``theta`` when it matches
+        the stamp of the last fold. The arrays are never written after they
+        are made (a change makes new ones), so engines sharing them through
+        ``cg.cache`` cannot see a half-updated set.
         """
         shared = self._shared
         key = shared.get("key")
-        if key is None or key[1] != beta or not _k.same_array(key[0], theta):
+        fresh = (
+            key is not None
+            and key[1] == beta
+            and ((stamp is not None and key[2] == stamp) or _k.same_array(key[0], theta))
+        )
+        if fresh:
+            if stamp is not None and key[2] != stamp:
+                shared["key"] = (key[0], beta, stamp)
+        else:
             bias = np.empty(self.plan.order.shape[0], dtype=np.float64)
             weight = np.empty(self.plan.nbr.shape[0], dtype=np.float64)
             _k.fast_parameters(self.plan, self.cg.kernel_graph, theta, beta, bias, weight)
             shared.clear()
-            shared.update(key=(theta.copy(), beta), bias=bias, weight=weight, table=None)
+            shared.update(key=(theta.copy(), beta, stamp), bias=bias, weight=weight, table=None)
             shared["table_checked"] = False
         # types cost a sort; after one refusal (parameters of many values, as
         # in a model being trained) this engine does not look for them again
@@ -543,7 +554,7 @@ class _Engine:
 
     def advance(
         self, state: GibbsState, theta: np.ndarray, beta: float, n_sweeps: int, thin: int,
-        n_record: int, v8: np.ndarray | None = None,
+        n_record: int, v8: np.ndarray | None = None, stamp=None,
     ) -> np.ndarray:  # fmt: skip
         """Advance ``state``'s arrays in place by ``n_sweeps``; return the recorded values.
 
@@ -552,13 +563,14 @@ class _Engine:
         With :attr:`binary_active` and ``v8`` given (int8 values of the same
         chains, kept by the caller), only ``v8`` is advanced and the caller
         brings ``state`` up to date (:meth:`sync`) when it needs it.
+        ``stamp``: see :meth:`_parameters`.
         """
         n_chains, n = state.indices.shape
         out = np.empty((n_chains, n_record, n), dtype=self.sample_dtype)
         if n_sweeps == 0:
             return out
         beta = float(beta)
-        bias, weight, table = self._parameters(theta, beta)
+        bias, weight, table = self._parameters(theta, beta, stamp)
         threads = numba.get_num_threads()
         by_vertex = (
             self.chromatic
@@ -894,7 +906,8 @@ class GibbsSampler(_PersistentSweeps):
         else:
             self._sync()
         args = (self._state, theta, self._beta, n_sweeps, thin, n_record)
-        out = engine.advance(*args, v8=self._v8)
+        stamp = self._fg.theta_revision if self._theta is None else None
+        out = engine.advance(*args, v8=self._v8, stamp=stamp)
         self._state = replace(self._state, sweep=self._state.sweep + n_sweeps)
         return out
 
