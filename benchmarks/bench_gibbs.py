@@ -17,11 +17,13 @@
      ``exp`` per site like the engine must;
    - a vectorised numpy checkerboard (``np.roll`` neighbour sums).
 
-   Throughput is single-site updates per second (best of the repeats, and
-   median). A sanity check compares the engine's energy per site and
-   magnetisation with the hand-written kernel's and with Onsager's exact
-   values (beta = 0.3 disordered, 0.6 ordered from an all-up start), and at
-   beta = 0.44 between the two samplers.
+   Throughput is single-site updates per second (best of the interleaved
+   rounds, and median), at 10 sweeps per call (the main table) and at 2 (short
+   calls, where refetching evicted index arrays shows). A sanity check
+   compares the engine's energy per site and magnetisation with the
+   hand-written kernel's and with Onsager's exact values (beta = 0.3
+   disordered, 0.6 ordered from an all-up start), and at beta = 0.44 between
+   the two samplers.
 2. pgmpy ``GibbsSampling`` on a 4 x 4 binary pairwise model (its constructor
    tabulates every variable's conditional over all 2**15 joint states of the
    others): time to first sample and updates per second against pgm on the
@@ -54,14 +56,18 @@ from pgm.inference._gibbs_kernels import mix64, sweep_key  # noqa: E402
 
 SIDE = 512
 BETA = 0.44
-# Many short repeats: on a shared machine the best of them approximates the
-# uncontended speed, the median shows what contention leaves.
-SWEEPS_PER_REPEAT = 2
-REPEATS = 100
+# Interleaved repeats: on a shared machine the best of them approximates the
+# uncontended speed, the median shows what contention leaves. The main table
+# runs calls of 10 sweeps, as a chain runs in use; the short-call table (2
+# sweeps) shows what each call's first touch costs once the other methods have
+# evicted the caches (the engine's index arrays are 5 MB on this lattice, the
+# hand-written kernels have none).
+CALLS = ((10, 40), (2, 100))  # (sweeps per call, rounds)
 PGMPY_LIMIT = 60.0
 THREADS = sorted({1, min(2, numba.config.NUMBA_NUM_THREADS)})
 
 _G = np.uint64(0x9E3779B97F4A7C15)
+_ONE = np.uint64(1)
 _TWO = np.uint64(2)
 _S11 = np.uint64(11)
 
@@ -98,6 +104,7 @@ def table_graph(n: int, n_factors: int, rng) -> pgm.FactorGraph:
 def checkerboard_table(spins, beta, key, sweep0, n_sweeps):
     """Hand-written heat-bath checkerboard on a periodic lattice (int8 spins, lookup table)."""
     side = spins.shape[0]
+    last = np.uint64(side - 1)  # unsigned column indices: no negative-index wrap test
     table = np.empty(5)
     for k in range(5):  # p(+1 | neighbour sum 2k - 4)
         table[k] = 1.0 / (1.0 + np.exp(-2.0 * beta * (2 * k - 4)))
@@ -109,9 +116,9 @@ def checkerboard_table(spins, beta, key, sweep0, n_sweeps):
                 down = spins[(i + 1) % side]
                 row = spins[i]
                 z = skey + np.uint64(i * side + 1) * _G
-                for j in range((i + colour) % 2, side, 2):
-                    left = row[j - 1] if j > 0 else row[side - 1]
-                    right = row[j + 1] if j < side - 1 else row[0]
+                for j in range(np.uint64((i + colour) % 2), last + _ONE, _TWO):
+                    left = row[j - _ONE] if j > 0 else row[last]
+                    right = row[j + _ONE] if j < last else row[0]
                     nb = up[j] + down[j] + left + right
                     z += _G * _TWO
                     u = np.float64(mix64(z) >> _S11) * 2.0**-53
@@ -122,6 +129,7 @@ def checkerboard_table(spins, beta, key, sweep0, n_sweeps):
 def checkerboard_exp(spins, beta, key, sweep0, n_sweeps):
     """As :func:`checkerboard_table`, computing ``exp`` at every site."""
     side = spins.shape[0]
+    last = np.uint64(side - 1)
     for s in range(n_sweeps):
         for colour in range(2):
             skey = sweep_key(key, colour, sweep0 + s)
@@ -130,9 +138,9 @@ def checkerboard_exp(spins, beta, key, sweep0, n_sweeps):
                 down = spins[(i + 1) % side]
                 row = spins[i]
                 z = skey + np.uint64(i * side + 1) * _G
-                for j in range((i + colour) % 2, side, 2):
-                    left = row[j - 1] if j > 0 else row[side - 1]
-                    right = row[j + 1] if j < side - 1 else row[0]
+                for j in range(np.uint64((i + colour) % 2), last + _ONE, _TWO):
+                    left = row[j - _ONE] if j > 0 else row[last]
+                    right = row[j + _ONE] if j < last else row[0]
                     nb = up[j] + down[j] + left + right
                     z += _G * _TWO
                     u = np.float64(mix64(z) >> _S11) * 2.0**-53
@@ -190,13 +198,14 @@ ENGINE_ROWS = (
 )
 
 
-def bench_ising(lines, info):
+def bench_ising(lines, sweeps, repeats):
+    """One interleaved comparison at ``sweeps`` per call over ``repeats`` rounds."""
     t0 = time.perf_counter()
     fg = ising_graph(SIDE)
     cg = fg.compile()
     build = time.perf_counter() - t0
     n = SIDE * SIDE
-    n_updates = n * SWEEPS_PER_REPEAT
+    n_updates = n * sweeps
     rng = np.random.default_rng(0)
     start = np.where(rng.random((SIDE, SIDE)) < 0.5, 1, -1)
     glass = ising_graph(SIDE)  # J ~ N(1, 0.1^2): one type per site, so no lookup table
@@ -208,11 +217,11 @@ def bench_ising(lines, info):
         sampler = gibbs.GibbsSampler(
             fg, seed=1, init=start.ravel(), schedule="chromatic", beta=BETA
         )
-        calls[("pgm engine", threads)] = lambda s=sampler: s.run(SWEEPS_PER_REPEAT)
+        calls[("pgm engine", threads)] = lambda s=sampler: s.run(sweeps)
         storing = gibbs.GibbsSampler(
             fg, seed=1, init=start.ravel(), schedule="chromatic", beta=BETA
         )
-        calls[(ENGINE_ROWS[1], threads)] = lambda s=storing: s.sample(SWEEPS_PER_REPEAT)
+        calls[(ENGINE_ROWS[1], threads)] = lambda s=storing: s.sample(sweeps)
         calls[(ENGINE_ROWS[2], threads)] = lambda: gibbs.sample(
             fg, N_STORED, burn_in=0, init=start.ravel(), schedule="chromatic", beta=BETA, seed=1
         )
@@ -220,7 +229,7 @@ def bench_ising(lines, info):
         random = gibbs.GibbsSampler(
             glass, seed=1, init=start.ravel(), schedule="chromatic", beta=BETA
         )
-        calls[(ENGINE_ROWS[3], threads)] = lambda s=random: s.run(SWEEPS_PER_REPEAT)
+        calls[(ENGINE_ROWS[3], threads)] = lambda s=random: s.run(sweeps)
         for label, kernel in (
             ("hand-written, table", checkerboard_table),
             ("hand-written, exp", checkerboard_exp),
@@ -229,18 +238,16 @@ def bench_ising(lines, info):
             sweep = [0]
 
             def go(kernel=kernel, spins=spins, sweep=sweep):
-                kernel(spins, BETA, 12345, sweep[0], SWEEPS_PER_REPEAT)
-                sweep[0] += SWEEPS_PER_REPEAT
+                kernel(spins, BETA, 12345, sweep[0], sweeps)
+                sweep[0] += sweeps
 
             calls[(label, threads)] = go
     spins_np = start.astype(np.float64)
     np_rng = np.random.default_rng(2)
-    calls[("numpy vectorised", 1)] = lambda: numpy_checkerboard(
-        spins_np, BETA, np_rng, SWEEPS_PER_REPEAT
-    )
+    calls[("numpy vectorised", 1)] = lambda: numpy_checkerboard(spins_np, BETA, np_rng, sweeps)
     # interleaved rounds: every method and thread count meets the same load
     times = {key: [] for key in calls}
-    for round_ in range(REPEATS + 1):
+    for round_ in range(repeats + 1):
         for (label, threads), call in calls.items():
             numba.set_num_threads(threads)
             t0 = time.perf_counter()
@@ -261,12 +268,12 @@ def bench_ising(lines, info):
     }
     numba.set_num_threads(max(THREADS))
 
-    lines.append(f"## 2D Ising model, {SIDE} x {SIDE} periodic, beta = {BETA}, one chain\n")
+    lines.append(f"### {sweeps} sweeps per call\n")
     lines.append(
         f"Graph build + `compile()` (networkx colouring included): {build:.1f} s; "
         f"{cg.n_colours} colour classes. Chromatic heat-bath sweeps; "
-        f"{REPEATS} interleaved rounds; in each, every method and thread count runs "
-        f"{SWEEPS_PER_REPEAT} sweeps ({n_updates / 1e6:.1f} M single-site updates; "
+        f"{repeats} interleaved rounds; in each, every method and thread count runs "
+        f"{sweeps} sweeps ({n_updates / 1e6:.1f} M single-site updates; "
         f"`gibbs.sample`: {N_STORED} sweeps, each stored, building its sampler "
         "included) after a warm-up round. 'best' is the fastest round (close to the "
         "uncontended speed on this shared machine), 'median' the typical one. The "
@@ -519,7 +526,9 @@ def main():
         "Written by `benchmarks/bench_gibbs.py`; every number below comes from one "
         "process run. Throughput is single-site updates per second.\n"
     ]
-    fg, start, _ = bench_ising(lines, info)
+    lines.append(f"## 2D Ising model, {SIDE} x {SIDE} periodic, beta = {BETA}, one chain\n")
+    for sweeps, repeats in CALLS:
+        fg, start, _ = bench_ising(lines, sweeps, repeats)
     ising_sanity(lines, fg, start)
     bench_pgmpy(lines)
     bench_tables(lines)
