@@ -45,6 +45,22 @@ model.add_factors(*factors)
 """
 
 
+def git_commit() -> str:
+    """The checked-out commit (short hash, ``+`` when the tree has changes), or ``?``."""
+    here = Path(__file__).resolve().parent
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=here, capture_output=True, text=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=here, capture_output=True, text=True,
+        ).stdout.strip()  # fmt: skip
+    except OSError:
+        return "?"
+    return (head + ("+" if dirty else "")) or "?"
+
+
 def cpu_model() -> str:
     """The CPU's model name from ``/proc/cpuinfo``, else what ``platform`` knows."""
     try:

@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -95,6 +96,7 @@ def main(argv=None):
         return write_markdown(json.loads(Path(args.report).read_text()))
     if args.seeds is None:
         return _run(args)
+    load_start = round(os.getloadavg()[0], 2)
     runs = []
     for seed in args.seeds:
         one = argparse.Namespace(**vars(args))
@@ -109,6 +111,20 @@ def main(argv=None):
     out["spread"] = {key: float(np.std([r[key] for r in runs], ddof=1)) for key in HEADLINE}
     for key in ("sizes", "autoencoder_sizes", "epochs", "n_train", "n_test"):
         out[key] = runs[0][key]
+    threads = " ".join(
+        f"{name}={os.environ[name]}"
+        for name in ("OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS")
+        if name in os.environ
+    )
+    out["command"] = (threads + " " if threads else "") + (
+        "python benchmarks/bench_dbn_mnist.py "
+        + " ".join(argv if argv is not None else sys.argv[1:])
+    )
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from _common import git_commit
+
+    out["commit"] = git_commit()
+    out["load_average"] = [load_start, round(os.getloadavg()[0], 2)]
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)
     Path(args.output).write_text(json.dumps(out, indent=2) + "\n")
     print(json.dumps({k: out[k] for k in (*HEADLINE, "spread")}, indent=2))
@@ -163,8 +179,14 @@ buys at this budget.
     if "command" in out:
         body += (
             f"\nRun: `{out['command']}` at commit {out.get('commit', '?')} (the machine list "
-            "above is read when this page is written; the run shared the machine with other "
-            "jobs, load average 5-17).\n"
+            "above is read when this page is written"
+            + (
+                f"; 1-minute load average {out['load_average'][0]} at the start of the run, "
+                f"{out['load_average'][1]} at its end)"
+                if "load_average" in out
+                else "; the run shared the machine with other jobs, load average 5-17)"
+            )
+            + ".\n"
         )
     path = write_report(
         "dbn_mnist", "DBN on MNIST (pretraining, backprop, up-down, autoencoder)", body
