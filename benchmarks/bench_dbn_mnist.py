@@ -96,7 +96,10 @@ def main(argv=None):
         return write_markdown(json.loads(Path(args.report).read_text()))
     if args.seeds is None:
         return _run(args)
-    load_start = round(os.getloadavg()[0], 2)
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from _common import git_commit
+
+    commit, load_start = git_commit(), round(os.getloadavg()[0], 2)  # before the run
     runs = []
     for seed in args.seeds:
         one = argparse.Namespace(**vars(args))
@@ -120,10 +123,7 @@ def main(argv=None):
         "python benchmarks/bench_dbn_mnist.py "
         + " ".join(argv if argv is not None else sys.argv[1:])
     )
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from _common import git_commit
-
-    out["commit"] = git_commit()
+    out["commit"] = commit
     out["load_average"] = [load_start, round(os.getloadavg()[0], 2)]
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)
     Path(args.output).write_text(json.dumps(out, indent=2) + "\n")
