@@ -16,16 +16,14 @@ import pytest
 from scipy import integrate
 
 from pgm.models import RBM
+from tests.models.test_rbm import _params as rbm_params
 
 N_VISIBLE, N_HIDDEN = 4, 2
 
 
 def _params(rng, n_visible=N_VISIBLE, n_hidden=N_HIDDEN, scale=0.6):
-    return (
-        scale * rng.normal(size=(n_visible, n_hidden)),
-        scale * rng.normal(size=n_visible),
-        scale * rng.normal(size=n_hidden),
-    )
+    """(W, b, c) of the RBM tests' generator, smaller by default."""
+    return rbm_params(rng, n_visible, n_hidden, scale)
 
 
 def _brute_energy(v, h, W, b, c):
@@ -94,8 +92,10 @@ def test_transform_is_the_conditional_mean_and_samples_have_unit_variance(rng):
     row = v[11]
     for j in range(N_HIDDEN):
         a = c[j] + row @ W[:, j]
-        weights = [integrate.quad(lambda x, k=k: x**k * math.exp(a * x - x * x / 2), -20, 20)[0]
-                   for k in range(3)]  # fmt: skip
+        weights = [
+            integrate.quad(lambda x, k=k, a=a: x**k * math.exp(a * x - x * x / 2), -20, 20)[0]
+            for k in range(3)
+        ]
         mean = weights[1] / weights[0]
         assert rbm.transform(row[None])[0, j] == pytest.approx(mean, rel=1e-9)
         assert weights[2] / weights[0] - mean**2 == pytest.approx(1.0, rel=1e-9)
