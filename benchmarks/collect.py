@@ -23,6 +23,7 @@ ORDER = [
     "rbm_digits",
     "rbm_mnist_loglik",
     "rbm_pt",
+    "rbm_pt_mnist",
     "dbm_mnist",
     "dbn_mnist",
     "horse_segmentation",
