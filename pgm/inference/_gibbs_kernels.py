@@ -595,9 +595,10 @@ def binary_positions(lo, hi, v, plan, bias, weight, skey):
     """:func:`update_positions` on a :data:`BinaryPlan` with blocks of one (sequential).
 
     ``v`` : ndarray of shape (n_variables,), int8, the chain's values, in place.
+    The ids are read as uint32 views (see :func:`table_class_one_type`).
     """
-    order = plan.order
-    nbr = plan.nbr
+    order = plan.order.view(np.uint32)
+    nbr = plan.nbr.view(np.uint32)
     nbr_start = plan.nbr_start
     degree = plan.degree
     for p in range(lo, hi):
@@ -615,9 +616,10 @@ def binary_independent(lo, hi, v, plan, bias, weight, skey, logits, high, sure):
 
     ``v`` : ndarray of shape (n_variables,), int8, in place; ``logits``
     (float64), ``high``, ``sure`` (bool): scratch of length :data:`BLOCK`.
+    The ids are read as uint32 views (see :func:`table_class_one_type`).
     """
-    order = plan.order
-    nbr = plan.nbr
+    order = plan.order.view(np.uint32)
+    nbr = plan.nbr.view(np.uint32)
     low_value = plan.low
     high_value = plan.high
     for start in range(lo, hi, BLOCK):
