@@ -1012,3 +1012,37 @@ def test_revision_stamp_never_serves_stale_parameters():
     reference = kept.sample(4)
     np.testing.assert_array_equal(own.sample(4), reference)
     assert not np.array_equal(reference, after)  # power: the change matters
+
+
+def test_sample_dtype_returns_the_same_values_narrower():
+    """``dtype=None`` returns the recorded int8 values, equal to the default int64 ones.
+
+    Any signed type wide enough gives the same values; types that cannot hold
+    them (unsigned for spins, int8 for a 200-state variable, floats) are
+    refused by name before any sweep, and the sampler's state is unchanged.
+    """
+    fg = _binary_graph("lattice", True, 0.5)
+    kwargs = dict(n_chains=2, burn_in=3, schedule="chromatic", seed=4)
+    wide = gibbs.sample(fg, 5, **kwargs)
+    assert wide.dtype == np.int64
+    for dtype, expected in ((None, np.int8), (np.int16, np.int16), ("int32", np.int32)):
+        narrow = gibbs.sample(fg, 5, dtype=dtype, **kwargs)
+        assert narrow.dtype == expected
+        np.testing.assert_array_equal(narrow, wide)
+    sampler = gibbs.GibbsSampler(fg, n_chains=2, seed=1)
+    before = sampler.gibbs_state
+    for bad, match in ((np.uint8, "signed integer"), (np.float64, "signed integer"),
+                       ("bogus", "signed integer")):  # fmt: skip
+        with pytest.raises(ValueError, match=match):
+            sampler.sample(3, dtype=bad)
+        with pytest.raises(ValueError, match=match):
+            gibbs.sample(fg, 3, dtype=bad)
+    after = sampler.gibbs_state
+    assert after.sweep == before.sweep
+    np.testing.assert_array_equal(after.values, before.values)
+    many = pgm.FactorGraph()
+    c = many.add_variables("c", 2, domain=200)
+    many.add_factor(c.ids, np.zeros((200, 200)))
+    with pytest.raises(ValueError, match="int8 cannot hold the value 199"):
+        gibbs.sample(many, 2, dtype=np.int8, seed=0)
+    assert gibbs.sample(many, 2, dtype=None, seed=0).dtype == np.int64  # recorded wide
