@@ -266,6 +266,57 @@ class DBM(TransformerMixin, BaseEstimator):
         """:meth:`log_likelihood_lower_bound`."""
         return self.log_likelihood_lower_bound(X)
 
+    # ------------------------------------------------------------ discriminative fine-tuning
+    def classifier_input(self, X):
+        """The augmented input ``[v, q(h_2 | v)]`` of :meth:`to_classifier`'s network.
+
+        Salakhutdinov & Hinton (2009, section 4) feed the network the data
+        together with the mean-field marginals of the second hidden layer,
+        computed once per input and held fixed during fine-tuning. With one
+        hidden layer there is no h_2 and the input is ``X`` itself.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_visible + n_h2), float64
+        """
+        X = self._check_X(X)
+        if self._core.n_layers < 3:
+            return X.astype(np.float64)
+        return np.hstack([X.astype(np.float64), self.transform(X, layer=2)])
+
+    def to_classifier(self, **params):
+        """A :class:`pgm.nn.DeepClassifier` initialised from the DBM (S&H 2009, section 4).
+
+        Its input is :meth:`classifier_input` (``[v, q(h_2)]``); the first
+        hidden layer has weights ``[W_0; W_1^T]`` and bias ``b_1``, each layer
+        ``l >= 2`` above it ``W_{l-1}`` and ``b_l``; ``fit`` adds a random
+        softmax layer and fine-tunes every weight by backpropagation. With two
+        hidden layers (the paper's model) the initial network computes the
+        mean-field posteriors exactly: at the fixed point
+        ``q(h_1) = sigmoid(v W_0 + q(h_2) W_1^T + b_1)`` and
+        ``q(h_2) = sigmoid(q(h_1) W_1 + b_2)``. With more, the layers above the
+        first see only the layer below (no top-down input).
+
+        Parameters
+        ----------
+        **params
+            Passed to ``DeepClassifier.from_pretrained`` (``n_classes``,
+            ``optimizer``, ``n_epochs``, ...).
+
+        Examples
+        --------
+        ``clf = dbm.to_classifier(n_classes=10).fit(dbm.classifier_input(X), y)``,
+        then ``clf.predict(dbm.classifier_input(X_test))``.
+        """
+        core = self._check_fitted()
+        from pgm.nn import DeepClassifier
+
+        W, b = core.weights, core.biases
+        first = W[0] if core.n_layers < 3 else np.vstack([W[0], W[1].T])
+        weights = [first] + [W[l - 1] for l in range(2, core.n_layers)]
+        biases = [b[l] for l in range(1, core.n_layers)]
+        return DeepClassifier.from_pretrained(weights, biases, **params)
+
     def to_factor_graph(self):
         """FactorGraph of the same energy: v first, then h1, h2, ... (binary visible only)."""
         return self._check_fitted().to_factor_graph()

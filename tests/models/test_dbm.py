@@ -258,3 +258,39 @@ def _expected_failed_checks(estimator):
 )
 def test_sklearn_estimator_checks(estimator, check):
     check(estimator)
+
+
+# ------------------------------------------------------------ discriminative fine-tuning
+def test_to_classifier_network_starts_at_the_mean_field_posteriors():
+    """With two hidden layers the initial network on ``[v, q(h2)]`` computes q(h1) and q(h2).
+
+    The first layer's weights are ``[W0; W1^T]`` and its bias b1, the second's
+    W1 and b2: at the mean-field fixed point these are the fixed-point
+    equations, so the hidden activations equal ``transform`` (to the
+    mean-field tolerance). A DBM with one hidden layer feeds ``X`` alone.
+    """
+    dbm = _dbm((6, 5, 4), seed=3, scale=1.0)
+    rng = np.random.default_rng(0)
+    X = (rng.random((40, 6)) < 0.5).astype(float)
+    y = (X[:, 0] + X[:, 1] > 1).astype(int)
+    A = dbm.classifier_input(X)
+    assert A.shape == (40, 6 + 4)
+    np.testing.assert_array_equal(A[:, :6], X)
+    np.testing.assert_allclose(A[:, 6:], dbm.transform(X, layer=2), rtol=0, atol=0)
+    clf = dbm.to_classifier(n_classes=2, n_epochs=0, random_state=0).fit(A, y)  # no training
+    assert clf.hidden_layer_sizes == (5, 4)
+    h1 = clf.network_.propagate(A, 0, 1)
+    h2 = clf.network_.propagate(A, 0, 2)
+    np.testing.assert_allclose(h1, dbm.transform(X, layer=1), atol=1e-7)
+    np.testing.assert_allclose(h2, dbm.transform(X, layer=2), atol=1e-7)
+    tuned = dbm.to_classifier(n_classes=2, optimizer="lbfgs", n_epochs=10, max_iter=10,
+                              random_state=0).fit(A, y)  # fmt: skip
+    assert tuned.score(A, y) >= 0.95  # fine-tuning fits the separable toy
+    single = _dbm((6, 3), seed=4)
+    np.testing.assert_array_equal(single.classifier_input(X), X)
+    h = single.to_classifier(n_classes=2, n_epochs=0).fit(X, y).network_.propagate(X, 0, 1)
+    np.testing.assert_allclose(h, single.transform(X), atol=1e-12)
+    with pytest.raises(NotFittedError):
+        DBM().to_classifier()
+    with pytest.raises(ValueError, match="X has 5 features, but DBM is expecting 6"):
+        dbm.classifier_input(X[:, :5])
