@@ -33,14 +33,21 @@ from sklearn.linear_model import LogisticRegression
 from pgm.datasets.mnist import load_mnist
 
 
-def classify(dbm, *, n_train=20_000, n_test=None, seed=0, C=1.0, max_iter=300):
-    """Test error (percent) of logistic regression on DBM features and on pixels."""
+def _mnist(n_train, n_test, seed):
+    """``n_train`` random MNIST training images (all if None), the first ``n_test`` test ones."""
     X, y = load_mnist(split="train")
     X_test, y_test = load_mnist(split="test")
-    order = np.random.default_rng(seed).permutation(X.shape[0])[:n_train]
-    X, y = X[order], y[order]
+    if n_train is not None:
+        order = np.random.default_rng(seed).permutation(X.shape[0])[:n_train]
+        X, y = X[order], y[order]
     if n_test is not None:
         X_test, y_test = X_test[:n_test], y_test[:n_test]
+    return X, y, X_test, y_test
+
+
+def classify(dbm, *, n_train=20_000, n_test=None, seed=0, C=1.0, max_iter=300):
+    """Test error (percent) of logistic regression on DBM features and on pixels."""
+    X, y, X_test, y_test = _mnist(n_train, n_test, seed)
     t0 = time.perf_counter()
     F = dbm.transform(X)
     F_test = dbm.transform(X_test)
@@ -69,13 +76,7 @@ def classify(dbm, *, n_train=20_000, n_test=None, seed=0, C=1.0, max_iter=300):
 
 def finetune(dbm, *, n_epochs, n_train=None, n_test=None, seed=0, verbose=False):
     """Test error (percent) of the network initialised from the DBM and fine-tuned (S&H 2009)."""
-    X, y = load_mnist(split="train")
-    X_test, y_test = load_mnist(split="test")
-    if n_train is not None:
-        order = np.random.default_rng(seed).permutation(X.shape[0])[:n_train]
-        X, y = X[order], y[order]
-    if n_test is not None:
-        X_test, y_test = X_test[:n_test], y_test[:n_test]
+    X, y, X_test, y_test = _mnist(n_train, n_test, seed)
     t0 = time.perf_counter()
     A, A_test = dbm.classifier_input(X), dbm.classifier_input(X_test)
     feature_s = time.perf_counter() - t0
