@@ -58,20 +58,15 @@ def classify(dbm, *, n_train=20_000, n_test=None, seed=0, C=1.0, max_iter=300):
     fit_s = time.perf_counter() - t0
     base = LogisticRegression(C=C, max_iter=max_iter).fit(X, y)
     pixel_err = 100.0 * float(np.mean(base.predict(X_test) != y_test))
-    return {
-        "method": (
-            "frozen DBM, mean-field posteriors q(h1), q(h2) of the grey-level image "
-            f"(pixel / 255) concatenated, multinomial LogisticRegression(C={C}, lbfgs, "
-            f"max_iter={max_iter}) on {len(y)} random MNIST training images, tested on "
-            f"{len(y_test)} test images; no fine-tuning"
-        ),
-        "n_train": int(len(y)),
-        "n_test": int(len(y_test)),
-        "test_error_percent": err,
-        "pixel_test_error_percent": pixel_err,
-        "feature_seconds": feature_s,
-        "fit_seconds": fit_s,
-    }
+    method = (
+        "frozen DBM, mean-field posteriors q(h1), q(h2) of the grey-level image "
+        f"(pixel / 255) concatenated, multinomial LogisticRegression(C={C}, lbfgs, "
+        f"max_iter={max_iter}) on {len(y)} random MNIST training images, tested on "
+        f"{len(y_test)} test images; no fine-tuning"
+    )
+    out = _result(method, y, y_test, err, feature_s, fit_s)
+    out["pixel_test_error_percent"] = pixel_err
+    return out
 
 
 def finetune(dbm, *, n_epochs, n_train=None, n_test=None, seed=0, verbose=False):
@@ -87,14 +82,20 @@ def finetune(dbm, *, n_epochs, n_train=None, n_test=None, seed=0, verbose=False)
     ).fit(A, y)  # fmt: skip
     fit_s = time.perf_counter() - t0
     err = 100.0 * float(np.mean(clf.predict(A_test) != y_test))
+    method = (
+        "network initialised from the DBM (DBM.to_classifier: input [v, q(h2)], first layer "
+        "[W0; W1^T], then W1, a random softmax layer), fine-tuned by backpropagation: "
+        f"conjugate gradients, minibatches of 1000, 3 line searches, {n_epochs} epochs "
+        f"(the first {min(5, n_epochs // 5)} on the softmax layer only), on {len(y)} MNIST "
+        f"training images (pixel / 255), tested on {len(y_test)} test images"
+    )
+    return _result(method, y, y_test, err, feature_s, fit_s)
+
+
+def _result(method, y, y_test, err, feature_s, fit_s):
+    """One classifier's record: how, on how many images, the test error and the times."""
     return {
-        "method": (
-            "network initialised from the DBM (DBM.to_classifier: input [v, q(h2)], first layer "
-            "[W0; W1^T], then W1, a random softmax layer), fine-tuned by backpropagation: "
-            f"conjugate gradients, minibatches of 1000, 3 line searches, {n_epochs} epochs "
-            f"(the first {min(5, n_epochs // 5)} on the softmax layer only), on {len(y)} MNIST "
-            f"training images (pixel / 255), tested on {len(y_test)} test images"
-        ),
+        "method": method,
         "n_train": int(len(y)),
         "n_test": int(len(y_test)),
         "test_error_percent": err,
