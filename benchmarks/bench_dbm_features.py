@@ -25,7 +25,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
@@ -126,6 +129,7 @@ def main(argv=None):
     parser.add_argument("--note", default="", help="how the DBM was trained, for the report")
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args(argv)
+    args.commit = _commit()  # before the run: the code that computes the numbers
     dbm = DBM.load(args.checkpoint)
     result = {"features": classify(dbm, n_train=args.n_train, n_test=args.n_test, seed=args.seed)}
     print(json.dumps(result, indent=2), flush=True)
@@ -142,14 +146,16 @@ def main(argv=None):
         write_report(args.report, result, args)
 
 
+def _commit():
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from _common import git_commit
+
+    return git_commit()
+
+
 def write_report(path, result, args):
     """A markdown section with the machine, the command and each method's test error."""
-    import shlex
-    import sys
-    from pathlib import Path
-
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from _common import git_commit, machine_markdown
+    from _common import machine_markdown
 
     rows = [("DBM mean-field features + logistic regression", result["features"])]
     rows.append(("raw pixels + logistic regression", {
@@ -159,7 +165,7 @@ def write_report(path, result, args):
         rows.append(("network initialised from the DBM, fine-tuned", result["finetuned"]))
     lines = [
         "## MNIST classification from a DBM (features and fine-tuning)\n",
-        f"Written by `benchmarks/bench_dbm_features.py` at commit {git_commit()}: "
+        f"Written by `benchmarks/bench_dbm_features.py` at commit {args.commit}: "
         f"`python benchmarks/bench_dbm_features.py {shlex.join(sys.argv[1:])}`. {args.note}\n",
         "| classifier | training images | test images | test error | anchor |",
         "|---|---:|---:|---:|---|",

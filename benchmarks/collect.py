@@ -25,6 +25,7 @@ ORDER = [
     "rbm_pt",
     "rbm_pt_mnist",
     "dbm_mnist",
+    "dbm_finetune",
     "dbn_mnist",
     "horse_segmentation",
     "mnist_restoration",
