@@ -1030,10 +1030,10 @@ def sample(
     n_samples = check_positive_int(n_samples, "n_samples")
     thin = check_positive_int(thin, "thin")
     burn_in = check_positive_int(burn_in, "burn_in", minimum=0)
+    _check_sample_type(dtype, _check_graph(fg).compile())  # before a seed's generator is drawn
     sampler = GibbsSampler(
         fg, n_chains=n_chains, seed=seed, init=init, clamp=clamp, schedule=schedule, beta=beta
     )
-    _check_sample_type(dtype, sampler._cg)
     sampler._check_output(n_samples)  # before the burn-in, not after
     sampler.run(burn_in)
     return sampler.sample(n_samples, thin, dtype)
