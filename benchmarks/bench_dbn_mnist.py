@@ -56,6 +56,9 @@ HEADLINE = (
 )
 
 
+STAGES = ("pretrain", "finetune", "random_init", "up_down", "autoencoder", "pca")
+
+
 def _error(pred, y):
     return float(np.mean(np.asarray(pred) != np.asarray(y)))
 
@@ -67,6 +70,21 @@ def main(argv=None):
     parser.add_argument("--pretrain-epochs", type=int, default=50)
     parser.add_argument("--pretrain-lr", type=float, default=0.05)
     parser.add_argument("--finetune-epochs", type=int, default=30)
+    parser.add_argument(
+        "--finetune-optimizer", choices=("cg", "sgd"), default="cg",
+        help="cg: 3 line searches per minibatch of 1000 (Hinton & Salakhutdinov); sgd: momentum "
+        "SGD on minibatches of 100 with --finetune-lr and --finetune-schedule",
+    )  # fmt: skip
+    parser.add_argument("--finetune-lr", type=float, default=0.1)
+    parser.add_argument("--finetune-schedule", default="linear", help="sgd's learning-rate schedule")
+    parser.add_argument(
+        "--finetune-dtype", choices=("float32", "float64"), default="float64",
+        help="the fine-tuned networks' dtype",
+    )  # fmt: skip
+    parser.add_argument(
+        "--stages", nargs="+", choices=STAGES, default=list(STAGES),
+        help="stages to run (the rest are skipped; the headline keys of skipped stages are null)",
+    )  # fmt: skip
     parser.add_argument("--up-down-epochs", type=int, default=30)
     parser.add_argument("--up-down-lr", type=float, default=0.01)
     parser.add_argument("--up-down-cd-k", type=int, default=10)
@@ -107,11 +125,12 @@ def main(argv=None):
         one.checkpoint_dir = str(Path(args.checkpoint_dir) / f"seed{seed}")
         one.output = str(Path(args.checkpoint_dir) / f"seed{seed}" / "result.json")
         runs.append(_run(one))
-    out = {key: float(np.mean([r[key] for r in runs])) for key in HEADLINE}
+    ran = [key for key in HEADLINE if all(r[key] is not None for r in runs)]
+    out = {key: (float(np.mean([r[key] for r in runs])) if key in ran else None) for key in HEADLINE}
     out["train_minutes"] = float(np.mean([r["train_minutes"] for r in runs]))
     out["seeds"] = list(args.seeds)
     out["per_seed"] = runs
-    out["spread"] = {key: float(np.std([r[key] for r in runs], ddof=1)) for key in HEADLINE}
+    out["spread"] = {key: float(np.std([r[key] for r in runs], ddof=1)) for key in ran}
     for key in ("sizes", "autoencoder_sizes", "epochs", "n_train", "n_test"):
         out[key] = runs[0][key]
     threads = " ".join(
@@ -147,7 +166,7 @@ def write_markdown(out: dict):
     from _common import write_report
 
     rows = []
-    for key in HEADLINE:
+    for key in out["spread"]:
         values = [r[key] for r in out["per_seed"]]
         pct = key.startswith("test_error")
         show = (lambda v: f"{100 * v:.2f}%") if pct else (lambda v: f"{v:.2f}")
@@ -231,13 +250,20 @@ def _run(args):
         "dtype": np.float32,
     }
     clf_options = {
-        "optimizer": "cg",
+        "optimizer": args.finetune_optimizer,
         "n_epochs": args.finetune_epochs,
-        "batch_size": 1000,
-        "max_iter": 3,
+        "dtype": np.dtype(args.finetune_dtype).type,
         "random_state": args.seed,
         "verbose": args.verbose,
     }
+    if args.finetune_optimizer == "cg":
+        clf_options.update(batch_size=1000, max_iter=3)
+    else:
+        clf_options.update(
+            batch_size=100, learning_rate=args.finetune_lr, momentum=0.9,
+            learning_rate_schedule=args.finetune_schedule,
+        )  # fmt: skip
+    stages = set(args.stages)
 
     # 1. greedy pretraining of 784-500-500-2000
     dbn_file = ckpt / "dbn_pretrained.npz"
@@ -254,7 +280,7 @@ def _run(args):
         done("pretrain")
 
     # 2. backprop fine-tuning of the pretrained net
-    if "finetune" not in minutes:
+    if "finetune" in stages and "finetune" not in minutes:
         t = time.perf_counter()
         clf = dbn.to_classifier(
             n_classes=10, output_only_epochs=min(5, args.finetune_epochs // 5), **clf_options
@@ -263,14 +289,14 @@ def _run(args):
         done("finetune", test_error_finetuned=_error(clf.predict(X_test), y_test))
 
     # 3. the same net and optimiser from random weights
-    if "random_init" not in minutes:
+    if "random_init" in stages and "random_init" not in minutes:
         t = time.perf_counter()
         clf = DeepClassifier(tuple(args.sizes), classes=tuple(range(10)), **clf_options).fit(X, y)
         minutes["random_init"] = (time.perf_counter() - t) / 60
         done("random_init", test_error_random_init=_error(clf.predict(X_test), y_test))
 
     # 4. the joint image-label model: labelled top RBM on the pretrained h_{L-1}, then up-down
-    if "up_down" not in minutes:
+    if "up_down" in stages and "up_down" not in minutes:
         t = time.perf_counter()
         L = len(args.sizes)
         H = dbn.transform(X, layer=L - 1) if L > 1 else X
@@ -302,7 +328,7 @@ def _run(args):
         )
 
     # 5. deep autoencoder 784-1000-500-250-30
-    if "autoencoder" not in minutes:
+    if "autoencoder" in stages and "autoencoder" not in minutes:
         t = time.perf_counter()
         code_options = {**rbm_options, "learning_rate": args.ae_code_lr}
         stack = DBN(
@@ -319,17 +345,23 @@ def _run(args):
         done("autoencoder", autoencoder_mse=ae.reconstruction_error(X_test))
 
     # 6. PCA with as many components as the code
-    if "pca" not in minutes:
+    if "pca" in stages and "pca" not in minutes:
         t = time.perf_counter()
         pca = PCA(n_components=args.ae_sizes[-1], random_state=args.seed).fit(X)
         recon = pca.inverse_transform(pca.transform(X_test))
         minutes["pca"] = (time.perf_counter() - t) / 60
         done("pca", pca_mse=float(np.mean(np.sum((X_test - recon) ** 2, axis=1))))
 
-    out = {key: results[key] for key in HEADLINE}
+    out = {key: results.get(key) for key in HEADLINE}
     out["train_minutes"] = float(sum(minutes.values()))
     out["stage_minutes"] = minutes
-    out["test_error_joint_before_up_down"] = results["test_error_joint_before_up_down"]
+    out["test_error_joint_before_up_down"] = results.get("test_error_joint_before_up_down")
+    out["stages"] = sorted(minutes, key=STAGES.index)
+    out["finetune_optimizer"] = {
+        k: (np.dtype(v).name if k == "dtype" else v)
+        for k, v in clf_options.items()
+        if k not in ("random_state", "verbose")
+    }
     out["sizes"] = args.sizes
     out["autoencoder_sizes"] = args.ae_sizes
     out["epochs"] = {

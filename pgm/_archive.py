@@ -17,6 +17,7 @@ import zipfile
 import numpy as np
 
 from pgm._params import float_dtype
+from pgm.learning.schedules import Schedule, get_schedule
 
 __all__ = [
     "ArchiveError",
@@ -117,6 +118,9 @@ def encode_params(params: dict, *, stacklevel: int = 3) -> tuple[str, str]:
         elif isinstance(value, tuple):
             forms[name] = "tuple"
             params[name] = [v.item() if isinstance(v, np.generic) else v for v in value]
+        elif isinstance(value, Schedule):
+            forms[name] = "schedule"
+            params[name] = value.to_dict()
     if "dtype" in params:
         dtype = params["dtype"]
         if isinstance(dtype, str):
@@ -166,6 +170,12 @@ def decode_params(archive, names, where: str, *, class_name: str) -> dict:
                 except (TypeError, ValueError) as exc:
                     raise ArchiveError(f"{where}: {exc}") from None
                 params[name] = dtype if form == "dtype" else dtype.type
+            continue
+        if form == "schedule":
+            try:
+                params[name] = get_schedule(value, name)
+            except (TypeError, ValueError) as exc:
+                raise ArchiveError(f"{where}: cannot restore hyper-parameter {name}: {exc}") from None
             continue
         if form == "tuple":
             if not isinstance(value, list):

@@ -39,6 +39,7 @@ from pgm._params import options as _options
 from pgm._params import positive as _positive
 from pgm._params import seed as _seed
 from pgm._random import as_generator
+from pgm.learning.schedules import get_schedule
 from pgm._validation import (
     NotFittedError,
     as_float_array,
@@ -66,11 +67,19 @@ def _sizes_nonempty(value, name):
     return _check_layer_sizes(value, name, minimum_length=1)
 
 
+def _schedule(value, name):
+    try:
+        return get_schedule(value, name)
+    except TypeError as exc:
+        raise ValueError(str(exc)) from None
+
+
 _COMMON = {
     "optimizer": _options(*optim.OPTIMIZERS),
     "n_epochs": _int_at_least(0),
     "batch_size": _optional_int,
     "learning_rate": _positive,
+    "learning_rate_schedule": _schedule,
     "momentum": _momentum,
     "weight_decay": _non_negative,
     "max_iter": _int_at_least(1),
@@ -173,8 +182,11 @@ class _Trainer:
         self.velocity = velocity
         self.master = master
 
-    def epoch(self, network, X, T, p, layers=None, *, reset=False) -> float:
-        """One pass over ``(X, T)`` in minibatches; ``reset`` starts fresh optimiser state."""
+    def epoch(self, network, X, T, p, epoch, layers=None, *, reset=False) -> float:
+        """Pass ``epoch`` (0-based) over ``(X, T)`` in minibatches; ``reset`` starts afresh.
+
+        SGD's step is ``p.learning_rate_schedule(p.learning_rate, epoch, p.n_epochs)``.
+        """
         batch_size = min(p.batch_size or _DEFAULT_BATCH[p.optimizer], X.shape[0])
         if reset:
             self.velocity = self.master = None
@@ -183,7 +195,8 @@ class _Trainer:
             if self.velocity is None:
                 self.velocity = np.zeros(_n_trained(network, layers), dtype=network.dtype)
             losses = optim.sgd(
-                network, X, T, n_epochs=1, batch_size=batch_size, learning_rate=p.learning_rate,
+                network, X, T, n_epochs=1, batch_size=batch_size,
+                learning_rate=p.learning_rate_schedule(p.learning_rate, epoch, p.n_epochs),
                 momentum=p.momentum, layers=layers, seed=self.rng, velocity=self.velocity,
             )  # fmt: skip
         else:
@@ -229,7 +242,7 @@ def _train(estimator, trainer, net, X, T, p, n_epochs, first_epoch, name, *, ver
     with _progress(verbose, n_epochs, name) as update:
         for epoch in range(first_epoch, first_epoch + n_epochs):
             layers, reset = estimator._phase(net, epoch, p)
-            history.append(trainer.epoch(net, X, T, p, layers, reset=reset))
+            history.append(trainer.epoch(net, X, T, p, epoch, layers, reset=reset))
             update(history[-1])
     return history
 
@@ -325,7 +338,7 @@ def _partial_fit(estimator, X, T, p):
     net = estimator.network_
     net.weight_decay = p.weight_decay
     layers, reset = estimator._phase(net, estimator.n_iter_, p)
-    loss = estimator._trainer.epoch(net, X, T, p, layers, reset=reset)
+    loss = estimator._trainer.epoch(net, X, T, p, estimator.n_iter_, layers, reset=reset)
     estimator.loss_curve_ = [*estimator.loss_curve_, loss]
     estimator.n_iter_ += 1
     return estimator
@@ -598,6 +611,13 @@ class DeepClassifier(_Persistence, ClassifierMixin, BaseEstimator):
         "sgd" (capped at the number of rows).
     learning_rate : float, default 0.1
         SGD step size (ignored by "cg" and "lbfgs").
+    learning_rate_schedule : str or Schedule, default "constant"
+        SGD's step at epoch ``t`` (0-based, counted across ``partial_fit``
+        calls) is ``schedule(learning_rate, t, n_epochs)``; a name in
+        :data:`pgm.learning.schedules.SCHEDULES` or a
+        :class:`pgm.learning.schedules.Schedule` (e.g. ``"linear"`` decays to
+        10% of ``learning_rate`` at epoch ``n_epochs - 1``). Ignored by "cg"
+        and "lbfgs".
     momentum : float in [0, 1), default 0.9
         SGD momentum (ignored by "cg" and "lbfgs").
     weight_decay : float, default 0.0
@@ -678,6 +698,7 @@ class DeepClassifier(_Persistence, ClassifierMixin, BaseEstimator):
         n_epochs=10,
         batch_size=None,
         learning_rate=0.1,
+        learning_rate_schedule="constant",
         momentum=0.9,
         weight_decay=0.0,
         max_iter=3,
@@ -694,6 +715,7 @@ class DeepClassifier(_Persistence, ClassifierMixin, BaseEstimator):
         self.n_epochs = n_epochs
         self.batch_size = batch_size
         self.learning_rate = learning_rate
+        self.learning_rate_schedule = learning_rate_schedule
         self.momentum = momentum
         self.weight_decay = weight_decay
         self.max_iter = max_iter
@@ -1025,9 +1047,11 @@ class DeepAutoencoder(_Persistence, TransformerMixin, BaseEstimator):
         Output units: sigmoid with Bernoulli cross-entropy (data in [0, 1],
         e.g. MNIST pixels), or linear with squared error ``sum_i (r_i - x_i)^2 / 2``
         for real-valued data.
-    optimizer, n_epochs, batch_size, learning_rate, momentum, weight_decay, max_iter
+    optimizer, n_epochs, batch_size, learning_rate, learning_rate_schedule, momentum
         As in :class:`DeepClassifier`; ``n_epochs=0`` only unrolls the
         pretrained stack (the reconstruction before fine-tuning).
+    weight_decay, max_iter
+        As in :class:`DeepClassifier`.
     init_weights : tuple of array_like or None, default None
         Encoder weights, ``init_weights[l]`` of shape (n_l, n_{l+1}); set by
         :meth:`from_pretrained`.
@@ -1084,6 +1108,7 @@ class DeepAutoencoder(_Persistence, TransformerMixin, BaseEstimator):
         n_epochs=10,
         batch_size=None,
         learning_rate=0.1,
+        learning_rate_schedule="constant",
         momentum=0.9,
         weight_decay=0.0,
         max_iter=3,
@@ -1101,6 +1126,7 @@ class DeepAutoencoder(_Persistence, TransformerMixin, BaseEstimator):
         self.n_epochs = n_epochs
         self.batch_size = batch_size
         self.learning_rate = learning_rate
+        self.learning_rate_schedule = learning_rate_schedule
         self.momentum = momentum
         self.weight_decay = weight_decay
         self.max_iter = max_iter
