@@ -41,6 +41,7 @@ import numpy as np
 
 from pgm.datasets.mnist import load_binarized_mnist
 from pgm.layered.ais import log_partition
+from pgm.learning.schedules import ExponentialDecay
 from pgm.layered.model import LayeredModel
 from pgm.models import DBM
 
@@ -95,6 +96,15 @@ def main(argv=None):
     )
     parser.add_argument("--learning-rate", type=float, default=0.005)
     parser.add_argument("--pretrain-learning-rate", type=float, default=0.05)
+    parser.add_argument(
+        "--lr-decay", type=float, default=None,
+        help="joint rate lr * decay**epoch (ExponentialDecay); default lr / (1 + epoch / 10)",
+    )  # fmt: skip
+    parser.add_argument("--momentum", type=float, default=0.5)
+    parser.add_argument(
+        "--final-momentum", type=float, default=None,
+        help="momentum from epoch 5 of every RBM and of joint training (S&H's code: 0.9)",
+    )  # fmt: skip
     parser.add_argument("--mean-field-iter", type=int, default=10)
     parser.add_argument("--n-train", type=int, default=None)
     parser.add_argument("--n-test", type=int, default=None)
@@ -133,6 +143,11 @@ def main(argv=None):
         pretrain_learning_rate=args.pretrain_learning_rate,
         mean_field_iter=args.mean_field_iter,
         n_pretrain_iter=args.pretrain_epochs,
+        learning_rate_schedule=(
+            "inverse" if args.lr_decay is None else ExponentialDecay(decay=args.lr_decay)
+        ),
+        momentum=args.momentum,
+        final_momentum=args.final_momentum,
         n_iter=0,
         random_state=args.seed,
     )
@@ -148,6 +163,7 @@ def main(argv=None):
         state = dbm._joint_state(dbm._core, np.random.default_rng([args.seed, 10**6]), X)
         save_checkpoint(ckpt, dbm, state, minutes)
         log(f"pretrained in {minutes:.1f} min")
+    dbm.set_params(n_iter=args.epochs)  # the joint schedule's horizon
     pretrain_minutes = minutes if state["epoch"] == 0 else None
     joint_start = minutes
     epoch_minutes = []
@@ -207,6 +223,14 @@ def main(argv=None):
         log(f"classification: {clf}")
 
     n_epochs = int(state["epoch"])
+    momentum = f"momentum {args.momentum}" + (
+        "" if args.final_momentum is None else f" then {args.final_momentum} from epoch 5"
+    )
+    rate = (
+        f"{args.learning_rate} / (1 + epoch / 10)"
+        if args.lr_decay is None
+        else f"{args.learning_rate} x {args.lr_decay}^epoch"
+    )
     out = {
         "test_log_likelihood_bound": bound,
         "log_z": result.log_z,
@@ -219,11 +243,11 @@ def main(argv=None):
         "n_train": int(X.shape[0]),
         "n_test": int(X_test.shape[0]),
         "schedule": {
-            "pretraining": f"CD-1, lr {args.pretrain_learning_rate}, momentum 0.5, batch 100, "
+            "pretraining": f"CD-1, lr {args.pretrain_learning_rate}, {momentum}, batch 100, "
             "weight decay 1e-4, weights N(0, 0.01^2), visible biases at the data's log-odds, "
             "modified RBMs of section 3.1 (doubled bottom-up input for the bottom RBM, "
             "doubled top-down input for the top one)",
-            "joint": f"lr {args.learning_rate} / (1 + epoch / 10), momentum 0.5, weight decay "
+            "joint": f"lr {rate}, {momentum}, weight decay "
             f"1e-4, batch 100, {args.mean_field_iter} mean-field iterations, 100 persistent "
             "fantasy particles started at training images with mean-field-sampled hidden "
             "layers, one block-Gibbs sweep per update",

@@ -29,6 +29,7 @@ __all__ = [
     "ExponentialDecay",
     "StepDecay",
     "LinearDecay",
+    "InverseDecay",
     "SCHEDULES",
     "get_schedule",
 ]
@@ -159,8 +160,38 @@ class LinearDecay(Schedule):
         return 1.0 - (1.0 - float(self.final_fraction)) * t
 
 
+@dataclass(frozen=True)
+class InverseDecay(Schedule):
+    """``learning_rate / (1 + epoch / scale)`` (harmonic decay; the DBM's default).
+
+    Parameters
+    ----------
+    scale : float > 0, default 10.0
+        Epochs until the rate has halved.
+    """
+
+    scale: float = 10.0
+    name = "inverse"
+
+    def __post_init__(self):
+        if isinstance(self.scale, bool) or not isinstance(self.scale, numbers.Real):
+            raise ValueError(f"scale must be a positive real number, got {self.scale!r}")
+        if not (np.isfinite(self.scale) and self.scale > 0):
+            raise ValueError(f"scale must be a positive real number, got {self.scale}")
+
+    def __call__(self, learning_rate: float, epoch: int, n_epochs: int) -> float:
+        """Return ``learning_rate / (1 + epoch / scale)`` (a division, not a product)."""
+        epoch, n_epochs = _check_epoch(epoch, n_epochs)
+        return float(learning_rate) / (1.0 + epoch / float(self.scale))
+
+    def factor(self, epoch: int, n_epochs: int) -> float:
+        """Return ``1 / (1 + epoch / scale)``."""
+        return 1.0 / (1.0 + epoch / float(self.scale))
+
+
 SCHEDULES = {
     "constant": Constant,
+    "inverse": InverseDecay,
     "exponential": ExponentialDecay,
     "step": StepDecay,
     "linear": LinearDecay,
