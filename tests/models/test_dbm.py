@@ -10,6 +10,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from pgm._validation import NotFittedError
 from pgm.inference import ais, exact
+from pgm.learning.schedules import Constant, ExponentialDecay, InverseDecay
 from pgm.models import DBM
 from tests.models._sklearn_checks import BINARY_RANGE_CHECKS
 
@@ -212,6 +213,73 @@ def test_joint_training_raises_exact_log_likelihood_on_small_data():
     # 2.28 nats (log 2 for the prototype plus 8 H(0.05) for the flips): measured -2.34
     assert before < -5.0
     assert after > -3.0
+
+
+def _two_prototypes(n=120, seed=1):
+    rng = np.random.default_rng(seed)
+    protos = np.array([[1, 1, 1, 0, 0, 0, 1, 0], [0, 0, 0, 1, 1, 1, 0, 1]], dtype=float)
+    return np.abs(protos[rng.integers(0, 2, n)] - (rng.random((n, 8)) < 0.05))
+
+
+def _fit_params(**params):
+    dbm = DBM(
+        (4, 3), batch_size=20, n_particles=30, learning_rate=0.05, random_state=0, **params
+    ).fit(_two_prototypes())
+    return dbm.weights_ + dbm.biases_
+
+
+def _assert_bitwise(a, b):
+    assert all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
+
+
+def test_default_schedule_and_momentum_are_the_explicit_ones():
+    """Defaults == InverseDecay(10) with final_momentum equal to momentum, bitwise (7 epochs)."""
+    sizes = dict(n_pretrain_iter=7, n_iter=7)
+    _assert_bitwise(
+        _fit_params(**sizes),
+        _fit_params(learning_rate_schedule=InverseDecay(10.0), final_momentum=0.5, **sizes),
+    )
+
+
+def test_final_momentum_takes_over_at_epoch_5():
+    """Five epochs (0-4) never use final_momentum; a sixth of either phase does (power twin)."""
+    five = dict(n_pretrain_iter=5, n_iter=5)
+    _assert_bitwise(_fit_params(**five), _fit_params(final_momentum=0.9, **five))
+    for six in (dict(n_pretrain_iter=6, n_iter=5), dict(n_pretrain_iter=5, n_iter=6)):
+        a, b = _fit_params(**six), _fit_params(final_momentum=0.9, **six)
+        assert not all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
+
+
+def test_joint_rate_follows_the_schedule():
+    """ExponentialDecay(0.5) == a constant rate set to 0.04 * 0.5**t before each epoch."""
+    X = _two_prototypes()
+    runs = []
+    for schedule in (ExponentialDecay(0.5), Constant()):
+        dbm = DBM(
+            (4, 3), n_iter=0, n_pretrain_iter=2, learning_rate=0.04, batch_size=20,
+            n_particles=30, learning_rate_schedule=schedule, random_state=0,
+        ).fit(X)  # fmt: skip
+        rng = np.random.default_rng(5)
+        state = dbm._joint_state(dbm._core, rng, X)
+        for t in range(4):
+            if isinstance(schedule, Constant):
+                dbm.set_params(learning_rate=0.04 * 0.5**t)
+            dbm._joint_epoch(dbm._core, X, rng, state)
+        runs.append(dbm._core.weights + dbm._core.biases)
+    _assert_bitwise(*runs)
+
+
+@pytest.mark.parametrize(
+    ("params", "match"),
+    [
+        ({"final_momentum": 1.5}, "final_momentum"),
+        ({"learning_rate_schedule": "cosine"}, "learning_rate_schedule must be one of"),
+        ({"learning_rate_schedule": 3}, "learning_rate_schedule must be a str"),
+    ],
+)
+def test_bad_schedule_and_momentum_are_refused(params, match):
+    with pytest.raises(ValueError, match=match):
+        DBM((3,), **params).fit(np.zeros((4, 5)))
 
 
 _OUT_OF_RANGE = (

@@ -272,6 +272,8 @@ def test_autoencoder_unfitted(method):
         ({"momentum": 1.5}, ValueError, "momentum"),
         ({"weight_decay": -0.1}, ValueError, "weight_decay"),
         ({"learning_rate": 0.0}, ValueError, "learning_rate"),
+        ({"learning_rate_schedule": "cosine"}, ValueError, "learning_rate_schedule must be one"),
+        ({"learning_rate_schedule": 0.5}, ValueError, "learning_rate_schedule must be a str"),
         ({"max_iter": 0}, ValueError, "max_iter"),
         ({"output_only_epochs": 5, "n_epochs": 2}, ValueError, "output_only_epochs"),
         ({"dtype": "int8"}, ValueError, "dtype"),

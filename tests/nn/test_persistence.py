@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from pgm._validation import NotFittedError
+from pgm.learning.schedules import LinearDecay
 from pgm.nn import DeepAutoencoder, DeepClassifier, Network, optim
 from tests.nn.test_estimators import _stack, _xor
 
@@ -173,6 +174,40 @@ def test_autoencoder_resume_equals_uninterrupted(tmp_path, optimizer):
     resumed.partial_fit(X).partial_fit(X)
     _bitwise(resumed.network_.theta, reference.network_.theta)
     assert resumed.loss_curve_ == reference.loss_curve_
+
+
+def test_sgd_learning_rate_schedule_steps_per_epoch_and_resumes(tmp_path):
+    """Epoch t of SGD steps at ``schedule(learning_rate, t, n_epochs)``.
+
+    Reference: a constant-rate classifier whose ``learning_rate`` is set to the
+    scheduled value before each ``partial_fit`` epoch (same momentum buffer and
+    shuffling stream), bitwise. A run saved after 2 epochs and loaded continues
+    on the schedule (the Schedule object comes back equal), and a constant
+    rate (power twin) ends elsewhere.
+    """
+    rng = np.random.default_rng(8)
+    X, y = _xor(rng, 50)
+    schedule, n, lr = LinearDecay(final_fraction=0.2), 4, 0.5
+    params = dict(hidden_layer_sizes=(4,), optimizer="sgd", batch_size=16, random_state=7)
+    scheduled = DeepClassifier(
+        n_epochs=n, learning_rate=lr, learning_rate_schedule=schedule, **params
+    ).fit(X, y)
+    manual = DeepClassifier(n_epochs=n, **params)
+    for t in range(n):
+        manual.set_params(learning_rate=schedule(lr, t, n))
+        manual.partial_fit(X, y, ["even", "odd"])
+    _bitwise(scheduled.network_.theta, manual.network_.theta)
+
+    first = DeepClassifier(n_epochs=n, learning_rate=lr, learning_rate_schedule=schedule, **params)
+    first.partial_fit(X, y, ["even", "odd"]).partial_fit(X, y)
+    first.save(tmp_path / "s.npz")
+    resumed = DeepClassifier.load(tmp_path / "s.npz")
+    assert resumed.learning_rate_schedule == schedule
+    resumed.partial_fit(X, y).partial_fit(X, y)
+    _bitwise(resumed.network_.theta, scheduled.network_.theta)
+
+    constant = DeepClassifier(n_epochs=n, learning_rate=lr, **params).fit(X, y)
+    assert not np.array_equal(constant.network_.theta, scheduled.network_.theta)
 
 
 def test_resume_is_not_trivially_equal(tmp_path):
