@@ -90,6 +90,12 @@ def main(argv=None):
     parser.add_argument("--up-down-cd-k", type=int, default=10)
     parser.add_argument("--ae-epochs", type=int, default=30)
     parser.add_argument(
+        "--ae-optimizer", choices=("cg", "sgd"), default="cg",
+        help="the autoencoder's fine-tuning: cg as --finetune-optimizer, or momentum SGD on "
+        "minibatches of 100 at --ae-lr with --finetune-schedule (dtype --finetune-dtype)",
+    )  # fmt: skip
+    parser.add_argument("--ae-lr", type=float, default=0.03)
+    parser.add_argument(
         "--ae-code-lr", type=float, default=0.001,
         help="learning rate of the autoencoder's top RBM (Gaussian code units; the paper's 0.001)",
     )  # fmt: skip
@@ -214,6 +220,15 @@ buys at this budget.
     return out
 
 
+def _options_record(options):
+    """The optimiser options as JSON values (dtype by name; no seed or verbosity)."""
+    return {
+        k: (np.dtype(v).name if k == "dtype" else v)
+        for k, v in options.items()
+        if k not in ("random_state", "verbose")
+    }
+
+
 def _run(args):
     """All stages for one seed; returns the result dictionary it writes to ``args.output``."""
     from sklearn.decomposition import PCA
@@ -264,6 +279,20 @@ def _run(args):
             learning_rate_schedule=args.finetune_schedule,
         )  # fmt: skip
     stages = set(args.stages)
+    ae_options = {
+        "optimizer": args.ae_optimizer,
+        "n_epochs": args.ae_epochs,
+        "dtype": clf_options["dtype"],
+        "random_state": args.seed,
+        "verbose": args.verbose,
+    }
+    if args.ae_optimizer == "cg":
+        ae_options.update(batch_size=1000, max_iter=3)
+    else:
+        ae_options.update(
+            batch_size=100, learning_rate=args.ae_lr, momentum=0.9,
+            learning_rate_schedule=args.finetune_schedule,
+        )  # fmt: skip
 
     # 1. greedy pretraining of 784-500-500-2000
     dbn_file = ckpt / "dbn_pretrained.npz"
@@ -337,10 +366,7 @@ def _run(args):
             top_hidden="gaussian", random_state=args.seed + 2, verbose=args.verbose,
         ).fit(X)  # fmt: skip
         stack.save(ckpt / "dbn_autoencoder_stack.npz")
-        ae = stack.to_autoencoder(
-            code_activation="linear", optimizer="cg", n_epochs=args.ae_epochs, batch_size=1000,
-            max_iter=3, random_state=args.seed, verbose=args.verbose,
-        ).fit(X)  # fmt: skip
+        ae = stack.to_autoencoder(code_activation="linear", **ae_options).fit(X)
         minutes["autoencoder"] = (time.perf_counter() - t) / 60
         done("autoencoder", autoencoder_mse=ae.reconstruction_error(X_test))
 
@@ -357,11 +383,8 @@ def _run(args):
     out["stage_minutes"] = minutes
     out["test_error_joint_before_up_down"] = results.get("test_error_joint_before_up_down")
     out["stages"] = sorted(minutes, key=STAGES.index)
-    out["finetune_optimizer"] = {
-        k: (np.dtype(v).name if k == "dtype" else v)
-        for k, v in clf_options.items()
-        if k not in ("random_state", "verbose")
-    }
+    out["finetune_optimizer"] = _options_record(clf_options)
+    out["autoencoder_optimizer"] = _options_record(ae_options)
     out["sizes"] = args.sizes
     out["autoencoder_sizes"] = args.ae_sizes
     out["epochs"] = {
