@@ -136,11 +136,16 @@ class LayeredModel:
             for l, (u, s) in enumerate(zip(self.units, layers, strict=True))
         ]
 
-    def total_input(self, layers, l):
-        """``a_l = b_l + W_{l-1}^T h_{l-1} + W_l h_{l+1}``, shape (batch, n_l)."""
+    def total_input(self, layers, l, below=None):
+        """``a_l = b_l + W_{l-1}^T h_{l-1} + W_l h_{l+1}``, shape (batch, n_l).
+
+        ``below``, when given, is ``h_{l-1} @ W_{l-1}`` already computed (the
+        clamped visible layer's input to ``h_1`` in mean-field); the sum is
+        formed in the same order, so the result is bitwise the same.
+        """
         a = self.biases[l]
         if l > 0:
-            a = a + layers[l - 1] @ self.weights[l - 1]
+            a = a + (layers[l - 1] @ self.weights[l - 1] if below is None else below)
         if l < self.n_layers - 1:
             a = a + layers[l + 1] @ self.weights[l].T
         return a
@@ -303,12 +308,15 @@ class LayeredModel:
         n_iter : int
         """
         v = np.asarray(v, dtype=np.float64)
+        # v is clamped: its input to h_1 is computed once, not at every iteration
+        from_v = v @ self.weights[0] if self.n_layers > 1 else None
         if init is None:
             # bottom-up pass, doubling the input of layers that will also get top-down input
             mu = [v]
             for l in range(1, self.n_layers):
                 scale = 2.0 if l < self.n_layers - 1 else 1.0
-                a = self.biases[l] + scale * (mu[l - 1] @ self.weights[l - 1])
+                below = from_v if l == 1 else mu[l - 1] @ self.weights[l - 1]
+                a = self.biases[l] + scale * below
                 mu.append(self.units[l].mean(a))
         else:
             mu = [v] + [np.array(m, dtype=np.float64) for m in init[1:]]
@@ -319,7 +327,9 @@ class LayeredModel:
             delta = 0.0
             for parity in (1, 0):
                 for l in range(parity if parity else 2, self.n_layers, 2):
-                    new = self.units[l].mean(self.total_input(mu, l))
+                    new = self.units[l].mean(
+                        self.total_input(mu, l, below=from_v if l == 1 else None)
+                    )
                     new = damping * mu[l] + (1.0 - damping) * new
                     delta = max(delta, float(np.max(np.abs(new - mu[l]), initial=0.0)))
                     mu[l] = new
