@@ -328,7 +328,9 @@ def _run(args):
 
     # 1. greedy pretraining of 784-500-500-2000
     dbn_file = ckpt / "dbn_pretrained.npz"
-    if "pretrain" in minutes and dbn_file.exists():
+    if not stages & {"pretrain", "finetune", "up_down"}:
+        pass  # no stage needs the classifier stack
+    elif "pretrain" in minutes and dbn_file.exists():
         dbn = DBN.load(dbn_file)
     else:
         t = time.perf_counter()
