@@ -112,6 +112,10 @@ def main(argv=None):
     )  # fmt: skip
     parser.add_argument("--verbose", action="store_true")
     parser.add_argument(
+        "--note", default=None,
+        help="free text for the results and the report (e.g. how stages were split across runs)",
+    )  # fmt: skip
+    parser.add_argument(
         "--report", default=None, metavar="JSON",
         help="only write docs/benchmarks/dbn_mnist.md from a results file of a --seeds run",
     )  # fmt: skip
@@ -149,6 +153,8 @@ def main(argv=None):
         + " ".join(argv if argv is not None else sys.argv[1:])
     )
     out["commit"] = commit
+    if args.note:
+        out["note"] = args.note
     out["load_average"] = [load_start, round(os.getloadavg()[0], 2)]
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)
     Path(args.output).write_text(json.dumps(out, indent=2) + "\n")
@@ -227,6 +233,8 @@ buys at this budget.
             )
             + ".\n"
         )
+    if out.get("note"):
+        body += f"\nNote: {out['note']}\n"
     path = write_report(
         "dbn_mnist", "DBN on MNIST (pretraining, backprop, up-down, autoencoder)", body
     )
