@@ -60,6 +60,21 @@ def test_dbn_mnist_notebook_runs(tmp_path, monkeypatch):
     assert '"ename"' not in text
 
 
+def test_dbm_mnist_notebook_runs(tmp_path, monkeypatch):
+    from pgm.datasets import load_binarized_mnist, load_mnist
+
+    try:
+        load_binarized_mnist(split="test")
+        load_mnist(split="test")
+    except FileNotFoundError:
+        pytest.skip("MNIST or binarized MNIST not found (set PGM_DATA_DIR to the data folder)")
+    nb = _execute("dbm_mnist.ipynb", tmp_path, monkeypatch)
+    text = _outputs_text(nb)
+    assert "test log-likelihood bound" in text and "image/png" in text
+    assert "mean-field bound <= log p(v): True" in text
+    assert '"ename"' not in text
+
+
 def test_horse_segmentation_notebook_runs(tmp_path, monkeypatch):
     from pgm.datasets import find_data_dir
 
