@@ -76,7 +76,9 @@ def main(argv=None):
         "SGD on minibatches of 100 with --finetune-lr and --finetune-schedule",
     )  # fmt: skip
     parser.add_argument("--finetune-lr", type=float, default=0.1)
-    parser.add_argument("--finetune-schedule", default="linear", help="sgd's learning-rate schedule")
+    parser.add_argument(
+        "--finetune-schedule", default="linear", help="sgd's learning-rate schedule"
+    )
     parser.add_argument(
         "--finetune-dtype", choices=("float32", "float64"), default="float64",
         help="the fine-tuned networks' dtype",
@@ -136,7 +138,9 @@ def main(argv=None):
         one.output = str(Path(args.checkpoint_dir) / f"seed{seed}" / "result.json")
         runs.append(_run(one))
     ran = [key for key in HEADLINE if all(r[key] is not None for r in runs)]
-    out = {key: (float(np.mean([r[key] for r in runs])) if key in ran else None) for key in HEADLINE}
+    out = {
+        key: (float(np.mean([r[key] for r in runs])) if key in ran else None) for key in HEADLINE
+    }
     out["train_minutes"] = float(np.mean([r["train_minutes"] for r in runs]))
     out["seeds"] = list(args.seeds)
     out["per_seed"] = runs
@@ -245,7 +249,10 @@ buys at this budget.
 def _optimisers(out):
     """A sentence on the fine-tuning optimisers of a results record (empty for old records)."""
     text = []
-    for key, what in (("finetune_optimizer", "classifiers"), ("autoencoder_optimizer", "autoencoder")):
+    for key, what in (
+        ("finetune_optimizer", "classifiers"),
+        ("autoencoder_optimizer", "autoencoder"),
+    ):
         o = out["per_seed"][0].get(key)
         if o is None:
             continue
@@ -258,6 +265,25 @@ def _optimisers(out):
             )
         text.append(f"{what}: {how}, {o['dtype']}")
     return ("\nFine-tuning of the " + "; ".join(text) + ".\n") if text else ""
+
+
+def _optimiser_options(args, optimizer, n_epochs, learning_rate):
+    """Fine-tuning options: CG as Hinton & Salakhutdinov (3 line searches per 1000 rows) or SGD."""
+    options = {
+        "optimizer": optimizer,
+        "n_epochs": n_epochs,
+        "dtype": np.dtype(args.finetune_dtype).type,
+        "random_state": args.seed,
+        "verbose": args.verbose,
+    }
+    if optimizer == "cg":
+        options.update(batch_size=1000, max_iter=3)
+    else:
+        options.update(
+            batch_size=100, learning_rate=learning_rate, momentum=0.9,
+            learning_rate_schedule=args.finetune_schedule,
+        )  # fmt: skip
+    return options
 
 
 def _options_record(options):
@@ -304,35 +330,11 @@ def _run(args):
         "batch_size": 100,
         "dtype": np.float32,
     }
-    clf_options = {
-        "optimizer": args.finetune_optimizer,
-        "n_epochs": args.finetune_epochs,
-        "dtype": np.dtype(args.finetune_dtype).type,
-        "random_state": args.seed,
-        "verbose": args.verbose,
-    }
-    if args.finetune_optimizer == "cg":
-        clf_options.update(batch_size=1000, max_iter=3)
-    else:
-        clf_options.update(
-            batch_size=100, learning_rate=args.finetune_lr, momentum=0.9,
-            learning_rate_schedule=args.finetune_schedule,
-        )  # fmt: skip
+    clf_options = _optimiser_options(
+        args, args.finetune_optimizer, args.finetune_epochs, args.finetune_lr
+    )
+    ae_options = _optimiser_options(args, args.ae_optimizer, args.ae_epochs, args.ae_lr)
     stages = set(args.stages)
-    ae_options = {
-        "optimizer": args.ae_optimizer,
-        "n_epochs": args.ae_epochs,
-        "dtype": clf_options["dtype"],
-        "random_state": args.seed,
-        "verbose": args.verbose,
-    }
-    if args.ae_optimizer == "cg":
-        ae_options.update(batch_size=1000, max_iter=3)
-    else:
-        ae_options.update(
-            batch_size=100, learning_rate=args.ae_lr, momentum=0.9,
-            learning_rate_schedule=args.finetune_schedule,
-        )  # fmt: skip
 
     # 1. greedy pretraining of 784-500-500-2000
     dbn_file = ckpt / "dbn_pretrained.npz"

@@ -175,7 +175,9 @@ def decode_params(archive, names, where: str, *, class_name: str) -> dict:
             try:
                 params[name] = get_schedule(value, name)
             except (TypeError, ValueError) as exc:
-                raise ArchiveError(f"{where}: cannot restore hyper-parameter {name}: {exc}") from None
+                raise ArchiveError(
+                    f"{where}: cannot restore hyper-parameter {name}: {exc}"
+                ) from None
             continue
         if form == "tuple":
             if not isinstance(value, list):

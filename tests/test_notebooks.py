@@ -20,8 +20,19 @@ def _execute(name, tmp_path, monkeypatch):
     root = str(NOTEBOOKS.parent)
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([root, os.environ.get("PYTHONPATH", "")]))
     nb = nbformat.read(NOTEBOOKS / name, as_version=4)
-    nbclient.NotebookClient(nb, timeout=300, resources={"metadata": {"path": str(tmp_path)}}).execute()
+    nbclient.NotebookClient(
+        nb, timeout=300, resources={"metadata": {"path": str(tmp_path)}}
+    ).execute()
     return nb
+
+
+def _require(what, *loaders):
+    """Skip, naming ``what``, unless every ``(loader, kwargs)`` finds its data set."""
+    try:
+        for loader, kwargs in loaders:
+            loader(**kwargs)
+    except FileNotFoundError:
+        pytest.skip(f"{what} not found (set PGM_DATA_DIR to the data folder)")
 
 
 def _outputs_text(nb):
@@ -38,10 +49,7 @@ def test_custom_model_notebook_runs(tmp_path, monkeypatch):
 def test_rbm_mnist_loglik_notebook_runs(tmp_path, monkeypatch):
     from pgm.datasets import load_binarized_mnist
 
-    try:
-        load_binarized_mnist(split="test")
-    except FileNotFoundError:
-        pytest.skip("binarized MNIST not found (set PGM_DATA_DIR to the data folder)")
+    _require("binarized MNIST", (load_binarized_mnist, {"split": "test"}))
     nb = _execute("rbm_mnist_loglik.ipynb", tmp_path, monkeypatch)
     text = _outputs_text(nb)
     assert "test log-likelihood" in text and "image/png" in text
@@ -50,10 +58,7 @@ def test_rbm_mnist_loglik_notebook_runs(tmp_path, monkeypatch):
 def test_dbn_mnist_notebook_runs(tmp_path, monkeypatch):
     from pgm.datasets import load_mnist
 
-    try:
-        load_mnist(split="test")
-    except FileNotFoundError:
-        pytest.skip("MNIST not found (set PGM_DATA_DIR to the data folder)")
+    _require("MNIST", (load_mnist, {"split": "test"}))
     nb = _execute("dbn_mnist.ipynb", tmp_path, monkeypatch)
     text = _outputs_text(nb)
     assert "test error" in text and "image/png" in text
@@ -63,11 +68,11 @@ def test_dbn_mnist_notebook_runs(tmp_path, monkeypatch):
 def test_dbm_mnist_notebook_runs(tmp_path, monkeypatch):
     from pgm.datasets import load_binarized_mnist, load_mnist
 
-    try:
-        load_binarized_mnist(split="test")
-        load_mnist(split="test")
-    except FileNotFoundError:
-        pytest.skip("MNIST or binarized MNIST not found (set PGM_DATA_DIR to the data folder)")
+    _require(
+        "MNIST or binarized MNIST",
+        (load_binarized_mnist, {"split": "test"}),
+        (load_mnist, {"split": "test"}),
+    )
     nb = _execute("dbm_mnist.ipynb", tmp_path, monkeypatch)
     text = _outputs_text(nb)
     assert "test log-likelihood bound" in text and "image/png" in text
