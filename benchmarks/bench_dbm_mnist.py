@@ -41,8 +41,8 @@ import numpy as np
 
 from pgm.datasets.mnist import load_binarized_mnist
 from pgm.layered.ais import log_partition
-from pgm.learning.schedules import ExponentialDecay
 from pgm.layered.model import LayeredModel
+from pgm.learning.schedules import ExponentialDecay
 from pgm.models import DBM
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))

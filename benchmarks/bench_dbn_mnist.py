@@ -219,8 +219,8 @@ the same network, optimiser, schedule and number of epochs as the pretrained one
 between them measures what pretraining buys at this budget.
 """
     else:
-        body += """These are reduced sizes and schedules (smaller layers, a subset of the training set, a few
-epochs per stage) chosen to run three seeds within a session on 2 cores; they are not the
+        body += """These are reduced sizes and schedules (smaller layers, a subset of the training
+set, a few epochs per stage) chosen to run three seeds within a session on 2 cores; they are not the
 papers' experiments. The random-initialisation row uses the same network, optimiser and
 number of epochs as the pretrained one, so the gap between them measures what pretraining
 buys at this budget.
@@ -257,7 +257,10 @@ def _optimisers(out):
         if o is None:
             continue
         if o["optimizer"] == "cg":
-            how = f"conjugate gradients, {o['max_iter']} line searches per minibatch of {o['batch_size']}"
+            how = (
+                f"conjugate gradients, {o['max_iter']} line searches per minibatch of "
+                f"{o['batch_size']}"
+            )
         else:
             how = (
                 f"momentum SGD ({o['momentum']}), minibatches of {o['batch_size']}, rate "

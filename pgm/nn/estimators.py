@@ -39,12 +39,12 @@ from pgm._params import options as _options
 from pgm._params import positive as _positive
 from pgm._params import seed as _seed
 from pgm._random import as_generator
-from pgm.learning.schedules import get_schedule
 from pgm._validation import (
     NotFittedError,
     as_float_array,
     check_positive_int,
 )
+from pgm.learning.schedules import get_schedule
 from pgm.nn import optim
 from pgm.nn.network import Network, _check_layer_sizes, check_weights_and_biases
 
