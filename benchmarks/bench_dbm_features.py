@@ -13,12 +13,19 @@ With ``--finetune E`` it also runs the paper's method: ``DBM.to_classifier``
 initialises a network on the augmented input ``[v, q(h2)]`` (first layer
 ``[W0; W1^T]``, then ``W1``), a softmax layer is added, and every weight is
 fine-tuned by backpropagation (conjugate gradients on minibatches of 1,000,
-three line searches each, the first ``E // 5`` epochs on the softmax layer
-only, as ``bench_dbn_mnist.py`` does for the DBN).
+three line searches each, or with ``--finetune-optimizer sgd`` momentum SGD
+on minibatches of 100 with a linearly decaying rate; the first ``E // 5``
+epochs (at most 5) on the softmax layer only, as ``bench_dbn_mnist.py`` does
+for the DBN).
 
 Usage (on a checkpoint written by ``bench_dbm_mnist.py``)::
 
     python benchmarks/bench_dbm_features.py --checkpoint ckpt.npz --n-train 20000 [--finetune 10]
+
+Several runs (one per seed, each with ``--output``) are summarised, mean and
+standard deviation per classifier, by::
+
+    python benchmarks/bench_dbm_features.py --summarise s0.json s1.json s2.json --report MD
 """
 
 from __future__ import annotations
@@ -72,23 +79,38 @@ def classify(dbm, *, n_train=20_000, n_test=None, seed=0, C=1.0, max_iter=300):
     return out
 
 
-def finetune(dbm, *, n_epochs, n_train=None, n_test=None, seed=0, verbose=False):
+def finetune(
+    dbm, *, n_epochs, n_train=None, n_test=None, seed=0, optimizer="cg", learning_rate=0.1,
+    verbose=False,
+):  # fmt: skip
     """Test error (percent) of the network initialised from the DBM and fine-tuned (S&H 2009)."""
     X, y, X_test, y_test = _mnist(n_train, n_test, seed)
     t0 = time.perf_counter()
     A, A_test = dbm.classifier_input(X), dbm.classifier_input(X_test)
     feature_s = time.perf_counter() - t0
     t0 = time.perf_counter()
+    if optimizer == "cg":
+        options = dict(batch_size=1000, max_iter=3)
+        how = "conjugate gradients, minibatches of 1000, 3 line searches"
+    else:
+        options = dict(
+            batch_size=100, learning_rate=learning_rate, momentum=0.9,
+            learning_rate_schedule="linear", dtype=np.float32,
+        )  # fmt: skip
+        how = (
+            f"momentum SGD (0.9), minibatches of 100, rate {learning_rate} decaying linearly "
+            "to a tenth, float32"
+        )
     clf = dbm.to_classifier(
-        n_classes=10, optimizer="cg", n_epochs=n_epochs, batch_size=1000, max_iter=3,
-        output_only_epochs=min(5, n_epochs // 5), random_state=seed, verbose=verbose,
+        n_classes=10, optimizer=optimizer, n_epochs=n_epochs,
+        output_only_epochs=min(5, n_epochs // 5), random_state=seed, verbose=verbose, **options,
     ).fit(A, y)  # fmt: skip
     fit_s = time.perf_counter() - t0
     err = 100.0 * float(np.mean(clf.predict(A_test) != y_test))
     method = (
         "network initialised from the DBM (DBM.to_classifier: input [v, q(h2)], first layer "
         "[W0; W1^T], then W1, a random softmax layer), fine-tuned by backpropagation: "
-        f"conjugate gradients, minibatches of 1000, 3 line searches, {n_epochs} epochs "
+        f"{how}, {n_epochs} epochs "
         f"(the first {min(5, n_epochs // 5)} on the softmax layer only), on {len(y)} MNIST "
         f"training images (pixel / 255), tested on {len(y_test)} test images"
     )
@@ -111,7 +133,13 @@ def main(argv=None):
     from pgm.models import DBM
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--checkpoint", required=True)
+    parser.add_argument("--checkpoint", default=None, help="required unless --summarise")
+    parser.add_argument(
+        "--summarise", nargs="+", default=None, metavar="JSON",
+        help="only summarise the --output files of runs with different seeds (needs --report)",
+    )  # fmt: skip
+    parser.add_argument("--finetune-optimizer", choices=("cg", "sgd"), default="cg")
+    parser.add_argument("--finetune-lr", type=float, default=0.1)
     parser.add_argument("--n-train", type=int, default=20_000)
     parser.add_argument("--n-test", type=int, default=None)
     parser.add_argument("--seed", type=int, default=0)
@@ -129,6 +157,12 @@ def main(argv=None):
     parser.add_argument("--note", default="", help="how the DBM was trained, for the report")
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args(argv)
+    if args.summarise is not None:
+        if args.report is None:
+            parser.error("--summarise needs --report")
+        return write_summary(args.report, args.summarise, args.note)
+    if args.checkpoint is None:
+        parser.error("--checkpoint is required")
     args.commit = _commit()  # before the run: the code that computes the numbers
     dbm = DBM.load(args.checkpoint)
     result = {"features": classify(dbm, n_train=args.n_train, n_test=args.n_test, seed=args.seed)}
@@ -136,9 +170,12 @@ def main(argv=None):
     if args.finetune:
         result["finetuned"] = finetune(
             dbm, n_epochs=args.finetune, n_train=args.finetune_train, n_test=args.n_test,
-            seed=args.seed, verbose=args.verbose,
+            seed=args.seed, optimizer=args.finetune_optimizer, learning_rate=args.finetune_lr,
+            verbose=args.verbose,
         )  # fmt: skip
         print(json.dumps(result["finetuned"], indent=2), flush=True)
+    result["command"] = "python benchmarks/bench_dbm_features.py " + shlex.join(sys.argv[1:])
+    result["commit"] = args.commit
     if args.output:
         with open(args.output, "w") as f:
             f.write(json.dumps(result, indent=2) + "\n")
@@ -153,16 +190,55 @@ def _commit():
     return git_commit()
 
 
-def write_report(path, result, args):
-    """A markdown section with the machine, the command and each method's test error."""
-    from _common import machine_markdown
-
+def _rows(result):
+    """(name, record) per classifier of one run's results."""
     rows = [("DBM mean-field features + logistic regression", result["features"])]
     rows.append(("raw pixels + logistic regression", {
         **result["features"], "test_error_percent": result["features"]["pixel_test_error_percent"]
     }))  # fmt: skip
     if "finetuned" in result:
         rows.append(("network initialised from the DBM, fine-tuned", result["finetuned"]))
+    return rows
+
+
+def write_summary(path, files, note):
+    """A markdown section with mean ± sd over the runs in ``files`` (one per seed)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from _common import machine_markdown
+
+    runs = [json.loads(Path(f).read_text()) for f in files]
+    per_run = [_rows(r) for r in runs]
+    lines = [
+        "## MNIST classification from a DBM (features and fine-tuning)\n",
+        f"{len(runs)} runs, one DBM and one classifier seed each, written by "
+        f"`benchmarks/bench_dbm_features.py --summarise`. {note}\n",
+        "| classifier | training images | test images | test error, mean ± sd | per run | anchor |",
+        "|---|---:|---:|---:|---|---|",
+    ]
+    for i, (name, first) in enumerate(per_run[0]):
+        errs = [rows[i][1]["test_error_percent"] for rows in per_run]
+        anchor = "0.95% (S&H 2009, fine-tuned)" if "fine-tuned" in name else ""
+        lines.append(
+            f"| {name} | {first['n_train']:,} | {first['n_test']:,} | "
+            f"**{np.mean(errs):.2f}% ± {np.std(errs, ddof=1):.2f}%** | "
+            f"{', '.join(f'{e:.2f}%' for e in errs)} | {anchor} |"
+        )
+    lines.append("")
+    for name, r in per_run[0][:1] + per_run[0][2:]:
+        lines.append(f"- {name}: {r['method']}.")
+    lines.append("\nRuns:\n")
+    for r in runs:
+        lines.append(f"- `{r.get('command', '?')}` at commit {r.get('commit', '?')}")
+    lines.append("\n" + machine_markdown())
+    Path(path).write_text("\n".join(lines) + "\n")
+    print(f"wrote {path}")
+
+
+def write_report(path, result, args):
+    """A markdown section with the machine, the command and each method's test error."""
+    from _common import machine_markdown
+
+    rows = _rows(result)
     lines = [
         "## MNIST classification from a DBM (features and fine-tuning)\n",
         f"Written by `benchmarks/bench_dbm_features.py` at commit {args.commit}: "
