@@ -41,6 +41,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -152,9 +153,11 @@ def main(argv=None):
         for name in ("OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS")
         if name in os.environ
     )
+    words = list(argv if argv is not None else sys.argv[1:])
+    if "--note" in words:  # kept in its own field
+        del words[words.index("--note") : words.index("--note") + 2]
     out["command"] = (threads + " " if threads else "") + (
-        "python benchmarks/bench_dbn_mnist.py "
-        + " ".join(argv if argv is not None else sys.argv[1:])
+        "python benchmarks/bench_dbn_mnist.py " + shlex.join(words)
     )
     out["commit"] = commit
     if args.note:
