@@ -15,6 +15,7 @@ import numpy as np
 
 from pgm._random import as_generator
 from pgm._validation import check_positive_float, check_positive_int
+from pgm.learning.schedules import get_schedule
 
 __all__ = [
     "int_at_least",
@@ -27,6 +28,7 @@ __all__ = [
     "seed",
     "flag",
     "anything",
+    "schedule",
 ]
 
 
@@ -107,3 +109,11 @@ def flag(value, name):
 def anything(value, name):
     """No check here (the value is checked against the data in ``fit``)."""
     return value
+
+
+def schedule(value, name):
+    """A learning-rate schedule (name, description or object); any bad value is a ``ValueError``."""
+    try:
+        return get_schedule(value, name)
+    except TypeError as exc:
+        raise ValueError(str(exc)) from None

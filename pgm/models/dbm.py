@@ -380,10 +380,7 @@ class DBM(TransformerMixin, BaseEstimator):
         _params.momentum(self.momentum, "momentum")
         if self.final_momentum is not None:
             _params.momentum(self.final_momentum, "final_momentum")
-        try:
-            get_schedule(self.learning_rate_schedule, "learning_rate_schedule")
-        except TypeError as exc:
-            raise ValueError(str(exc)) from None
+        _params.schedule(self.learning_rate_schedule, "learning_rate_schedule")
         _params.non_negative(self.weight_decay, "weight_decay")
         check_positive_int(self.batch_size, "batch_size")
         check_positive_int(self.n_iter, "n_iter", minimum=0)

@@ -37,6 +37,7 @@ from pgm._params import non_negative as _non_negative
 from pgm._params import optional_int as _optional_int
 from pgm._params import options as _options
 from pgm._params import positive as _positive
+from pgm._params import schedule as _schedule
 from pgm._params import seed as _seed
 from pgm._random import as_generator
 from pgm._validation import (
@@ -44,7 +45,6 @@ from pgm._validation import (
     as_float_array,
     check_positive_int,
 )
-from pgm.learning.schedules import get_schedule
 from pgm.nn import optim
 from pgm.nn.network import Network, _check_layer_sizes, check_weights_and_biases
 
@@ -65,13 +65,6 @@ def _sizes(value, name):
 
 def _sizes_nonempty(value, name):
     return _check_layer_sizes(value, name, minimum_length=1)
-
-
-def _schedule(value, name):
-    try:
-        return get_schedule(value, name)
-    except TypeError as exc:
-        raise ValueError(str(exc)) from None
 
 
 _COMMON = {

@@ -25,6 +25,7 @@ from pgm.learning.schedules import (
 )
 def test_rates_follow_their_formulas(schedule, expected):
     rates = [schedule(0.3, t, 4) for t in range(4)]
+    # rel 1e-12: the expected values are decimal literals, the rates products of floats
     assert rates == pytest.approx(expected, rel=1e-12)
 
 

@@ -210,6 +210,23 @@ def test_sgd_learning_rate_schedule_steps_per_epoch_and_resumes(tmp_path):
     assert not np.array_equal(constant.network_.theta, scheduled.network_.theta)
 
 
+def test_tampered_schedule_description_is_refused(tmp_path):
+    rng = np.random.default_rng(8)
+    X, y = _xor(rng, 30)
+    clf = DeepClassifier(
+        (3,), optimizer="sgd", n_epochs=1, learning_rate_schedule=LinearDecay(0.2), random_state=0
+    ).fit(X, y)
+    clf.save(tmp_path / "s.npz")
+    with np.load(tmp_path / "s.npz") as archive:
+        data = dict(archive)
+    params = json.loads(str(data["params_json"]))
+    params["learning_rate_schedule"] = {"name": "cosine"}
+    data["params_json"] = np.array(json.dumps(params))
+    np.savez(tmp_path / "bad.npz", **data)
+    with pytest.raises(ValueError, match="cannot restore hyper-parameter learning_rate_schedule"):
+        DeepClassifier.load(tmp_path / "bad.npz")
+
+
 def test_resume_is_not_trivially_equal(tmp_path):
     """Power twin: without the saved momentum and generator, the continued run differs."""
     rng = np.random.default_rng(3)
