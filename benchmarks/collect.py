@@ -24,6 +24,7 @@ ORDER = [
     "rbm_mnist_loglik",
     "rbm_pt",
     "rbm_pt_mnist",
+    "ais",
     "dbm_mnist",
     "dbm_finetune",
     "dbn_mnist",

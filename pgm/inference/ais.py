@@ -1,15 +1,18 @@
-r"""Annealed importance sampling (AIS) estimates of log Z for restricted Boltzmann machines.
+r"""Annealed importance sampling (AIS) estimates of log Z for RBMs and every layered model.
 
 The estimator follows Salakhutdinov & Murray (2008, section 4 and appendix):
 a chain of intermediate distributions from a tractable *base-rate* model
 ``A`` (no weights, independent visible units) to the target RBM ``B``, with
 the hidden units summed out analytically, Gibbs transitions at each inverse
-temperature, and importance weights accumulated in log space.
+temperature, and importance weights accumulated in log space. The loop
+itself is the layered engine's (:mod:`pgm.layered.ais`): an RBM is its
+two-layer case, a DBM its general one, and both go through the same fused
+kernels.
 
 Public functions
 ----------------
 log_partition
-    Estimate ``log Z`` of an RBM; returns an :class:`AISResult`.
+    Estimate ``log Z`` of an RBM, a DBM or any layered model; returns an :class:`AISResult`.
 log_likelihood
     Mean log-likelihood of data under an RBM given a (possibly estimated) ``log Z``.
 annealing_schedule
@@ -20,19 +23,17 @@ from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from pgm._random import as_generator
 from pgm._validation import (
     NotFittedError,
     as_float_array,
     check_positive_float,
     check_positive_int,
 )
-from pgm.inference import _ais_kernels as _k
 from pgm.layered.model import rbm_free_energy as _free_energy
 
 __all__ = ["AISResult", "log_partition", "log_likelihood", "annealing_schedule"]
@@ -44,9 +45,6 @@ DEFAULT_N_BETAS = 14_501
 # Segment boundaries and step counts of the paper's schedule.
 _SEGMENT_EDGES = (0.0, 0.5, 0.9, 1.0)
 _SEGMENT_STEPS = (500, 4000, 10000)
-
-_LOG_2 = math.log(2.0)
-_LOG_2PI = math.log(2.0 * math.pi)
 
 
 @dataclass(frozen=True)
@@ -175,7 +173,10 @@ def log_partition(
 
     Parameters
     ----------
-    model : RBM or object with ``weights_``, ``visible_bias_``, ``hidden_bias_``
+    model : RBM, DBM, LayeredModel or object with ``weights_``, ``visible_bias_``, ``hidden_bias_``
+        A DBM or a :class:`~pgm.layered.model.LayeredModel` goes to
+        :func:`pgm.layered.ais.log_partition` with the odd layers summed out
+        (see there); the rest of this section describes the RBM case.
         The target model: ``weights_`` of shape (n_visible, n_hidden),
         ``visible_bias_`` of shape (n_visible,), ``hidden_bias_`` of shape
         (n_hidden,), and optionally ``visible`` (``"binary"``, the default,
@@ -294,7 +295,11 @@ def log_partition(
     ``log_z_interval`` calls for more temperatures or chains.
 
     Cost: two ``(n_chains, n_visible) x (n_visible, n_hidden)`` products per
-    temperature (BLAS) and fused Numba kernels for the rest.
+    temperature (BLAS) and fused Numba kernels for the rest. The loop is
+    :func:`pgm.layered.ais.log_partition` on the RBM as a two-layer model
+    (the same kernels and draws as the DBM's); for Gaussian visible units
+    the RBM's energy ``|v - b|^2 / 2`` differs from the engine's
+    ``|v|^2 / 2 - b.v`` by a constant, applied once to the result.
 
     References
     ----------
@@ -317,83 +322,34 @@ def log_partition(
     >>> bool(abs(result.log_z - exact) < 1e-10)
     True
     """
-    if hasattr(model, "_core") or type(model).__name__ == "LayeredModel":  # DBM: lazy dispatch
-        from pgm.layered.ais import log_partition as _layered_log_partition
+    from pgm.layered import ais as _layered  # the engine; imported here (it imports this module)
+    from pgm.layered.model import LayeredModel
 
-        core = model._core if hasattr(model, "_core") else model
-        return _layered_log_partition(
-            core,
-            n_chains=n_chains,
-            betas=betas,
-            base_rate=base_rate,
-            smoothing=smoothing,
-            seed=seed,
-            min_ess_fraction=min_ess_fraction,
-        )
-    weights, visible_bias, hidden_bias, visible = _rbm_parameters(model)
-    n_visible, n_hidden = weights.shape
-    n_chains = check_positive_int(n_chains, "n_chains")
-    betas = _check_betas(betas)
-    smoothing = check_positive_float(smoothing, "smoothing")
-    check_ess_fraction(min_ess_fraction)
-    bias_base = _base_visible_bias(
-        base_rate, base_visible_bias, smoothing, visible, visible_bias, n_visible
-    )
-    rng = as_generator(seed)
-
-    if visible == "binary":
-        log_z_base = float(np.sum(np.logaddexp(0.0, bias_base))) + n_hidden * _LOG_2
-        visible_step = _k.visible_step_binary
-        draw_noise = rng.random
-        visible_offset = 0.0
+    if isinstance(model, LayeredModel) or hasattr(model, "_core"):  # a DBM or the engine itself
+        core, offset = getattr(model, "_core", model), None
     else:
-        log_z_base = 0.5 * n_visible * _LOG_2PI + n_hidden * _LOG_2
-        visible_step = _k.visible_step_gaussian
-        draw_noise = rng.standard_normal
-        # |v - b|^2/2 - |v - b_A|^2/2 = -v.(b - b_A) + (|b|^2 - |b_A|^2)/2
-        visible_offset = 0.5 * float(visible_bias @ visible_bias - bias_base @ bias_base)
-    bias_delta = visible_bias - bias_base
-    weights_t = np.ascontiguousarray(weights.T)
-
-    v = np.empty((n_chains, n_visible))
-    h = np.zeros((n_chains, n_hidden))
-    pre_hidden = np.empty((n_chains, n_hidden))
-    pre_visible = np.zeros((n_chains, n_visible))
-    u_hidden = np.zeros((n_chains, n_hidden))
-    noise_visible = np.empty((n_chains, n_visible))
-    log_w = np.zeros(n_chains)
-
-    # v_0 ~ p_A: the visible conditional at beta = 0 ignores h.
-    draw_noise(out=noise_visible)
-    visible_step(pre_visible, 0.0, bias_base, visible_bias, noise_visible, v)
-
-    n_steps = len(betas) - 1
-    steps = range(1, n_steps + 1)
-    if verbose:
-        from tqdm.auto import tqdm
-
-        steps = tqdm(steps, desc="AIS", unit="beta", mininterval=0.5)
-    for k in steps:
-        beta_prev, beta = float(betas[k - 1]), float(betas[k])
-        sample = k < n_steps
-        # log f_k(v) - log f_{k-1}(v): visible part (BLAS-free, one dot per chain) ...
-        log_w += (beta - beta_prev) * (v @ bias_delta - visible_offset)
-        # ... and hidden part, fused with the draw h ~ p_k(h | v).
-        np.matmul(v, weights, out=pre_hidden)
-        pre_hidden += hidden_bias
-        if sample:
-            rng.random(out=u_hidden)
-        _k.hidden_step(pre_hidden, beta_prev, beta, u_hidden, sample, log_w, h)
-        if sample:
-            np.matmul(h, weights_t, out=pre_visible)
-            draw_noise(out=noise_visible)
-            visible_step(pre_visible, beta, bias_base, visible_bias, noise_visible, v)
-
-    result = _summarise(
-        log_w, log_z_base, bias_base, len(betas), v.copy() if return_chains else None
+        weights, visible_bias, hidden_bias, visible = _rbm_parameters(model)
+        core = LayeredModel([weights], [visible_bias, hidden_bias], units=[visible, "binary"])
+        offset = visible_bias if visible == "gaussian" else None
+    result = _layered.log_partition(
+        core, n_chains=n_chains, betas=betas, base_rate=base_rate,
+        base_visible_bias=base_visible_bias, smoothing=smoothing, seed=seed,
+        return_chains=return_chains, verbose=verbose, min_ess_fraction=min_ess_fraction,
+    )  # fmt: skip
+    if offset is None:
+        return result
+    # The RBM writes the Gaussian energy |v - b|^2 / 2 (base |v - b_A|^2 / 2), the engine
+    # |v|^2 / 2 - b.v: log Z and log Z_A move by -|b|^2 / 2 and -|b_A|^2 / 2, the weights by
+    # the difference (a constant added once, where the RBM's own loop spread it over the steps).
+    shift_z = -0.5 * float(offset @ offset)
+    shift_base = -0.5 * float(result.base_visible_bias @ result.base_visible_bias)
+    return replace(
+        result,
+        log_z=result.log_z + shift_z,
+        log_z_interval=tuple(x + shift_z for x in result.log_z_interval),
+        log_weights=result.log_weights + (shift_z - shift_base),
+        log_z_base=result.log_z_base + shift_base,
     )
-    warn_if_unreliable(result, min_ess_fraction)
-    return result
 
 
 def log_likelihood(model, X: ArrayLike, log_z) -> float:
@@ -519,50 +475,6 @@ def _check_betas(betas):
             f">= betas[{first + 1}] = {arr[first + 1]!r}"
         )
     return arr
-
-
-def _base_visible_bias(base_rate, base_visible_bias, smoothing, visible, visible_bias, n_visible):
-    """The base-rate model's visible biases (binary) or means (Gaussian)."""
-    if base_rate is not None and base_visible_bias is not None:
-        raise ValueError("give at most one of base_rate and base_visible_bias, got both")
-    if base_visible_bias is not None:
-        return as_float_array(base_visible_bias, "base_visible_bias", shape=(n_visible,))
-    if base_rate is None:
-        return visible_bias.copy()
-    arr = as_float_array(base_rate, "base_rate", copy=False)
-    if arr.ndim == 2:
-        if arr.shape[1] != n_visible or arr.shape[0] == 0:
-            raise ValueError(
-                f"base_rate given as data must have shape (n_samples >= 1, {n_visible}) "
-                f"= (n_samples, n_visible); got {arr.shape}"
-            )
-        if visible == "gaussian":
-            return arr.mean(axis=0)
-        if np.any(arr < 0.0) or np.any(arr > 1.0):
-            raise ValueError("base_rate given as data must hold values in [0, 1]")
-        p = (arr.sum(axis=0) + smoothing) / (arr.shape[0] + 2.0 * smoothing)
-        return np.log(p) - np.log1p(-p)
-    if arr.ndim == 1:
-        if visible == "gaussian":
-            raise ValueError(
-                "base_rate as a 1-d array of probabilities applies to binary visible units "
-                "only; pass Gaussian base means as base_visible_bias"
-            )
-        if arr.shape != (n_visible,):
-            raise ValueError(
-                f"base_rate given as probabilities must have shape ({n_visible},) "
-                f"= (n_visible,); got {arr.shape}"
-            )
-        if np.any(arr <= 0.0) or np.any(arr >= 1.0):
-            raise ValueError(
-                "base_rate given as probabilities must lie strictly inside (0, 1); got "
-                f"values in [{arr.min()!r}, {arr.max()!r}]"
-            )
-        return np.log(arr) - np.log1p(-arr)
-    raise ValueError(
-        "base_rate must be data of shape (n_samples, n_visible) or probabilities of shape "
-        f"(n_visible,); got shape {arr.shape}"
-    )
 
 
 def check_ess_fraction(value) -> float:

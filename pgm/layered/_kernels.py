@@ -23,6 +23,7 @@ from pgm._rng_kernels import normal_at, uniform_at
 __all__ = [
     "uniform_at",
     "normal_at",
+    "exp_neg_abs_into",
     "sigmoid_into",
     "sigmoid_bernoulli",
     "sigmoid_bernoulli_serial",
@@ -70,24 +71,14 @@ _SIGMOID_CUTOFF = 708.0
 
 
 @njit(cache=True, error_model="numpy")
-def sigmoid_into(x, out, work):
-    """``out[j] = 1 / (1 + exp(-x[j]))``, vectorised, for finite ``x``.
+def exp_neg_abs_into(x, out, work):
+    """``out[j] = exp(-|x[j]|)``, vectorised, for finite ``x`` (0 where ``|x[j]| > 708``).
 
-    Parameters
-    ----------
-    x : ndarray of shape (n,), float32 or float64
-        Finite inputs. Read only.
-    out : ndarray of shape (n,), float64, contiguous
-        Written in place (must not alias ``x``).
-    work : ndarray of shape (n,), float64, contiguous
-        Scratch.
-
-    Notes
-    -----
-    Relative error about 2 ulp where the result is a normal number; for
-    ``|x| > 708`` the result is exactly 1 (``x > 0``) or 0 (the true value is
-    below 3.3e-308). ``error_model="numpy"``: no zero-division branch, so the
-    final division vectorises too (``1 + e >= 1``, never zero).
+    The exponential behind :func:`sigmoid_into` (and the AIS kernels'
+    softplus and sigmoid): Cody-Waite reduction, a degree-13 Taylor
+    polynomial and ``2**-k`` assembled in the exponent bits, in loops that
+    LLVM vectorises. ``work`` is scratch of the same length; both float64
+    and contiguous, neither aliasing ``x``.
     """
     n = x.shape[0]
     bits = work.view(np.int64)
@@ -117,7 +108,32 @@ def sigmoid_into(x, out, work):
         bits[j] = (1023 - (bits[j] - _SHIFTER_BITS)) << 52
     for j in range(n):
         e = out[j] * work[j]
-        e = e if abs(x[j]) <= _SIGMOID_CUTOFF else 0.0
+        out[j] = e if abs(x[j]) <= _SIGMOID_CUTOFF else 0.0
+
+
+@njit(cache=True, error_model="numpy")
+def sigmoid_into(x, out, work):
+    """``out[j] = 1 / (1 + exp(-x[j]))``, vectorised, for finite ``x``.
+
+    Parameters
+    ----------
+    x : ndarray of shape (n,), float32 or float64
+        Finite inputs. Read only.
+    out : ndarray of shape (n,), float64, contiguous
+        Written in place (must not alias ``x``).
+    work : ndarray of shape (n,), float64, contiguous
+        Scratch.
+
+    Notes
+    -----
+    Relative error about 2 ulp where the result is a normal number; for
+    ``|x| > 708`` the result is exactly 1 (``x > 0``) or 0 (the true value is
+    below 3.3e-308). ``error_model="numpy"``: no zero-division branch, so the
+    final division vectorises too (``1 + e >= 1``, never zero).
+    """
+    exp_neg_abs_into(x, out, work)
+    for j in range(x.shape[0]):
+        e = out[j]
         numerator = 1.0 if x[j] >= 0 else e
         out[j] = numerator / (1.0 + e)
 

@@ -1,15 +1,26 @@
-r"""AIS for deep Boltzmann machines (Salakhutdinov & Hinton 2009, section 4).
+r"""Annealed importance sampling for every layered model (RBM, DBM, labelled RBMs).
 
-Intermediate distributions ``p_k ∝ exp(-(1 - beta_k) E_A - beta_k E_B)`` with
-the base-rate model ``E_A = e_0(v) - b_A . v`` (no weights, the visible unit
-type's own base measure, hidden units uniform, ``log Z_A = log Z_0(b_A) +
-sum_l log(#states of layer l)``, e.g. ``sum softplus(b_A) + n_hidden log 2``
-for binary layers); the odd layers are summed out analytically in the
-importance weights (their unit type's log-partition), and each temperature's
-transition is one block-Gibbs sweep (odd layers, then even layers) at
-``beta_k``. The visible layer may be binary, softmax or Gaussian (the
-quadratic term ``e_0`` is the same in ``E_A`` and ``E_B``, so every
-intermediate stays normalisable); hidden layers must be discrete.
+One engine serves them all (Salakhutdinov & Murray 2008, section 4 and
+appendix; Salakhutdinov & Hinton 2009, section 4). Intermediate
+distributions ``p_k ∝ exp(-(1 - beta_k) E_A - beta_k E_B)`` run from the
+base-rate model ``E_A = e_0(v) - b_A . v`` (no weights, the visible unit
+type's own base measure ``e_0``, hidden units uniform, so ``log Z_A = log
+Z_0(b_A) + sum_l log(#states of layer l)``, e.g. ``sum softplus(b_A) +
+n_hidden log 2`` for binary layers) to the target ``E_B``. The odd layers
+are summed out analytically in the importance weights (their unit type's
+log-partition of ``beta_k`` times their input), and each temperature's
+transition is one block-Gibbs sweep at ``beta_k``: odd layers, then even
+layers. The visible layer may be binary, softmax or Gaussian (``e_0`` is
+the same in ``E_A`` and ``E_B``, so every intermediate stays normalisable);
+hidden layers must be discrete.
+
+Binary odd layers go through one fused Numba kernel per layer and step (the
+weight increment ``sum softplus(beta_k a) - softplus(beta_{k-1} a)`` and the
+Bernoulli draw in one pass over the BLAS product), binary even layers
+through another (the mixed input ``(1 - beta) b_A + beta (b + input)`` and
+the draw); softmax and Gaussian layers use their unit type's
+``log_partition`` and ``sample``. An RBM is the two-layer case, a DBM the
+general one.
 
 Reliability: the estimate is unbiased for ``Z`` (not ``log Z``) and its band
 comes from the sample variance of the weights, which is itself unreliable
@@ -24,48 +35,144 @@ from __future__ import annotations
 import numpy as np
 
 from pgm._random import as_generator
-from pgm._validation import as_float_array, check_positive_int
+from pgm._validation import as_float_array, check_positive_float, check_positive_int
 from pgm.inference.ais import _check_betas, _summarise, check_ess_fraction, warn_if_unreliable
+from pgm.layered import _ais_kernels as _k
 
-__all__ = ["log_partition"]
+__all__ = ["log_partition", "base_biases"]
 
 
-def _log_f(model, layers, beta, base_bias, odd_inputs=None):
-    """``log f_beta`` of the even layers with the odd layers summed out.
+def base_biases(units, visible_bias, base_rate=None, given=None, smoothing=1.0):
+    """The base-rate model's visible biases ``b_A`` (natural parameters of the visible units).
 
-    The visible base measure ``e_0(v)`` is left out: it is the same in every
-    ``f_beta`` and cancels in the importance weights. ``odd_inputs`` (the odd
-    layers' total inputs, which depend on the even layers only) may be passed
-    to skip recomputing them.
+    Parameters
+    ----------
+    units : unit type of the visible layer (``pgm.layered.units``)
+    visible_bias : ndarray of shape (n_visible,)
+        The target's visible biases (the base when nothing else is given).
+    base_rate : None or array_like
+        Data of shape (n_samples, n_visible), whose ``smoothing``-smoothed
+        marginals define ``b_A``: binary log-odds
+        ``log(p / (1 - p))`` with ``p = (sum_n x_ni + smoothing) /
+        (n_samples + 2 smoothing)`` (values in [0, 1]); softmax log group
+        frequencies (one-hot rows); Gaussian the data mean (``b_A = mean /
+        sigma^2``). Binary units also take probabilities of shape
+        (n_visible,), each strictly inside (0, 1).
+    given : None or array_like of shape (n_visible,)
+        ``b_A`` itself (exclusive with ``base_rate``).
+    smoothing : float
+        Pseudo-count, already checked positive.
     """
-    out = (1.0 - beta) * (layers[0] @ base_bias)
-    for l in range(0, model.n_layers, 2):
-        out = out + beta * (layers[l] @ model.biases[l])
-    for i, l in enumerate(range(1, model.n_layers, 2)):
-        a = model.total_input(layers, l) if odd_inputs is None else odd_inputs[i]
-        out = out + model.units[l].log_partition(beta * a)
-    return out
-
-
-def _base_bias(model, base_rate, smoothing):
-    """The base model's visible biases: the target's, or matched to data means."""
-    units = model.units[0]
-    n_visible = model.sizes[0]
+    n_visible = visible_bias.shape[0]
+    if base_rate is not None and given is not None:
+        raise ValueError("give at most one of base_rate and base_visible_bias, got both")
+    if given is not None:
+        return as_float_array(given, "base_visible_bias", shape=(n_visible,))
     if base_rate is None:
-        return model.biases[0].copy()
-    data = as_float_array(base_rate, "base_rate", shape=(None, n_visible))
-    if data.shape[0] == 0:
-        raise ValueError("base_rate must hold at least one row, got 0")
-    if units.name == "gaussian":
-        # N(sigma^2 b, sigma^2) with the data's mean
-        return data.mean(axis=0) / units.sigma**2
-    units.check(data, "base_rate")
-    counts = data.sum(axis=0) + smoothing
-    if units.name == "softmax":
-        groups = counts.reshape(-1, units.k)
-        return np.log(groups / groups.sum(axis=1, keepdims=True)).ravel()
-    p = counts / (data.shape[0] + 2.0 * smoothing)
-    return np.log(p) - np.log1p(-p)
+        return visible_bias.copy()
+    arr = as_float_array(base_rate, "base_rate", copy=False)
+    if arr.ndim == 2:
+        if arr.shape[1] != n_visible or arr.shape[0] == 0:
+            raise ValueError(
+                f"base_rate given as data must have shape (n_samples >= 1, {n_visible}) "
+                f"= (n_samples, n_visible); got {arr.shape}"
+            )
+        if units.name == "gaussian":
+            return arr.mean(axis=0) / units.sigma**2
+        if units.name == "softmax":
+            units.check(arr, "base_rate")
+            groups = (arr.sum(axis=0) + smoothing).reshape(-1, units.k)
+            return np.log(groups / groups.sum(axis=1, keepdims=True)).ravel()
+        if np.any(arr < 0.0) or np.any(arr > 1.0):
+            raise ValueError("base_rate given as data must hold values in [0, 1]")
+        p = (arr.sum(axis=0) + smoothing) / (arr.shape[0] + 2.0 * smoothing)
+        return np.log(p) - np.log1p(-p)
+    if arr.ndim == 1:
+        if units.name != "binary":
+            raise ValueError(
+                "base_rate as a 1-d array of probabilities applies to binary visible units "
+                f"only; pass {units.name} base biases as base_visible_bias"
+            )
+        if arr.shape != (n_visible,):
+            raise ValueError(
+                f"base_rate given as probabilities must have shape ({n_visible},) "
+                f"= (n_visible,); got {arr.shape}"
+            )
+        if np.any(arr <= 0.0) or np.any(arr >= 1.0):
+            raise ValueError(
+                "base_rate given as probabilities must lie strictly inside (0, 1); got "
+                f"values in [{arr.min()!r}, {arr.max()!r}]"
+            )
+        return np.log(arr) - np.log1p(-arr)
+    raise ValueError(
+        "base_rate must be data of shape (n_samples, n_visible) or probabilities of shape "
+        f"(n_visible,); got shape {arr.shape}"
+    )
+
+
+class _Annealer:
+    """Chains, buffers and the two half-sweeps of AIS on one layered model."""
+
+    def __init__(self, model, n_chains, base_bias, rng):
+        self.model, self.rng = model, rng
+        self.L = model.n_layers
+        self.weights_t = [np.ascontiguousarray(w.T) for w in model.weights]
+        self.base = [base_bias] + [np.zeros(n) for n in model.sizes[1:]]
+        self.states = [np.zeros((n_chains, n)) for n in model.sizes]
+        self.inputs = [np.zeros((n_chains, n)) for n in model.sizes]
+        self.noise = [np.empty((n_chains, n)) for n in model.sizes]
+        self.bias_delta = model.biases[0] - base_bias
+
+    def odd_inputs(self):
+        """``a_l = h_{l-1} W_{l-1} (+ h_{l+1} W_l^T) + b_l`` of every odd layer, in place."""
+        m, h = self.model, self.states
+        for l in range(1, self.L, 2):
+            a = self.inputs[l]
+            np.matmul(h[l - 1], m.weights[l - 1], out=a)
+            if l + 1 < self.L:
+                a += h[l + 1] @ self.weights_t[l]
+            a += m.biases[l]
+
+    def anneal_odd(self, beta_prev, beta, sample, log_w):
+        """Add the odd layers' ``log f_beta - log f_beta_prev`` to ``log_w``; draw them at beta."""
+        m = self.model
+        for l in range(1, self.L, 2):
+            units, a = m.units[l], self.inputs[l]
+            if units.name == "binary":
+                if sample:
+                    self.rng.random(out=self.noise[l])
+                _k.hidden_step(a, beta_prev, beta, self.noise[l], sample, log_w, self.states[l])
+            else:
+                log_w += units.log_partition(beta * a) - units.log_partition(beta_prev * a)
+                if sample:
+                    self.states[l] = units.sample(beta * a, self.rng)
+
+    def even_linear(self):
+        """``v.(b - b_A) + sum_{even l >= 2} h_l.b_l``, the even layers' ``d log f / d beta``."""
+        h, m = self.states, self.model
+        out = h[0] @ self.bias_delta
+        for l in range(2, self.L, 2):
+            out = out + h[l] @ m.biases[l]
+        return out
+
+    def sample_even(self, beta):
+        """Draw the even layers from ``p_beta`` given the odd ones (input (1-beta) b_A + beta a)."""
+        m, h = self.model, self.states
+        for l in range(0, self.L, 2):
+            pre = self.inputs[l]
+            if l + 1 < self.L:
+                np.matmul(h[l + 1], self.weights_t[l], out=pre)
+                if l > 0:
+                    pre += h[l - 1] @ m.weights[l - 1]
+            else:
+                np.matmul(h[l - 1], m.weights[l - 1], out=pre)
+            units = m.units[l]
+            if units.name == "binary":
+                self.rng.random(out=self.noise[l])
+                _k.visible_step_binary(pre, beta, self.base[l], m.biases[l], self.noise[l], h[l])
+            else:
+                a = (1.0 - beta) * self.base[l] + beta * (m.biases[l] + pre)
+                h[l] = units.sample(a, self.rng)
 
 
 def log_partition(
@@ -74,8 +181,11 @@ def log_partition(
     n_chains=100,
     betas=None,
     base_rate=None,
+    base_visible_bias=None,
     smoothing=1.0,
     seed=None,
+    return_chains=False,
+    verbose=False,
     min_ess_fraction=0.05,
 ):
     """Estimate ``log Z`` of a :class:`~pgm.layered.model.LayeredModel` by AIS.
@@ -83,29 +193,37 @@ def log_partition(
     Parameters
     ----------
     model : LayeredModel
+        Hidden layers must be discrete (binary or softmax).
     n_chains : int, default 100
+        Independent annealing runs.
     betas : None, int or array_like
-        As in :func:`pgm.inference.ais.log_partition`.
-    base_rate : None or array_like of shape (n_samples, n_visible)
-        Data whose (smoothed) visible marginals define the base model
-        (binary: log-odds; softmax: log group frequencies; Gaussian: the mean
-        ``sigma^2 b_A`` set to the data mean); ``None`` uses the target's
-        visible biases.
+        As in :func:`pgm.inference.ais.log_partition` (``None``: the paper's
+        14,501 temperatures).
+    base_rate, base_visible_bias : None or array_like
+        Where the base model's visible biases come from (at most one; see
+        :func:`base_biases`); neither: the target's own visible biases.
     smoothing : float, default 1.0
-        Pseudo-count for the data marginals.
+        Pseudo-count for the data marginals; positive.
     seed : None, int, SeedSequence or Generator
+    return_chains : bool, default False
+        Keep the final visible states in ``AISResult.chains``.
+    verbose : bool, default False
+        A tqdm progress bar over the temperatures.
     min_ess_fraction : float, default 0.05
         Passed to :func:`pgm.inference.ais.warn_if_unreliable`.
 
     Returns
     -------
     result : pgm.inference.ais.AISResult
+        ``log_weights`` and ``log_z_base`` in the layered engine's energy
+        (Gaussian visible units: ``|v|^2 / (2 sigma^2) - b.v``).
 
     Raises
     ------
     ValueError
         If a hidden layer is Gaussian (its quadratic term would be annealed
-        away at ``beta = 0``), or on bad ``base_rate``, ``betas``, ``n_chains``.
+        away at ``beta = 0``), or on bad ``base_rate``, ``betas``,
+        ``n_chains``, ``smoothing``.
 
     Warns
     -----
@@ -115,38 +233,39 @@ def log_partition(
     """
     n_chains = check_positive_int(n_chains, "n_chains")
     betas = _check_betas(betas)
+    smoothing = check_positive_float(smoothing, "smoothing")
     check_ess_fraction(min_ess_fraction)
     for l in range(1, model.n_layers):
         if not model.units[l].discrete:
             raise ValueError(
                 f"model: hidden layer {l} is Gaussian; AIS here needs discrete hidden layers"
             )
-    n_visible = model.sizes[0]
-    base_bias = _base_bias(model, base_rate, smoothing)
+    base_bias = base_biases(
+        model.units[0], model.biases[0], base_rate, base_visible_bias, smoothing
+    )
     rng = as_generator(seed)
     log_z_base = float(model.units[0].log_partition(base_bias[None])[0]) + sum(
         model.units[l].log_n_states(model.sizes[l]) for l in range(1, model.n_layers)
     )
-
-    layers = [u.init(rng, n_chains, n) for u, n in zip(model.units, model.sizes, strict=True)]
-    layers[0] = model.units[0].sample(np.broadcast_to(base_bias, (n_chains, n_visible)), rng)
+    chains = _Annealer(model, n_chains, base_bias, rng)
+    chains.sample_even(0.0)  # v ~ p_A, even hidden layers uniform (odd ones are still 0)
     log_w = np.zeros(n_chains)
-    odd = range(1, model.n_layers, 2)
-    for k in range(1, len(betas)):
-        b0, b1 = float(betas[k - 1]), float(betas[k])
-        # the odd layers' inputs depend on the even layers only: one product per step
-        # serves both log f terms and the odd half of the transition
-        a_odd = [model.total_input(layers, l) for l in odd]
-        log_w += _log_f(model, layers, b1, base_bias, a_odd) - _log_f(
-            model, layers, b0, base_bias, a_odd
-        )
-        if k < len(betas) - 1:
-            for i, l in enumerate(odd):
-                layers[l] = model.units[l].sample(b1 * a_odd[i], rng)
-            for l in range(0, model.n_layers, 2):
-                a = model.total_input(layers, l)
-                a = (1.0 - b1) * base_bias + b1 * a if l == 0 else b1 * a
-                layers[l] = model.units[l].sample(a, rng)
-    result = _summarise(log_w, log_z_base, base_bias, len(betas), None)
+    n_steps = len(betas) - 1
+    steps = range(1, n_steps + 1)
+    if verbose:
+        from tqdm.auto import tqdm
+
+        steps = tqdm(steps, desc="AIS", unit="beta", mininterval=0.5)
+    for k in steps:
+        beta_prev, beta = float(betas[k - 1]), float(betas[k])
+        sample = k < n_steps
+        log_w += (beta - beta_prev) * chains.even_linear()
+        chains.odd_inputs()  # they depend on the even layers only
+        chains.anneal_odd(beta_prev, beta, sample, log_w)
+        if sample:
+            chains.sample_even(beta)
+    result = _summarise(
+        log_w, log_z_base, base_bias, len(betas), chains.states[0].copy() if return_chains else None
+    )
     warn_if_unreliable(result, min_ess_fraction)
     return result

@@ -1,4 +1,4 @@
-"""Numba kernels for annealed importance sampling on RBMs (see ``pgm.inference.ais``).
+"""Numba kernels for annealed importance sampling on layered models (see ``pgm.layered.ais``).
 
 Pure functions on float64 arrays: no validation, no Python objects, no
 randomness of their own (the caller draws uniforms or normals with a
@@ -12,7 +12,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["softplus", "hidden_step", "visible_step_binary", "visible_step_gaussian"]
+from pgm.layered._kernels import exp_neg_abs_into, sigmoid_into
+
+__all__ = ["softplus", "hidden_step", "visible_step_binary"]
 
 
 @njit(cache=True)
@@ -53,15 +55,21 @@ def hidden_step(pre_hidden, beta_prev, beta, uniforms, sample, out_log_weights, 
         untouched otherwise.
     """
     n_chains, n_hidden = pre_hidden.shape
+    t, t_prev = np.empty(n_hidden), np.empty(n_hidden)
+    z, z_prev, work = np.empty(n_hidden), np.empty(n_hidden), np.empty(n_hidden)
     for n in range(n_chains):
-        acc = 0.0
         for j in range(n_hidden):
             x = pre_hidden[n, j]
-            sp = softplus(beta * x)
-            acc += sp - softplus(beta_prev * x)
+            t[j] = beta * x
+            t_prev[j] = beta_prev * x
+        exp_neg_abs_into(t, z, work)  # vectorised exp(-|t|), never overflows
+        exp_neg_abs_into(t_prev, z_prev, work)
+        acc = 0.0
+        for j in range(n_hidden):
+            # softplus(t) = max(t, 0) + log1p(exp(-|t|))
+            acc += (max(t[j], 0.0) + np.log1p(z[j])) - (max(t_prev[j], 0.0) + np.log1p(z_prev[j]))
             if sample:
-                # sigmoid(t) = exp(t - softplus(t)): reuses sp, never overflows.
-                p = np.exp(beta * x - sp)
+                p = 1.0 / (1.0 + z[j]) if t[j] >= 0.0 else z[j] / (1.0 + z[j])
                 out_hidden[n, j] = 1.0 if uniforms[n, j] < p else 0.0
         out_log_weights[n] += acc
 
@@ -87,38 +95,10 @@ def visible_step_binary(pre_visible, beta, bias_base, bias_target, uniforms, out
         Overwritten with the 0/1 draws.
     """
     n_chains, n_visible = pre_visible.shape
+    t, p, work = np.empty(n_visible), np.empty(n_visible), np.empty(n_visible)
     for n in range(n_chains):
         for i in range(n_visible):
-            t = (1.0 - beta) * bias_base[i] + beta * (bias_target[i] + pre_visible[n, i])
-            p = np.exp(t - softplus(t))  # sigmoid(t), as in the hidden step
-            out_visible[n, i] = 1.0 if uniforms[n, i] < p else 0.0
-
-
-@njit(cache=True)
-def visible_step_gaussian(pre_visible, beta, bias_base, bias_target, normals, out_visible):
-    """Draw unit-variance Gaussian visible states of the AIS intermediate model at ``beta``.
-
-    ``out_visible[n, i] = (1 - beta) * bias_base[i]
-    + beta * (bias_target[i] + pre_visible[n, i]) + normals[n, i]``.
-
-    Parameters
-    ----------
-    pre_visible : ndarray of shape (n_chains, n_visible), float64
-        ``h @ W.T`` for the current hidden states (zeros at ``beta = 0``).
-    beta : float
-        Inverse temperature.
-    bias_base, bias_target : ndarray of shape (n_visible,), float64
-        Visible means of the base-rate and target models.
-    normals : ndarray of shape (n_chains, n_visible), float64
-        Standard normal draws.
-    out_visible : ndarray of shape (n_chains, n_visible), float64
-        Overwritten with the draws.
-    """
-    n_chains, n_visible = pre_visible.shape
-    for n in range(n_chains):
+            t[i] = (1.0 - beta) * bias_base[i] + beta * (bias_target[i] + pre_visible[n, i])
+        sigmoid_into(t, p, work)  # vectorised
         for i in range(n_visible):
-            out_visible[n, i] = (
-                (1.0 - beta) * bias_base[i]
-                + beta * (bias_target[i] + pre_visible[n, i])
-                + normals[n, i]
-            )
+            out_visible[n, i] = 1.0 if uniforms[n, i] < p[i] else 0.0
