@@ -103,12 +103,12 @@ def test_transform_is_the_conditional_mean_and_samples_have_unit_variance(rng):
 
 def test_gibbs_hidden_draws_have_the_conditional_moments(rng):
     """The training sampler: h | v ~ N(c + v W, 1)."""
-    from pgm.models.rbm import _hidden_step
+    from pgm.layered.two_layer import hidden_step
 
     act = np.tile(np.array([[-1.5, 0.3, 2.0]]), (40000, 1))
     mean = np.empty_like(act)
     h = np.empty_like(act)
-    _hidden_step("gaussian", act.copy(), 2.0, 7, True, mean, h)
+    hidden_step("gaussian", act.copy(), 2.0, 7, True, mean, h)
     np.testing.assert_allclose(mean, 2.0 * act)
     np.testing.assert_allclose(h.mean(axis=0), act[0], atol=0.03)
     np.testing.assert_allclose(h.var(axis=0), 1.0, atol=0.03)

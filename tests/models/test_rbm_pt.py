@@ -280,7 +280,7 @@ def test_gaussian_visible_tempered_conditional_has_variance_one_over_beta():
     standard error sqrt(2 / 80000) / beta and the mean 1 / sqrt(80000 beta);
     both must lie within 5 of them. Power: a variance of 1 at every beta
     (no tempering) would miss beta = 0.25 by 3, over 300 standard errors."""
-    from pgm.models import rbm as rbm_module
+    from pgm.layered.two_layer import Workspace
 
     rbm = RBM.from_parameters(
         np.zeros((4, 2)), np.array([0.5, -1.0, 2.0, 0.0]), np.zeros(2), visible="gaussian",
@@ -288,7 +288,7 @@ def test_gaussian_visible_tempered_conditional_has_variance_one_over_beta():
         learning_rate=FROZEN, momentum=0.0, random_state=0,
     )  # fmt: skip
     p = rbm._validated()
-    work = rbm_module._Workspace(rbm, p, 5)
+    work = Workspace(rbm, p, 5)
     rng = np.random.default_rng(0)
     work._init_tempered_chains(np.zeros((5, 4)), rng)
     work._tempered_step(rng)
