@@ -106,6 +106,10 @@ def main(argv=None):
         help="momentum from epoch 5 of every RBM and of joint training (S&H's code: 0.9)",
     )  # fmt: skip
     parser.add_argument("--mean-field-iter", type=int, default=10)
+    parser.add_argument(
+        "--n-gibbs", type=int, default=1,
+        help="block-Gibbs sweeps of the fantasy particles per update (S&H: 5)",
+    )  # fmt: skip
     parser.add_argument("--n-train", type=int, default=None)
     parser.add_argument("--n-test", type=int, default=None)
     parser.add_argument("--betas", type=int, default=20_000)
@@ -142,6 +146,7 @@ def main(argv=None):
         learning_rate=args.learning_rate,
         pretrain_learning_rate=args.pretrain_learning_rate,
         mean_field_iter=args.mean_field_iter,
+        n_gibbs=args.n_gibbs,
         n_pretrain_iter=args.pretrain_epochs,
         learning_rate_schedule=(
             "inverse" if args.lr_decay is None else ExponentialDecay(decay=args.lr_decay)
@@ -250,7 +255,8 @@ def main(argv=None):
             "joint": f"lr {rate}, {momentum}, weight decay "
             f"1e-4, batch 100, {args.mean_field_iter} mean-field iterations, 100 persistent "
             "fantasy particles started at training images with mean-field-sampled hidden "
-            "layers, one block-Gibbs sweep per update",
+            f"layers, {args.n_gibbs} block-Gibbs sweep{'s' if args.n_gibbs > 1 else ''} per "
+            "update",
             "joint_budget_minutes": args.max_joint_minutes,
             "max_joint_epochs": args.epochs,
         },

@@ -71,6 +71,9 @@ class DBM(TransformerMixin, BaseEstimator):
         CD-1 epochs per pretrained RBM (0 skips pretraining).
     n_particles : int, default 100
         Persistent fantasy particles.
+    n_gibbs : int, default 1
+        Block-Gibbs sweeps of the fantasy particles per parameter update
+        (Salakhutdinov & Hinton used 5).
     momentum : float, default 0.5
         Momentum of every update (pretraining and joint training).
     final_momentum : float or None, default None
@@ -115,6 +118,7 @@ class DBM(TransformerMixin, BaseEstimator):
         n_iter=10,
         n_pretrain_iter=5,
         n_particles=100,
+        n_gibbs=1,
         momentum=0.5,
         final_momentum=None,
         weight_decay=1e-4,
@@ -132,6 +136,7 @@ class DBM(TransformerMixin, BaseEstimator):
         self.n_iter = n_iter
         self.n_pretrain_iter = n_pretrain_iter
         self.n_particles = n_particles
+        self.n_gibbs = n_gibbs
         self.momentum = momentum
         self.final_momentum = final_momentum
         self.weight_decay = weight_decay
@@ -386,6 +391,7 @@ class DBM(TransformerMixin, BaseEstimator):
         check_positive_int(self.n_iter, "n_iter", minimum=0)
         check_positive_int(self.n_pretrain_iter, "n_pretrain_iter", minimum=0)
         check_positive_int(self.n_particles, "n_particles")
+        check_positive_int(self.n_gibbs, "n_gibbs")
         check_positive_int(self.mean_field_iter, "mean_field_iter")
         return sizes
 
@@ -529,7 +535,8 @@ class DBM(TransformerMixin, BaseEstimator):
         for s in range(0, X.shape[0], self.batch_size):
             v = X[order[s : s + self.batch_size]]
             mu, _, _ = core.mean_field(v, max_iter=self.mean_field_iter)
-            core.gibbs_sweep(particles, rng)
+            for _ in range(self.n_gibbs):
+                core.gibbs_sweep(particles, rng)
             pos = core.statistics(mu)
             neg = core.statistics(particles)
             for l in range(core.n_layers - 1):

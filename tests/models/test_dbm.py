@@ -10,6 +10,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from pgm._validation import NotFittedError
 from pgm.inference import ais, exact
+from pgm.layered.model import LayeredModel
 from pgm.learning.schedules import Constant, ExponentialDecay, InverseDecay
 from pgm.models import DBM
 from tests.models._sklearn_checks import BINARY_RANGE_CHECKS
@@ -269,9 +270,37 @@ def test_joint_rate_follows_the_schedule():
     _assert_bitwise(*runs)
 
 
+def test_n_gibbs_sweeps_the_particles_that_many_times_per_update(monkeypatch):
+    """120 rows in batches of 20: 6 updates, so 3 sweeps each is 18 calls; 1 is the default."""
+    X = _two_prototypes()
+    dbm = DBM((4, 3), n_iter=0, n_pretrain_iter=1, batch_size=20, n_particles=30,
+              random_state=0).fit(X)  # fmt: skip
+    calls = []
+    sweep = LayeredModel.gibbs_sweep
+
+    def counting(self, layers, rng, **kw):
+        calls.append(1)
+        return sweep(self, layers, rng, **kw)
+
+    monkeypatch.setattr(LayeredModel, "gibbs_sweep", counting)
+    rng = np.random.default_rng(0)
+    for n_gibbs, expected in ((3, 18), (1, 6)):
+        calls.clear()
+        dbm.set_params(n_gibbs=n_gibbs)
+        dbm._joint_epoch(dbm._core, X, rng, dbm._joint_state(dbm._core, rng, X))
+        assert len(calls) == expected
+    monkeypatch.undo()
+    sizes = dict(n_pretrain_iter=2, n_iter=2)
+    _assert_bitwise(_fit_params(**sizes), _fit_params(n_gibbs=1, **sizes))
+    a, b = _fit_params(**sizes), _fit_params(n_gibbs=5, **sizes)
+    assert not all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
+
+
 @pytest.mark.parametrize(
     ("params", "match"),
     [
+        ({"n_gibbs": 0}, "n_gibbs"),
+        ({"n_gibbs": 2.5}, "n_gibbs"),
         ({"final_momentum": 1.5}, "final_momentum"),
         ({"learning_rate_schedule": "cosine"}, "learning_rate_schedule must be one of"),
         ({"learning_rate_schedule": 3}, "learning_rate_schedule must be a str"),
