@@ -301,13 +301,37 @@ def _options_record(options):
     }
 
 
+def _fit_by_epochs(make, cls, path, data, first_kwargs, results, stage, start, state_file):
+    """Fit a ``pgm.nn`` estimator one ``partial_fit`` epoch at a time, saved after each.
+
+    A run stopped mid-stage resumes from ``path`` (the estimator's ``.npz``
+    keeps the optimiser state, so the resumed fit is bit for bit the
+    uninterrupted one); the stage's minutes so far live in
+    ``results["partial_minutes"][stage]`` (written to ``state_file`` with
+    each checkpoint). Returns the fitted estimator; the caller removes the
+    stage's entry from ``partial_minutes`` when the stage is done.
+    """
+    partial = results.setdefault("partial_minutes", {})
+    before = partial.get(stage, 0.0)
+    # a checkpoint counts only when the results being resumed name the stage as under way
+    est = cls.load(path) if stage in partial and path.exists() else make()
+    n_epochs = est.get_params()["n_epochs"]
+    while getattr(est, "n_iter_", 0) < n_epochs:
+        est.partial_fit(*data, **(first_kwargs if not hasattr(est, "n_iter_") else {}))
+        est.save(path)
+        partial[stage] = before + (time.perf_counter() - start) / 60
+        state_file.write_text(json.dumps(results, indent=2) + "\n")
+    partial[stage] = before + (time.perf_counter() - start) / 60
+    return est
+
+
 def _run(args):
     """All stages for one seed; returns the result dictionary it writes to ``args.output``."""
     from sklearn.decomposition import PCA
 
     from pgm.datasets import load_mnist
     from pgm.models import DBN
-    from pgm.nn import DeepClassifier
+    from pgm.nn import DeepAutoencoder, DeepClassifier
 
     X, y = load_mnist(split="train")
     X_test, y_test = load_mnist(split="test")
@@ -361,17 +385,26 @@ def _run(args):
     # 2. backprop fine-tuning of the pretrained net
     if "finetune" in stages and "finetune" not in minutes:
         t = time.perf_counter()
-        clf = dbn.to_classifier(
-            n_classes=10, output_only_epochs=min(5, args.finetune_epochs // 5), **clf_options
-        ).fit(X, y)
-        minutes["finetune"] = (time.perf_counter() - t) / 60
+        clf = _fit_by_epochs(
+            lambda: dbn.to_classifier(
+                n_classes=10, output_only_epochs=min(5, args.finetune_epochs // 5),
+                **clf_options,
+            ),
+            DeepClassifier, ckpt / "finetune_partial.npz", (X, y), {"classes": np.arange(10)},
+            results, "finetune", t, state_file,
+        )  # fmt: skip
+        minutes["finetune"] = results["partial_minutes"].pop("finetune")
         done("finetune", test_error_finetuned=_error(clf.predict(X_test), y_test))
 
     # 3. the same net and optimiser from random weights
     if "random_init" in stages and "random_init" not in minutes:
         t = time.perf_counter()
-        clf = DeepClassifier(tuple(args.sizes), classes=tuple(range(10)), **clf_options).fit(X, y)
-        minutes["random_init"] = (time.perf_counter() - t) / 60
+        clf = _fit_by_epochs(
+            lambda: DeepClassifier(tuple(args.sizes), classes=tuple(range(10)), **clf_options),
+            DeepClassifier, ckpt / "random_init_partial.npz", (X, y), {}, results,
+            "random_init", t, state_file,
+        )  # fmt: skip
+        minutes["random_init"] = results["partial_minutes"].pop("random_init")
         done("random_init", test_error_random_init=_error(clf.predict(X_test), y_test))
 
     # 4. the joint image-label model: labelled top RBM on the pretrained h_{L-1}, then up-down
@@ -410,14 +443,26 @@ def _run(args):
     if "autoencoder" in stages and "autoencoder" not in minutes:
         t = time.perf_counter()
         code_options = {**rbm_options, "learning_rate": args.ae_code_lr}
-        stack = DBN(
-            tuple(args.ae_sizes),
-            rbm_options=[rbm_options] * (len(args.ae_sizes) - 1) + [code_options],
-            top_hidden="gaussian", random_state=args.seed + 2, verbose=args.verbose,
-        ).fit(X)  # fmt: skip
-        stack.save(ckpt / "dbn_autoencoder_stack.npz")
-        ae = stack.to_autoencoder(code_activation="linear", **ae_options).fit(X)
-        minutes["autoencoder"] = (time.perf_counter() - t) / 60
+        stack_file = ckpt / "dbn_autoencoder_stack.npz"
+        partial = results.setdefault("partial_minutes", {})
+        if "autoencoder" in partial and stack_file.exists():  # resumed within the stage
+            stack = DBN.load(stack_file)
+        else:
+            stack = DBN(
+                tuple(args.ae_sizes),
+                rbm_options=[rbm_options] * (len(args.ae_sizes) - 1) + [code_options],
+                top_hidden="gaussian", random_state=args.seed + 2, verbose=args.verbose,
+            ).fit(X)  # fmt: skip
+            stack.save(stack_file)
+            (ckpt / "autoencoder_partial.npz").unlink(missing_ok=True)  # a stale one is not ours
+            partial["autoencoder"] = (time.perf_counter() - t) / 60
+            state_file.write_text(json.dumps(results, indent=2) + "\n")
+        ae = _fit_by_epochs(
+            lambda: stack.to_autoencoder(code_activation="linear", **ae_options),
+            DeepAutoencoder, ckpt / "autoencoder_partial.npz", (X,), {}, results,
+            "autoencoder", time.perf_counter(), state_file,
+        )  # fmt: skip
+        minutes["autoencoder"] = results["partial_minutes"].pop("autoencoder")
         done("autoencoder", autoencoder_mse=ae.reconstruction_error(X_test))
 
     # 6. PCA with as many components as the code

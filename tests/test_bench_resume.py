@@ -1,0 +1,82 @@
+"""A long benchmark stopped mid-stage and resumed gives bit for bit the uninterrupted result.
+
+``benchmarks/bench_dbn_mnist.py`` fine-tunes its networks one epoch at a time and saves
+each after every epoch, so a run cut off by the end of a session continues with
+``--resume``. This runs the benchmark at a tiny size twice: once straight through and
+once interrupted inside each fine-tuning stage (a save that raises after it has written
+its file, as a kill between two epochs would leave things) and resumed, and compares
+the networks the two runs saved.
+"""
+
+import importlib.util
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pgm.datasets import load_mnist
+from pgm.nn import DeepAutoencoder, DeepClassifier
+
+BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_dbn_mnist.py"
+TINY = [
+    "--sizes", "12", "10", "16", "--ae-sizes", "14", "8", "4", "2", "--pretrain-epochs", "1",
+    "--finetune-epochs", "3", "--ae-epochs", "3", "--n-train", "120", "--n-test", "40",
+    "--stages", "pretrain", "finetune", "random_init", "autoencoder",
+]  # fmt: skip
+
+
+class _Stop(Exception):
+    pass
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "cg"])
+def test_interrupted_and_resumed_run_equals_the_straight_one(tmp_path, monkeypatch, optimizer):
+    try:
+        load_mnist(split="train")
+        load_mnist(split="test")
+    except FileNotFoundError:
+        pytest.skip("MNIST not found (set PGM_DATA_DIR to the data folder)")
+    spec = importlib.util.spec_from_file_location("bench_dbn_mnist", BENCH)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    args = TINY + ["--finetune-optimizer", optimizer, "--ae-optimizer", optimizer]
+
+    def run(name, resume=False):
+        where = tmp_path / name
+        extra = ["--checkpoint-dir", str(where), "--output", str(where / "out.json")]
+        return bench.main(args + extra + (["--resume"] if resume else []))
+
+    straight = run("straight")
+    # stop after the 2nd save of each kind: inside finetune, inside random_init, inside the AE
+    for cls, stop_at in ((DeepClassifier, 2), (DeepClassifier, 3), (DeepAutoencoder, 2)):
+        original, calls = cls.save, []
+
+        def save(self, path, original=original, calls=calls, stop_at=stop_at):
+            original(self, path)
+            calls.append(path)
+            if len(calls) == stop_at:
+                raise _Stop
+
+        monkeypatch.setattr(cls, "save", save)
+        with pytest.raises(_Stop):
+            run("resumed", resume=True)
+        monkeypatch.setattr(cls, "save", original)
+        if stop_at == 2 and cls is DeepClassifier:  # the fine-tuned net after 2 of 3 epochs
+            shutil.copy(tmp_path / "resumed" / "finetune_partial.npz", tmp_path / "mid.npz")
+    resumed = run("resumed", resume=True)
+    for key in ("test_error_finetuned", "test_error_random_init", "autoencoder_mse"):
+        assert resumed[key] == straight[key]
+    for name in ("finetune_partial.npz", "random_init_partial.npz", "autoencoder_partial.npz"):
+        with np.load(tmp_path / "straight" / name) as a, np.load(tmp_path / "resumed" / name) as b:
+            assert sorted(a.files) == sorted(b.files)
+            for key in a.files:
+                np.testing.assert_array_equal(a[key], b[key], err_msg=f"{name}: {key}")
+    # the power twin: the same comparison tells the net one epoch short from the finished one
+    mid = DeepClassifier.load(tmp_path / "mid.npz")
+    done = DeepClassifier.load(tmp_path / "straight" / "finetune_partial.npz")
+    assert (mid.n_iter_, done.n_iter_) == (2, 3)
+    assert any(
+        not np.array_equal(x, y)
+        for x, y in zip(mid.network_.weights, done.network_.weights, strict=True)
+    )
