@@ -115,6 +115,11 @@ def main(argv=None):
     )  # fmt: skip
     parser.add_argument("--verbose", action="store_true")
     parser.add_argument(
+        "--test-curve", action="store_true",
+        help="after every fine-tuning epoch, print the test error (reconstruction error for the "
+        "autoencoder) and keep the curve in the results",
+    )  # fmt: skip
+    parser.add_argument(
         "--note", default=None,
         help="free text for the results and the report (e.g. how stages were split across runs)",
     )  # fmt: skip
@@ -301,25 +306,44 @@ def _options_record(options):
     }
 
 
-def _fit_by_epochs(make, cls, path, data, first_kwargs, results, stage, start, state_file):
+def _fit_by_epochs(
+    make, cls, path, data, first_kwargs, results, stage, start, state_file, curve=None
+):
     """Fit a ``pgm.nn`` estimator one ``partial_fit`` epoch at a time, saved after each.
 
     A run stopped mid-stage resumes from ``path`` (the estimator's ``.npz``
     keeps the optimiser state, so the resumed fit is bit for bit the
-    uninterrupted one); the stage's minutes so far live in
+    uninterrupted one; a conjugate-gradient run may be resumed with more
+    epochs than it started with, as CG has no rate schedule); the stage's minutes so far live in
     ``results["partial_minutes"][stage]`` (written to ``state_file`` with
-    each checkpoint). Returns the fitted estimator; the caller removes the
-    stage's entry from ``partial_minutes`` when the stage is done.
+    each checkpoint). ``curve``, if given, maps the estimator to a number
+    (a test error) recorded after every epoch in ``results["curves"][stage]``
+    (its time is not counted). Returns the fitted estimator; the caller
+    removes the stage's entry from ``partial_minutes`` when the stage is done.
     """
     partial = results.setdefault("partial_minutes", {})
     before = partial.get(stage, 0.0)
     # a checkpoint counts only when the results being resumed name the stage as under way
-    est = cls.load(path) if stage in partial and path.exists() else make()
-    n_epochs = est.get_params()["n_epochs"]
+    fresh = make()
+    n_epochs = fresh.get_params()["n_epochs"]
+    est = cls.load(path) if stage in partial and path.exists() else fresh
+    if est.get_params()["n_epochs"] != n_epochs:
+        if est.get_params()["optimizer"] != "cg":  # SGD's rate schedule depends on n_epochs
+            raise SystemExit(
+                f"{path} was started with {est.get_params()['n_epochs']} epochs, not {n_epochs}; "
+                "only conjugate-gradient runs (no rate schedule) can be lengthened"
+            )
+        est.set_params(n_epochs=n_epochs)  # CG: a longer run continues the same iterates
     while getattr(est, "n_iter_", 0) < n_epochs:
         est.partial_fit(*data, **(first_kwargs if not hasattr(est, "n_iter_") else {}))
         est.save(path)
         partial[stage] = before + (time.perf_counter() - start) / 60
+        if curve is not None:
+            t = time.perf_counter()
+            value = curve(est)
+            results.setdefault("curves", {}).setdefault(stage, []).append(value)
+            print(f"{stage} epoch {est.n_iter_}: {value:.5g}", flush=True)
+            start += time.perf_counter() - t  # the curve is not training time
         state_file.write_text(json.dumps(results, indent=2) + "\n")
     partial[stage] = before + (time.perf_counter() - start) / 60
     return est
@@ -364,6 +388,7 @@ def _run(args):
         args, args.finetune_optimizer, args.finetune_epochs, args.finetune_lr
     )
     ae_options = _optimiser_options(args, args.ae_optimizer, args.ae_epochs, args.ae_lr)
+    test_error = (lambda clf: _error(clf.predict(X_test), y_test)) if args.test_curve else None
     stages = set(args.stages)
 
     # 1. greedy pretraining of 784-500-500-2000
@@ -391,7 +416,7 @@ def _run(args):
                 **clf_options,
             ),
             DeepClassifier, ckpt / "finetune_partial.npz", (X, y), {"classes": np.arange(10)},
-            results, "finetune", t, state_file,
+            results, "finetune", t, state_file, test_error,
         )  # fmt: skip
         minutes["finetune"] = results["partial_minutes"].pop("finetune")
         done("finetune", test_error_finetuned=_error(clf.predict(X_test), y_test))
@@ -402,7 +427,7 @@ def _run(args):
         clf = _fit_by_epochs(
             lambda: DeepClassifier(tuple(args.sizes), classes=tuple(range(10)), **clf_options),
             DeepClassifier, ckpt / "random_init_partial.npz", (X, y), {}, results,
-            "random_init", t, state_file,
+            "random_init", t, state_file, test_error,
         )  # fmt: skip
         minutes["random_init"] = results["partial_minutes"].pop("random_init")
         done("random_init", test_error_random_init=_error(clf.predict(X_test), y_test))
@@ -461,6 +486,7 @@ def _run(args):
             lambda: stack.to_autoencoder(code_activation="linear", **ae_options),
             DeepAutoencoder, ckpt / "autoencoder_partial.npz", (X,), {}, results,
             "autoencoder", time.perf_counter(), state_file,
+            (lambda ae: ae.reconstruction_error(X_test)) if args.test_curve else None,
         )  # fmt: skip
         minutes["autoencoder"] = results["partial_minutes"].pop("autoencoder")
         done("autoencoder", autoencoder_mse=ae.reconstruction_error(X_test))
@@ -477,6 +503,8 @@ def _run(args):
     out["train_minutes"] = float(sum(minutes.values()))
     out["stage_minutes"] = minutes
     out["test_error_joint_before_up_down"] = results.get("test_error_joint_before_up_down")
+    if results.get("curves"):
+        out["curves"] = results["curves"]
     out["stages"] = sorted(minutes, key=STAGES.index)
     out["finetune_optimizer"] = _options_record(clf_options)
     out["autoencoder_optimizer"] = _options_record(ae_options)
