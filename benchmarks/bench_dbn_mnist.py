@@ -336,7 +336,9 @@ def _fit_by_epochs(
         est.set_params(n_epochs=n_epochs)  # CG: a longer run continues the same iterates
     while getattr(est, "n_iter_", 0) < n_epochs:
         est.partial_fit(*data, **(first_kwargs if not hasattr(est, "n_iter_") else {}))
-        est.save(path)
+        tmp = path.with_name(path.stem + ".tmp.npz")
+        est.save(tmp)
+        os.replace(tmp, path)  # atomic: a kill mid-write leaves the previous epoch's file
         partial[stage] = before + (time.perf_counter() - start) / 60
         if curve is not None:
             t = time.perf_counter()
@@ -344,9 +346,16 @@ def _fit_by_epochs(
             results.setdefault("curves", {}).setdefault(stage, []).append(value)
             print(f"{stage} epoch {est.n_iter_}: {value:.5g}", flush=True)
             start += time.perf_counter() - t  # the curve is not training time
-        state_file.write_text(json.dumps(results, indent=2) + "\n")
+        _write_atomic(state_file, json.dumps(results, indent=2) + "\n")
     partial[stage] = before + (time.perf_counter() - start) / 60
     return est
+
+
+def _write_atomic(path, text):
+    """Replace ``path`` by ``text`` in one step (a kill leaves the old or the new file)."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
 
 
 def _run(args):
@@ -371,7 +380,7 @@ def _run(args):
 
     def done(stage, **values):
         results.update(values)
-        state_file.write_text(json.dumps(results, indent=2) + "\n")
+        _write_atomic(state_file, json.dumps(results, indent=2) + "\n")
         print(stage, json.dumps({k: values[k] for k in values}), flush=True)
 
     rbm_options = {
@@ -481,7 +490,7 @@ def _run(args):
             stack.save(stack_file)
             (ckpt / "autoencoder_partial.npz").unlink(missing_ok=True)  # a stale one is not ours
             partial["autoencoder"] = (time.perf_counter() - t) / 60
-            state_file.write_text(json.dumps(results, indent=2) + "\n")
+            _write_atomic(state_file, json.dumps(results, indent=2) + "\n")
         ae = _fit_by_epochs(
             lambda: stack.to_autoencoder(code_activation="linear", **ae_options),
             DeepAutoencoder, ckpt / "autoencoder_partial.npz", (X,), {}, results,
