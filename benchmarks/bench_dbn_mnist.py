@@ -2,7 +2,10 @@
 
 The classic experiments of Hinton, Osindero & Teh (2006) and Hinton &
 Salakhutdinov (2006), all in one run, each stage checkpointed (``--resume``
-skips the stages already done):
+skips the stages already done; the fine-tuning and up-down stages also save
+their model after every epoch, atomically, and resume mid-stage bit for bit,
+so a run longer than one sitting continues where it was stopped;
+``--test-curve`` records the test error after every such epoch):
 
 1. ``pretrain``: greedy DBN 784-500-500-2000 (CD-1 RBMs on grey levels as
    probabilities);
@@ -90,7 +93,11 @@ def main(argv=None):
     )  # fmt: skip
     parser.add_argument("--up-down-epochs", type=int, default=30)
     parser.add_argument("--up-down-lr", type=float, default=0.01)
-    parser.add_argument("--up-down-cd-k", type=int, default=10)
+    parser.add_argument(
+        "--up-down-cd-k", type=int, nargs="+", default=[10],
+        help="CD steps in the top RBM during up-down; several values split the epochs into equal "
+        "parts (Hinton et al. 2006: 3 6 10 over 300 epochs)",
+    )  # fmt: skip
     parser.add_argument("--ae-epochs", type=int, default=30)
     parser.add_argument(
         "--ae-optimizer", choices=("cg", "sgd"), default="cg",
@@ -351,6 +358,44 @@ def _fit_by_epochs(
     return est
 
 
+def _up_down_by_epochs(joint, X, y, args, path, results, before, start, state_file, curve):
+    """Up-down fine-tuning one epoch at a time, the model saved after each (resumable).
+
+    Epoch ``e`` draws from ``SeedSequence([seed, e])`` and runs CD-``k`` in the
+    top RBM with ``k`` from ``--up-down-cd-k`` (several values: equal parts of
+    the epochs, in order), so a resumed run repeats the uninterrupted one bit
+    for bit. The epoch count so far is the model file's ``n_up_down_epochs``
+    entry in ``results``; minutes and the optional test curve as in
+    :func:`_fit_by_epochs`.
+    """
+    partial = results.setdefault("partial_minutes", {})
+    done_before = partial.get("up_down", 0.0)
+    results["up_down_before"] = before
+    ks = args.up_down_cd_k
+    n = args.up_down_epochs
+    for epoch in range(results.get("up_down_epochs_done", 0), n):
+        joint.fine_tune_up_down(
+            X, y, n_epochs=1, learning_rate=args.up_down_lr,
+            cd_k=ks[min(epoch * len(ks) // n, len(ks) - 1)],
+            seed=np.random.SeedSequence([args.seed, epoch]),
+        )  # fmt: skip
+        tmp = path.with_name(path.stem + ".tmp.npz")
+        joint.save(tmp)
+        os.replace(tmp, path)
+        results["up_down_epochs_done"] = epoch + 1
+        partial["up_down"] = done_before + (time.perf_counter() - start) / 60
+        if curve is not None:
+            t = time.perf_counter()
+            value = curve(joint)
+            results.setdefault("curves", {}).setdefault("up_down", []).append(value)
+            print(f"up_down epoch {epoch + 1}: {value:.5g}", flush=True)
+            start += time.perf_counter() - t
+        _write_atomic(state_file, json.dumps(results, indent=2) + "\n")
+    results.pop("up_down_epochs_done", None)
+    partial["up_down"] = done_before + (time.perf_counter() - start) / 60
+    return joint
+
+
 def _write_atomic(path, text):
     """Replace ``path`` by ``text`` in one step (a kill leaves the old or the new file)."""
     tmp = path.with_name(path.name + ".tmp")
@@ -442,6 +487,26 @@ def _run(args):
         done("random_init", test_error_random_init=_error(clf.predict(X_test), y_test))
 
     # 4. the joint image-label model: labelled top RBM on the pretrained h_{L-1}, then up-down
+    up_down_file = ckpt / "up_down_partial.npz"
+    if (
+        "up_down" in stages
+        and "up_down" not in minutes
+        and "up_down_before" in results
+        and up_down_file.exists()
+    ):
+        t = time.perf_counter()  # resumed within the stage: the joint model is on file
+        joint = _up_down_by_epochs(
+            DBN.load(up_down_file), X, y, args, up_down_file, results,
+            results["up_down_before"], t, state_file,
+            (lambda model: _error(model.predict(X_test), y_test)) if args.test_curve else None,
+        )  # fmt: skip
+        joint.save(ckpt / "dbn_up_down.npz")
+        minutes["up_down"] = results["partial_minutes"].pop("up_down")
+        done(
+            "up_down",
+            test_error_up_down=_error(joint.predict(X_test), y_test),
+            test_error_joint_before_up_down=results.pop("up_down_before"),
+        )
     if "up_down" in stages and "up_down" not in minutes:
         t = time.perf_counter()
         L = len(args.sizes)
@@ -461,16 +526,16 @@ def _run(args):
             verbose=args.verbose,
         )
         before = _error(joint.predict(X_test), y_test)
-        joint.fine_tune_up_down(
-            X, y, n_epochs=args.up_down_epochs, learning_rate=args.up_down_lr,
-            cd_k=args.up_down_cd_k, seed=args.seed,
+        joint = _up_down_by_epochs(
+            joint, X, y, args, ckpt / "up_down_partial.npz", results, before, t, state_file,
+            (lambda model: _error(model.predict(X_test), y_test)) if args.test_curve else None,
         )  # fmt: skip
         joint.save(ckpt / "dbn_up_down.npz")
-        minutes["up_down"] = (time.perf_counter() - t) / 60
+        minutes["up_down"] = results["partial_minutes"].pop("up_down")
         done(
             "up_down",
             test_error_up_down=_error(joint.predict(X_test), y_test),
-            test_error_joint_before_up_down=before,
+            test_error_joint_before_up_down=results.pop("up_down_before"),
         )
 
     # 5. deep autoencoder 784-1000-500-250-30
@@ -523,6 +588,7 @@ def _run(args):
         "pretrain": args.pretrain_epochs,
         "finetune": args.finetune_epochs,
         "up_down": args.up_down_epochs,
+        "up_down_cd_k": args.up_down_cd_k,
         "autoencoder": args.ae_epochs,
     }
     out["n_train"], out["n_test"] = int(X.shape[0]), int(X_test.shape[0])

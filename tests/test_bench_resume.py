@@ -16,13 +16,15 @@ import numpy as np
 import pytest
 
 from pgm.datasets import load_mnist
+from pgm.models import DBN
 from pgm.nn import DeepAutoencoder, DeepClassifier
 
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_dbn_mnist.py"
 TINY = [
     "--sizes", "12", "10", "16", "--ae-sizes", "14", "8", "4", "2", "--pretrain-epochs", "1",
     "--finetune-epochs", "3", "--ae-epochs", "3", "--n-train", "120", "--n-test", "40",
-    "--stages", "pretrain", "finetune", "random_init", "autoencoder",
+    "--up-down-epochs", "3", "--up-down-cd-k", "1", "2",
+    "--stages", "pretrain", "finetune", "random_init", "up_down", "autoencoder",
 ]  # fmt: skip
 
 
@@ -48,13 +50,16 @@ def test_interrupted_and_resumed_run_equals_the_straight_one(tmp_path, monkeypat
         return bench.main(args + extra + (["--resume"] if resume else []))
 
     straight = run("straight")
-    # stop after the 2nd save of each kind: inside finetune, inside random_init, inside the AE
-    for cls, stop_at in ((DeepClassifier, 2), (DeepClassifier, 3), (DeepAutoencoder, 2)):
+    # stop at the n-th save of each kind: inside finetune, inside random_init, inside
+    # up-down (DBN saves of the stage's epoch file only), inside the autoencoder
+    stops = ((DeepClassifier, 2), (DeepClassifier, 3), (DBN, 2), (DeepAutoencoder, 2))
+    for cls, stop_at in stops:
         original, calls = cls.save, []
 
         def save(self, path, original=original, calls=calls, stop_at=stop_at):
             original(self, path)  # the benchmark saves to a temporary name, then renames
-            calls.append(path)
+            if ".tmp" in str(path):
+                calls.append(path)
             if len(calls) == stop_at:
                 raise _Stop
 
@@ -65,9 +70,15 @@ def test_interrupted_and_resumed_run_equals_the_straight_one(tmp_path, monkeypat
         if stop_at == 2 and cls is DeepClassifier:  # killed while saving epoch 2: epoch 1's file
             shutil.copy(tmp_path / "resumed" / "finetune_partial.npz", tmp_path / "mid.npz")
     resumed = run("resumed", resume=True)
-    for key in ("test_error_finetuned", "test_error_random_init", "autoencoder_mse"):
+    for key in (
+        "test_error_finetuned", "test_error_random_init", "test_error_up_down",
+        "test_error_joint_before_up_down", "autoencoder_mse",
+    ):  # fmt: skip
         assert resumed[key] == straight[key]
-    for name in ("finetune_partial.npz", "random_init_partial.npz", "autoencoder_partial.npz"):
+    for name in (
+        "finetune_partial.npz", "random_init_partial.npz", "up_down_partial.npz",
+        "autoencoder_partial.npz",
+    ):  # fmt: skip
         with np.load(tmp_path / "straight" / name) as a, np.load(tmp_path / "resumed" / name) as b:
             assert sorted(a.files) == sorted(b.files)
             for key in a.files:
