@@ -389,15 +389,22 @@ class Network:
         acts, z = self._forward(X, theta)
         n = X.shape[0]
         out = self.activations[-1]
+        # The loss in float64 whatever the network's dtype: a confident network's
+        # cross-entropy is a small difference of two large sums, which float32 rounds
+        # to noise (and a line search on it then fails). The gradient stays in dtype.
+        z64 = z.astype(np.float64, copy=False)
         if out == "softmax":
             log_norm = logsumexp(z, axis=1, keepdims=True)
             row_mass = T.sum(axis=1, keepdims=True)
-            total = float(np.sum(row_mass * log_norm) - np.sum(T * z))
+            log_norm64 = log_norm if z64 is z else logsumexp(z64, axis=1, keepdims=True)
+            total = float(np.sum(row_mass * log_norm64) - np.sum(T * z64))
         elif out == "sigmoid":
-            total = float(np.sum(np.logaddexp(0.0, z)) - np.sum(T * z))
+            total = float(np.sum(np.logaddexp(0.0, z64)) - np.sum(T * z64))
         else:
-            total = 0.5 * float(np.sum((z - T) ** 2))
-        penalty = 0.5 * self.weight_decay * sum(float(np.sum(w * w)) for w in weights)
+            total = 0.5 * float(np.sum((z64 - T) ** 2))
+        penalty = (
+            0.5 * self.weight_decay * sum(float(np.sum(w * w, dtype=np.float64)) for w in weights)
+        )
         loss = total / n + penalty
         if not gradient:
             return loss, None

@@ -121,6 +121,36 @@ def test_float32_gradient_agrees_with_float64():
 
 
 @pytest.mark.parametrize("out", ["softmax", "sigmoid"])
+def test_float32_loss_of_a_confident_network_keeps_its_digits(out):
+    """Logits of +-12 (softmax) or +-16 (sigmoid) on 1000 rows: a loss below 1e-6 per row,
+    the tiny difference of two sums of about 10^4.
+
+    A float32 network's loss is still accumulated in float64, so it agrees with the
+    float64 network's to float32 rounding of the logits (relative 1e-5), which is what
+    lets a line search (conjugate gradients) see a decrease. Power twin: the same two
+    sums taken in float32 lose every digit (relative error above 10%).
+    """
+    rng = np.random.default_rng(4)
+    n, k = 1000, 10 if out == "softmax" else 4
+    net64 = Network([k, k], [out])
+    scale = 12.0 if out == "softmax" else 16.0
+    net64.set_theta(np.concatenate([(2 * scale * np.eye(k) - scale).ravel(), np.zeros(k)]))
+    net32 = Network([k, k], [out], dtype=np.float32)
+    net32.set_theta(net64.theta)
+    X = np.eye(k)[rng.integers(0, k, n)]
+    T = X.copy()  # each row's target is the unit its input drives to +scale
+    l64, l32 = net64.loss(X, T), net32.loss(X, T)
+    assert 0 < l64 < 1e-6
+    np.testing.assert_allclose(l32, l64, rtol=1e-5)
+    z = (X @ net32.weights[0]).astype(np.float32)
+    if out == "softmax":
+        naive = np.sum(np.logaddexp.reduce(z, axis=1)) - np.sum(T.astype(np.float32) * z)
+    else:
+        naive = np.sum(np.logaddexp(np.float32(0), z)) - np.sum(T.astype(np.float32) * z)
+    assert abs(float(naive) / n - l64) > 0.1 * l64
+
+
+@pytest.mark.parametrize("out", ["softmax", "sigmoid"])
 def test_extreme_inputs_stay_finite_and_exact(out):
     """Total inputs of +-1e3: log-space losses are exact, with no overflow warning."""
     k = 2
