@@ -487,49 +487,32 @@ def _run(args):
         done("random_init", test_error_random_init=_error(clf.predict(X_test), y_test))
 
     # 4. the joint image-label model: labelled top RBM on the pretrained h_{L-1}, then up-down
-    up_down_file = ckpt / "up_down_partial.npz"
-    if (
-        "up_down" in stages
-        and "up_down" not in minutes
-        and "up_down_before" in results
-        and up_down_file.exists()
-    ):
-        t = time.perf_counter()  # resumed within the stage: the joint model is on file
-        joint = _up_down_by_epochs(
-            DBN.load(up_down_file), X, y, args, up_down_file, results,
-            results["up_down_before"], t, state_file,
-            (lambda model: _error(model.predict(X_test), y_test)) if args.test_curve else None,
-        )  # fmt: skip
-        joint.save(ckpt / "dbn_up_down.npz")
-        minutes["up_down"] = results["partial_minutes"].pop("up_down")
-        done(
-            "up_down",
-            test_error_up_down=_error(joint.predict(X_test), y_test),
-            test_error_joint_before_up_down=results.pop("up_down_before"),
-        )
     if "up_down" in stages and "up_down" not in minutes:
         t = time.perf_counter()
-        L = len(args.sizes)
-        H = dbn.transform(X, layer=L - 1) if L > 1 else X
-        top = DBN(
-            (args.sizes[-1],), rbm_options=rbm_options, n_classes=10,
-            random_state=args.seed + 1, verbose=args.verbose,
-        ).fit(H, y)  # fmt: skip
-        joint = DBN.from_parameters(
-            dbn.weights_[:-1] + top.weights_,
-            dbn.biases_[:-2] + top.biases_,
-            recognition_weights=dbn.recognition_weights_,
-            recognition_biases=dbn.recognition_biases_,
-            label_weights=top.label_weights_,
-            label_bias=top.label_bias_,
-            random_state=args.seed,
-            verbose=args.verbose,
-        )
-        before = _error(joint.predict(X_test), y_test)
+        up_down_file = ckpt / "up_down_partial.npz"
+        if "up_down_before" in results and up_down_file.exists():  # resumed within the stage
+            joint, before = DBN.load(up_down_file), results["up_down_before"]
+        else:
+            L = len(args.sizes)
+            H = dbn.transform(X, layer=L - 1) if L > 1 else X
+            top = DBN(
+                (args.sizes[-1],), rbm_options=rbm_options, n_classes=10,
+                random_state=args.seed + 1, verbose=args.verbose,
+            ).fit(H, y)  # fmt: skip
+            joint = DBN.from_parameters(
+                dbn.weights_[:-1] + top.weights_,
+                dbn.biases_[:-2] + top.biases_,
+                recognition_weights=dbn.recognition_weights_,
+                recognition_biases=dbn.recognition_biases_,
+                label_weights=top.label_weights_,
+                label_bias=top.label_bias_,
+                random_state=args.seed,
+                verbose=args.verbose,
+            )
+            before = _error(joint.predict(X_test), y_test)
         joint = _up_down_by_epochs(
-            joint, X, y, args, ckpt / "up_down_partial.npz", results, before, t, state_file,
-            (lambda model: _error(model.predict(X_test), y_test)) if args.test_curve else None,
-        )  # fmt: skip
+            joint, X, y, args, up_down_file, results, before, t, state_file, test_error
+        )
         joint.save(ckpt / "dbn_up_down.npz")
         minutes["up_down"] = results["partial_minutes"].pop("up_down")
         done(
