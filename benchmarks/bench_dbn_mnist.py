@@ -132,11 +132,13 @@ def main(argv=None):
     )  # fmt: skip
     parser.add_argument(
         "--report", default=None, metavar="JSON",
-        help="only write docs/benchmarks/dbn_mnist.md from a results file of a --seeds run",
+        help="only write the report from a results file of a --seeds run: "
+        "docs/benchmarks/<name>.md for docs/results/<name>.json",
     )  # fmt: skip
     args = parser.parse_args(argv)
     if args.report is not None:
-        return write_markdown(json.loads(Path(args.report).read_text()))
+        report = Path(args.report)
+        return write_markdown(json.loads(report.read_text()), report.stem)
     if args.seeds is None:
         return _run(args)
     sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -178,7 +180,7 @@ def main(argv=None):
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)
     Path(args.output).write_text(json.dumps(out, indent=2) + "\n")
     print(json.dumps({k: out[k] for k in (*HEADLINE, "spread")}, indent=2))
-    write_markdown(out)
+    write_markdown(out, Path(args.output).stem)
     return out
 
 
@@ -191,8 +193,8 @@ ANCHORS = {
 }
 
 
-def write_markdown(out: dict):
-    """``docs/benchmarks/dbn_mnist.md`` from the results of a ``--seeds`` run."""
+def write_markdown(out: dict, name: str = "dbn_mnist"):
+    """``docs/benchmarks/<name>.md`` from the results of a ``--seeds`` run."""
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from _common import write_report
 
@@ -252,13 +254,35 @@ buys at this budget.
             )
             + ".\n"
         )
+    body += _curves(out)
     if out.get("note"):
         body += f"\nNote: {out['note']}\n"
-    path = write_report(
-        "dbn_mnist", "DBN on MNIST (pretraining, backprop, up-down, autoencoder)", body
-    )
+    title = "DBN on MNIST (pretraining, backprop, up-down, autoencoder)"
+    finetune = out["per_seed"][0].get("finetune_optimizer")
+    if finetune is not None:
+        how = {"cg": "conjugate gradients", "sgd": "momentum SGD"}[finetune["optimizer"]]
+        title += f", classifiers fine-tuned by {how}"
+    path = write_report(name, title, body)
     print(f"wrote {path}")
     return out
+
+
+def _curves(out):
+    """A table of the test curves (``--test-curve``) at a few epochs, mean over seeds."""
+    curves = [r.get("curves") or {} for r in out["per_seed"]]
+    stages = [s for s in ("finetune", "random_init", "up_down") if all(s in c for c in curves)]
+    if not stages:
+        return ""
+    rows = []
+    for stage in stages:
+        n = min(len(c[stage]) for c in curves)
+        marks = [e for e in (1, 5, 10, 20, 50, 100, 200, 300) if e < n] + [n]
+        cells = [f"{e}: {100 * np.mean([c[stage][e - 1] for c in curves]):.2f}%" for e in marks]
+        rows.append(f"| {stage} | {', '.join(cells)} |")
+    return (
+        "\nTest error after the given epochs of each stage (mean over seeds; `--test-curve`):\n\n"
+        "| stage | epoch: test error |\n|---|---|\n" + "\n".join(rows) + "\n"
+    )
 
 
 def _optimisers(out):

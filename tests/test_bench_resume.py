@@ -91,3 +91,42 @@ def test_interrupted_and_resumed_run_equals_the_straight_one(tmp_path, monkeypat
         not np.array_equal(x, y)
         for x, y in zip(mid.network_.weights, done.network_.weights, strict=True)
     )
+
+
+def test_seeds_report_states_the_per_seed_numbers_and_curves(tmp_path, monkeypatch):
+    """A ``--seeds`` run's page: mean ± sd of the per-seed results, and the mean test curves."""
+    try:
+        load_mnist(split="train")
+        load_mnist(split="test")
+    except FileNotFoundError:
+        pytest.skip("MNIST not found (set PGM_DATA_DIR to the data folder)")
+    spec = importlib.util.spec_from_file_location("bench_dbn_mnist", BENCH)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    monkeypatch.syspath_prepend(str(BENCH.parent))
+    import _common
+
+    monkeypatch.setattr(_common, "DOCS", tmp_path / "pages")
+    stages = ["--stages", "pretrain", "finetune", "random_init"]
+    out = bench.main(
+        TINY[: TINY.index("--stages")] + stages + [
+            "--finetune-optimizer", "cg", "--seeds", "0", "1", "--test-curve",
+            "--checkpoint-dir", str(tmp_path / "runs"), "--output", str(tmp_path / "cg_run.json"),
+        ]
+    )  # fmt: skip
+    page = (tmp_path / "pages" / "cg_run.md").read_text()  # named after the results file
+    assert page.startswith("# DBN on MNIST") and "fine-tuned by conjugate gradients" in page
+    errors = [r["test_error_finetuned"] for r in out["per_seed"]]
+    assert out["test_error_finetuned"] == pytest.approx(np.mean(errors))
+    mean, sd = 100 * np.mean(errors), 100 * np.std(errors, ddof=1)
+    assert f"| test_error_finetuned | {mean:.2f}% ± {sd:.2f}%" in page
+    for stage, key in (
+        ("finetune", "test_error_finetuned"),
+        ("random_init", "test_error_random_init"),
+    ):
+        curves = [r["curves"][stage] for r in out["per_seed"]]
+        assert [len(c) for c in curves] == [3, 3]
+        assert [c[-1] for c in curves] == [r[key] for r in out["per_seed"]]
+        mean_last = 100 * np.mean([c[-1] for c in curves])
+        mean_first = 100 * np.mean([c[0] for c in curves])
+        assert f"| {stage} | 1: {mean_first:.2f}%, 3: {mean_last:.2f}% |" in page
