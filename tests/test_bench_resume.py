@@ -111,6 +111,7 @@ def test_seeds_report_states_the_per_seed_numbers_and_curves(tmp_path, monkeypat
     out = bench.main(
         TINY[: TINY.index("--stages")] + stages + [
             "--finetune-optimizer", "cg", "--seeds", "0", "1", "--test-curve",
+            "--random-init-epochs", "4",
             "--checkpoint-dir", str(tmp_path / "runs"), "--output", str(tmp_path / "cg_run.json"),
         ]
     )  # fmt: skip
@@ -120,13 +121,15 @@ def test_seeds_report_states_the_per_seed_numbers_and_curves(tmp_path, monkeypat
     assert out["test_error_finetuned"] == pytest.approx(np.mean(errors))
     mean, sd = 100 * np.mean(errors), 100 * np.std(errors, ddof=1)
     assert f"| test_error_finetuned | {mean:.2f}% ± {sd:.2f}%" in page
-    for stage, key in (
-        ("finetune", "test_error_finetuned"),
-        ("random_init", "test_error_random_init"),
+    assert out["epochs"]["finetune"] == 3 and out["epochs"]["random_init"] == 4
+    assert "trained for 4 epochs against the pretrained network's 3" in page
+    for stage, key, n in (
+        ("finetune", "test_error_finetuned", 3),
+        ("random_init", "test_error_random_init", 4),
     ):
         curves = [r["curves"][stage] for r in out["per_seed"]]
-        assert [len(c) for c in curves] == [3, 3]
+        assert [len(c) for c in curves] == [n, n]
         assert [c[-1] for c in curves] == [r[key] for r in out["per_seed"]]
         mean_last = 100 * np.mean([c[-1] for c in curves])
         mean_first = 100 * np.mean([c[0] for c in curves])
-        assert f"| {stage} | 1: {mean_first:.2f}%, 3: {mean_last:.2f}% |" in page
+        assert f"| {stage} | 1: {mean_first:.2f}%, {n}: {mean_last:.2f}% |" in page
