@@ -81,7 +81,7 @@ def classify(dbm, *, n_train=20_000, n_test=None, seed=0, C=1.0, max_iter=300):
 
 def finetune(
     dbm, *, n_epochs, n_train=None, n_test=None, seed=0, optimizer="cg", learning_rate=0.1,
-    verbose=False,
+    dtype="float64", verbose=False,
 ):  # fmt: skip
     """Test error (percent) of the network initialised from the DBM and fine-tuned (S&H 2009)."""
     X, y, X_test, y_test = _mnist(n_train, n_test, seed)
@@ -90,8 +90,8 @@ def finetune(
     feature_s = time.perf_counter() - t0
     t0 = time.perf_counter()
     if optimizer == "cg":
-        options = dict(batch_size=1000, max_iter=3)
-        how = "conjugate gradients, minibatches of 1000, 3 line searches"
+        options = dict(batch_size=1000, max_iter=3, dtype=np.dtype(dtype).type)
+        how = f"conjugate gradients, minibatches of 1000, 3 line searches, {dtype}"
     else:
         options = dict(
             batch_size=100, learning_rate=learning_rate, momentum=0.9,
@@ -140,6 +140,10 @@ def main(argv=None):
     )  # fmt: skip
     parser.add_argument("--finetune-optimizer", choices=("cg", "sgd"), default="cg")
     parser.add_argument("--finetune-lr", type=float, default=0.1)
+    parser.add_argument(
+        "--finetune-dtype", choices=("float32", "float64"), default="float64",
+        help="the conjugate-gradient network's dtype (SGD always uses float32)",
+    )  # fmt: skip
     parser.add_argument("--n-train", type=int, default=20_000)
     parser.add_argument("--n-test", type=int, default=None)
     parser.add_argument("--seed", type=int, default=0)
@@ -171,7 +175,7 @@ def main(argv=None):
         result["finetuned"] = finetune(
             dbm, n_epochs=args.finetune, n_train=args.finetune_train, n_test=args.n_test,
             seed=args.seed, optimizer=args.finetune_optimizer, learning_rate=args.finetune_lr,
-            verbose=args.verbose,
+            dtype=args.finetune_dtype, verbose=args.verbose,
         )  # fmt: skip
         print(json.dumps(result["finetuned"], indent=2), flush=True)
     result["command"] = "python benchmarks/bench_dbm_features.py " + shlex.join(sys.argv[1:])
