@@ -16,6 +16,11 @@ def _execute(name, tmp_path, monkeypatch):
     monkeypatch.setenv("PGM_QUICK", "1")
     # The kernel's inline backend stores figures as PNG outputs (Agg would store none).
     monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+    # One BLAS thread in the kernel: on a loaded 2-core machine a Jupyter kernel's threaded
+    # OpenBLAS was measured 20x slower than one thread (a 784-100-200 DBM fit: 28.8 s against
+    # 1.5 s; the same fit outside a kernel is unaffected), enough to pass the cell timeout.
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
     # The kernel must import this checkout's pgm, wherever pytest was started.
     root = str(NOTEBOOKS.parent)
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([root, os.environ.get("PYTHONPATH", "")]))
