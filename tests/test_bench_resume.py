@@ -32,8 +32,8 @@ class _Stop(Exception):
     pass
 
 
-@pytest.mark.parametrize("optimizer", ["sgd", "cg"])
-def test_interrupted_and_resumed_run_equals_the_straight_one(tmp_path, monkeypatch, optimizer):
+def _bench():
+    """The benchmark script as a module; skips (naming the data) without MNIST."""
     try:
         load_mnist(split="train")
         load_mnist(split="test")
@@ -42,6 +42,12 @@ def test_interrupted_and_resumed_run_equals_the_straight_one(tmp_path, monkeypat
     spec = importlib.util.spec_from_file_location("bench_dbn_mnist", BENCH)
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
+    return bench
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "cg"])
+def test_interrupted_and_resumed_run_equals_the_straight_one(tmp_path, monkeypatch, optimizer):
+    bench = _bench()
     args = TINY + ["--finetune-optimizer", optimizer, "--ae-optimizer", optimizer]
 
     def run(name, resume=False):
@@ -95,14 +101,7 @@ def test_interrupted_and_resumed_run_equals_the_straight_one(tmp_path, monkeypat
 
 def test_seeds_report_states_the_per_seed_numbers_and_curves(tmp_path, monkeypatch):
     """A ``--seeds`` run's page: mean ± sd of the per-seed results, and the mean test curves."""
-    try:
-        load_mnist(split="train")
-        load_mnist(split="test")
-    except FileNotFoundError:
-        pytest.skip("MNIST not found (set PGM_DATA_DIR to the data folder)")
-    spec = importlib.util.spec_from_file_location("bench_dbn_mnist", BENCH)
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = _bench()
     monkeypatch.syspath_prepend(str(BENCH.parent))
     import _common
 
