@@ -28,6 +28,7 @@ ORDER = [
     "dbm_mnist",
     "dbm_finetune",
     "dbn_mnist",
+    "dbn_mnist_cg20",
     "dbn_mnist_sgd",
     "horse_segmentation",
     "mnist_restoration",
