@@ -20,8 +20,8 @@ import pytest
 from scipy.special import expit, logsumexp
 
 from pgm import NotFittedError
-from pgm.layered import _ais_kernels as kernels
 from pgm.inference import ais
+from pgm.layered import _ais_kernels as kernels
 
 # --------------------------------------------------------------------------- oracle
 
@@ -510,6 +510,7 @@ def test_softplus_kernel(jit):
 def test_rbm_model_is_accepted_like_its_parameters(visible):
     """An ``RBM`` (built by ``from_parameters``) gives bit-identical results to its arrays."""
     from pgm import models  # the package's own module: a failed import is a failure
+
     rng = np.random.default_rng(21)
     W, b, c = rng.normal(0, 0.3, (15, 6)), rng.normal(size=15), rng.normal(size=6)
     model = models.RBM.from_parameters(W, b, c, visible=visible)
