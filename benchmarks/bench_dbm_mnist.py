@@ -65,6 +65,7 @@ def save_checkpoint(path, dbm, state, minutes):
     extra["epoch"] = np.int64(state["epoch"])
     extra["train_minutes"] = np.float64(minutes)
     tmp = Path(str(path) + ".tmp.npz")
+    tmp.parent.mkdir(parents=True, exist_ok=True)
     dbm._core.save(tmp, class_name="DBM", extra=extra)
     os.replace(tmp, path)  # atomic: a kill mid-write leaves the last checkpoint intact
 
@@ -201,6 +202,8 @@ def main(argv=None):
     train_bound = dbm.log_likelihood_lower_bound(X[:n_tb], log_z=result.log_z) if n_tb else None
     bound_s = time.perf_counter() - t0
     log(f"test bound {bound:.2f}, train bound ({n_tb} rows) {train_bound}")
+    active = active_units(dbm, X_test)
+    log(f"hidden units active on the test set: {active}")
 
     # samples: 100 chains, 1000 block-Gibbs sweeps from random states
     from pgm.plotting import plot_samples
@@ -270,6 +273,7 @@ def main(argv=None):
         "train_log_likelihood_bound": train_bound,
         "train_bound_rows": n_tb,
         "bound_seconds": bound_s,
+        "active_units": active,
         "samples_figure": "docs/figures/dbm_mnist_samples.png",
         "sample_seconds": sample_s,
         "classification": clf,
@@ -282,6 +286,22 @@ def main(argv=None):
     (res_dir / "dbm_mnist.json").write_text(json.dumps(out, indent=2) + "\n")
     write_markdown(out, out_dir / "benchmarks" / "dbm_mnist.md", info)
     print(json.dumps(out, indent=2), flush=True)
+
+
+def active_units(dbm, X, low=0.01):
+    """Per hidden layer: units whose mean posterior over ``X`` lies in ``[low, 1 - low]``.
+
+    A unit outside that range is (almost) constant on the data, off or on, and
+    carries no information about the image; the count shows how much of each
+    layer the trained model uses.
+    """
+    mean = dbm.transform(X).mean(axis=0)  # every hidden layer, concatenated
+    splits = np.cumsum([b.shape[0] for b in dbm.biases_[1:-1]])
+    out = []
+    for layer, m in enumerate(np.split(mean, splits), start=1):
+        used = int(np.count_nonzero((m >= low) & (m <= 1.0 - low)))
+        out.append({"layer": layer, "active": used, "size": int(m.shape[0])})
+    return out
 
 
 def _fmt(x, missing="n/a"):
@@ -341,6 +361,12 @@ def write_markdown(out, path, info):
         "that error. Samples: `docs/figures/dbm_mnist_samples.png` (100 chains, 1000 "
         "block-Gibbs sweeps each from uniform random states).",
     ]
+    if out.get("active_units"):
+        used = ", ".join(f"h{a['layer']} {a['active']}/{a['size']}" for a in out["active_units"])
+        lines += [
+            "",
+            f"Hidden units in use (mean posterior over the test images in [0.01, 0.99]): {used}.",
+        ]
     if out.get("note"):
         lines += ["", f"Note: {out['note']}"]
     clf = out.get("classification")
