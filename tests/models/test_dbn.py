@@ -324,44 +324,56 @@ def _bernoulli(x, p):
     return float(np.prod(np.where(x == 1, p, 1.0 - p)))
 
 
-def _expected_up_down_update(X, W, b, R0, r0):
+def _expected_up_down_update(X, W, b, R0, r0, labels=None, U=None, d=None):
     """Exact mean and variance, per row of X, of one up-down step's update (CD-1, L = 2).
 
     Written from Hinton et al. (2006, appendix B) by enumeration over every
     random choice of the step: the wake sample ``h ~ q(h | v)`` (recognition
-    weights ``R0, r0``), the top RBM's positive ``t ~ p(t | h)``, its negative
-    ``h' ~ p(h' | t)``; the sleep visible is the mean ``sigmoid(h' W0^T + b0)``.
-    The update, flattened as ``W0, b0, W1, b1, b2, R0, r0``, is the wake
-    delta rule for the generative layer, CD-1 for the top RBM (negative top
-    probabilities) and the sleep delta rule for the recognition layer.
+    weights ``R0, r0``), the top RBM's positive ``t ~ p(t | h, y)``, its
+    negative ``h' ~ p(h' | t)``; the negative label is the softmax
+    probability given ``t`` and the sleep visible the mean
+    ``sigmoid(h' W0^T + b0)``, as in the paper's code. The update, flattened
+    as ``W0, b0, W1, b1, b2, R0, r0`` (then ``U, d`` with labels), is the
+    wake delta rule for the generative layer, CD-1 for the top RBM (negative
+    top probabilities) and the sleep delta rule for the recognition layer.
     """
     W0, W1 = W
     b0, b1, b2 = b
     H, T = _states(W0.shape[1]), _states(W1.shape[1])
+    K = 0 if U is None else U.shape[0]
     size = W0.size + b0.size + W1.size + b1.size + b2.size + R0.size + r0.size
+    size += 0 if U is None else U.size + d.size
     mean, second = np.zeros((X.shape[0], size)), np.zeros((X.shape[0], size))
     for n, v in enumerate(X):
+        y = np.zeros(K) if U is None else np.eye(K)[labels[n]]
+        label_in = 0.0 if U is None else y @ U
         for h in H:
             p_h = _bernoulli(h, _sig(v @ R0 + r0))
             err_v = v - _sig(W0 @ h + b0)
             for t in T:
-                p_t = p_h * _bernoulli(t, _sig(h @ W1 + b2))
+                p_t = p_h * _bernoulli(t, _sig(h @ W1 + b2 + label_in))
+                neg_y = np.zeros(K) if U is None else np.exp(U @ t + d) / np.exp(U @ t + d).sum()
+                neg_label_in = 0.0 if U is None else neg_y @ U
                 for h2 in H:
                     p = p_t * _bernoulli(h2, _sig(W1 @ t + b1))
-                    neg_t = _sig(h2 @ W1 + b2)
+                    neg_t = _sig(h2 @ W1 + b2 + neg_label_in)
                     sleep_v = _sig(W0 @ h2 + b0)
                     err_h = h2 - _sig(sleep_v @ R0 + r0)
-                    g = np.concatenate([
+                    g = [
                         np.outer(err_v, h).ravel(), err_v,
                         (np.outer(h, t) - np.outer(h2, neg_t)).ravel(), h - h2, t - neg_t,
                         np.outer(sleep_v, err_h).ravel(), err_h,
-                    ])  # fmt: skip
+                    ]  # fmt: skip
+                    if U is not None:
+                        g += [(np.outer(y, t) - np.outer(neg_y, neg_t)).ravel(), y - neg_y]
+                    g = np.concatenate(g)
                     mean[n] += p * g
                     second[n] += p * g**2
     return mean, second - mean**2
 
 
-def test_up_down_step_is_its_expected_update():
+@pytest.mark.parametrize("labelled", [False, True])
+def test_up_down_step_is_its_expected_update(labelled):
     """Averaged over its random choices, one up-down step (CD-1) moves every
     parameter by ``lr`` times the exact expected update of the algorithm,
     enumerated independently; the twin that runs the up-pass on the
@@ -370,21 +382,29 @@ def test_up_down_step_is_its_expected_update():
     W = [rng.normal(0, 1.0, (4, 3)), rng.normal(0, 1.0, (3, 2))]
     b = [rng.normal(0, 0.5, n) for n in (4, 3, 2)]
     R0, r0 = rng.normal(0, 1.5, (4, 3)), rng.normal(0, 0.5, 3)
-    patterns = _states(4)[[1, 6, 9, 14]]
+    U, d = (rng.normal(0, 1.0, (3, 2)), rng.normal(0, 0.5, 3)) if labelled else (None, None)
+    patterns, labels = _states(4)[[1, 6, 9, 14]], np.array([0, 2, 1, 2])
     reps = 10_000
-    X = np.repeat(patterns, reps, axis=0)
-    dbn = DBN.from_parameters(W, b, recognition_weights=[R0], recognition_biases=[r0])
+    X, y = np.repeat(patterns, reps, axis=0), np.repeat(labels, reps)
+    dbn = DBN.from_parameters(
+        W, b, recognition_weights=[R0], recognition_biases=[r0], label_weights=U, label_bias=d
+    )
     lr = 1e-3
-    dbn.fine_tune_up_down(X, n_epochs=1, learning_rate=lr, cd_k=1, batch_size=X.shape[0], seed=0)
-    after = [*dbn.weights_, *dbn.biases_, *dbn.recognition_weights_, *dbn.recognition_biases_]
+    dbn.fine_tune_up_down(
+        X, y if labelled else None, n_epochs=1, learning_rate=lr, cd_k=1,
+        batch_size=X.shape[0], seed=0,
+    )  # fmt: skip
     before = [W[0], b[0], W[1], b[1], b[2], R0, r0]
-    after = [after[i] for i in (0, 2, 1, 3, 4, 5, 6)]
+    after = [dbn.weights_[0], dbn.biases_[0], dbn.weights_[1], *dbn.biases_[1:]]
+    after += [dbn.recognition_weights_[0], dbn.recognition_biases_[0]]
+    if labelled:
+        before, after = before + [U, d], after + [dbn.label_weights_, dbn.label_bias_]
     step = np.concatenate([((a - o) / lr).ravel() for a, o in zip(after, before, strict=True)])
-    mean, var = _expected_up_down_update(patterns, W, b, R0, r0)
+    mean, var = _expected_up_down_update(patterns, W, b, R0, r0, labels, U, d)
     se = np.sqrt(var.sum(axis=0) * reps) / X.shape[0]  # the rows are independent draws
     z = np.abs(step - mean.mean(axis=0)) / se
-    assert z.max() < 4.5, z  # 42 entries: a false alarm has probability below 3e-4
-    twin, _ = _expected_up_down_update(patterns, W, b, W[0], b[1])
+    assert z.max() < 4.5, z  # at most 51 entries: a false alarm has probability below 4e-4
+    twin, _ = _expected_up_down_update(patterns, W, b, W[0], b[1], labels, U, d)
     assert (np.abs(step - twin.mean(axis=0)) / se).max() > 10
 
 
