@@ -128,7 +128,14 @@ def main(argv=None):
     parser.add_argument(
         "--note", default=None, help="free text for the report (e.g. how a resumed run changed)"
     )
+    parser.add_argument(
+        "--report", default=None, metavar="JSON",
+        help="only rewrite the report of a results file (and its note, when --note is given), "
+        "into --output-dir/benchmarks/dbm_mnist.md",
+    )  # fmt: skip
     args = parser.parse_args(argv)
+    if args.report is not None:
+        return rewrite_report(Path(args.report), Path(args.output_dir), args.note)
     if args.quick:
         args.hidden, args.pretrain_epochs, args.epochs = [20, 30], 1, 2
         args.n_train, args.n_test, args.betas, args.chains = 500, 200, 200, 10
@@ -286,6 +293,15 @@ def main(argv=None):
     (res_dir / "dbm_mnist.json").write_text(json.dumps(out, indent=2) + "\n")
     write_markdown(out, out_dir / "benchmarks" / "dbm_mnist.md", info)
     print(json.dumps(out, indent=2), flush=True)
+
+
+def rewrite_report(results, out_dir, note=None):
+    """The page of a results file, its note replaced when ``note`` is given (file rewritten)."""
+    out = json.loads(results.read_text())
+    if note is not None:
+        out["note"] = note
+        results.write_text(json.dumps(out, indent=2) + "\n")
+    write_markdown(out, out_dir / "benchmarks" / "dbm_mnist.md", out["machine"])
 
 
 def active_units(dbm, X, low=0.01):

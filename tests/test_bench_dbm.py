@@ -1,0 +1,61 @@
+"""``benchmarks/bench_dbm_mnist.py``: a checkpoint evaluates to the record it was written with.
+
+A long DBM run trains in several processes (each resumes the checkpoint) and is evaluated
+from its last checkpoint; the record's page may be rewritten with a longer note. This runs
+the benchmark at its ``--quick`` size: once straight through, then again from the finished
+checkpoint (no training left), which must give the same log Z, bounds and unit counts, then
+``--report`` with a new note, which must change the note and nothing else.
+"""
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+from pgm.datasets import load_binarized_mnist
+
+BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_dbm_mnist.py"
+
+
+def _bench():
+    """The benchmark script as a module; skips (naming the data) without binarised MNIST."""
+    try:
+        load_binarized_mnist(split="train")
+        load_binarized_mnist(split="test")
+    except FileNotFoundError:
+        pytest.skip("binarised MNIST not found (set PGM_DATA_DIR to the data folder)")
+    spec = importlib.util.spec_from_file_location("bench_dbm_mnist", BENCH)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    return bench
+
+
+def test_checkpoint_evaluates_to_the_same_record_and_report_rewrites_only_the_note(tmp_path):
+    bench = _bench()
+    ckpt = tmp_path / "ckpt" / "dbm.npz"  # its folder does not exist yet
+
+    def run(name, *extra):
+        out = tmp_path / name
+        bench.main(["--quick", "--checkpoint", str(ckpt), "--output-dir", str(out), *extra])
+        return json.loads((out / "results" / "dbm_mnist.json").read_text()), out
+
+    first, _ = run("first")
+    again, out = run("again", "--resume")
+    keys = ("log_z", "log_z_band", "test_log_likelihood_bound", "train_log_likelihood_bound")
+    for key in (*keys, "epochs", "active_units"):
+        assert again[key] == first[key], key
+    sizes = [a["size"] for a in first["active_units"]]
+    assert sizes == first["hidden_layer_sizes"]
+    assert all(0 <= a["active"] <= a["size"] for a in first["active_units"])
+
+    results = out / "results" / "dbm_mnist.json"
+    page = out / "benchmarks" / "dbm_mnist.md"
+    before = page.read_text()
+    bench.main(["--report", str(results), "--output-dir", str(out), "--note", "three processes"])
+    rewritten = json.loads(results.read_text())
+    assert rewritten.pop("note") == "three processes" and again.pop("note") is None
+    assert rewritten == again
+    after = page.read_text()
+    assert "Note: three processes" in after
+    assert after.replace("\nNote: three processes\n", "") == before
