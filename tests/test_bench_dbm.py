@@ -7,28 +7,14 @@ checkpoint (no training left), which must give the same log Z, bounds and unit c
 ``--report`` with a new note, which must change the note and nothing else.
 """
 
-import importlib.util
 import json
-from pathlib import Path
-
-import pytest
 
 from pgm.datasets import load_binarized_mnist
-
-BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_dbm_mnist.py"
+from tests._bench import load_benchmark
 
 
 def _bench():
-    """The benchmark script as a module; skips (naming the data) without binarised MNIST."""
-    try:
-        load_binarized_mnist(split="train")
-        load_binarized_mnist(split="test")
-    except FileNotFoundError:
-        pytest.skip("binarised MNIST not found (set PGM_DATA_DIR to the data folder)")
-    spec = importlib.util.spec_from_file_location("bench_dbm_mnist", BENCH)
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
-    return bench
+    return load_benchmark("bench_dbm_mnist", load_binarized_mnist, "binarised MNIST")
 
 
 def test_checkpoint_evaluates_to_the_same_record_and_report_rewrites_only_the_note(tmp_path):

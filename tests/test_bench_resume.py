@@ -8,9 +8,7 @@ temporary file and before moving it into place, as a kill during a save would le
 things) and resumed, and compares the networks the two runs saved.
 """
 
-import importlib.util
 import shutil
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,8 +16,8 @@ import pytest
 from pgm.datasets import load_mnist
 from pgm.models import DBN
 from pgm.nn import DeepAutoencoder, DeepClassifier
+from tests._bench import BENCHMARKS, load_benchmark
 
-BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_dbn_mnist.py"
 TINY = [
     "--sizes", "12", "10", "16", "--ae-sizes", "14", "8", "4", "2", "--pretrain-epochs", "1",
     "--finetune-epochs", "3", "--ae-epochs", "3", "--n-train", "120", "--n-test", "40",
@@ -33,16 +31,7 @@ class _Stop(Exception):
 
 
 def _bench():
-    """The benchmark script as a module; skips (naming the data) without MNIST."""
-    try:
-        load_mnist(split="train")
-        load_mnist(split="test")
-    except FileNotFoundError:
-        pytest.skip("MNIST not found (set PGM_DATA_DIR to the data folder)")
-    spec = importlib.util.spec_from_file_location("bench_dbn_mnist", BENCH)
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
-    return bench
+    return load_benchmark("bench_dbn_mnist", load_mnist, "MNIST")
 
 
 @pytest.mark.parametrize("optimizer", ["sgd", "cg"])
@@ -102,7 +91,7 @@ def test_interrupted_and_resumed_run_equals_the_straight_one(tmp_path, monkeypat
 def test_seeds_report_states_the_per_seed_numbers_and_curves(tmp_path, monkeypatch):
     """A ``--seeds`` run's page: mean ± sd of the per-seed results, and the mean test curves."""
     bench = _bench()
-    monkeypatch.syspath_prepend(str(BENCH.parent))
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
     import _common
 
     monkeypatch.setattr(_common, "DOCS", tmp_path / "pages")
