@@ -367,8 +367,13 @@ def write_markdown(out, path, info):
         f"Schedule: pretraining {out['schedule']['pretraining']}; joint training "
         f"{out['schedule']['joint']}; joint training stopped after {out['epochs']} epochs "
         f"({_budget(out['schedule']['joint_budget_minutes'])}, at most "
-        f"{out['schedule']['max_joint_epochs']} epochs). Train bound on the first "
-        f"{out['train_bound_rows']} training images. Our best RBM under the same "
+        f"{out['schedule']['max_joint_epochs']} epochs). "
+        + (
+            f"Train bound on the first {out['train_bound_rows']} training images. "
+            if out["train_bound_rows"]
+            else "No train bound. "
+        )
+        + "Our best RBM under the same "
         f"evaluation: {BEST_RBM} nats "
         "(`rbm_mnist_loglik`).",
         "",
