@@ -27,7 +27,12 @@ comes from the sample variance of the weights, which is itself unreliable
 when a few runs dominate. With strong weights (sharp, multimodal targets) or
 few temperatures the ESS collapses; this function then warns, and the band
 must not be trusted. Use many temperatures (10^4 or more for MNIST-sized
-models) and check the ESS.
+models) and check the ESS, and that log Z no longer moves when the number
+of temperatures grows: on a 784-500-1000 DBM trained on MNIST
+(``benchmarks/bench_dbm_mnist.py``), 100 chains gave log Z 1539.4 with
+20,000 temperatures, 1541.5 with 60,000 and 1547.7 with 200,000, with an
+ESS below 3 throughout (a 784-500 RBM trained by CD-1 gets an ESS of
+62/100 from 14,500; ``docs/benchmarks/rbm_mnist_loglik.md``).
 """
 
 from __future__ import annotations
