@@ -263,7 +263,13 @@ class DBM(TransformerMixin, BaseEstimator):
         return v.astype(np.int64) if core.units[0].name == "binary" else v
 
     def log_partition(self, method="auto", *, max_states=2**20, seed=None, **ais_options):
-        """``log Z``: exact by enumeration when small enough (``auto``), else AIS."""
+        """``log Z``: exact by enumeration when small enough (``auto``), else AIS.
+
+        ``ais_options`` go to :func:`pgm.layered.ais.log_partition`. Pass the
+        training data as ``base_rate``: the base model then takes the visible
+        marginals and the even hidden layers' mean-field posteriors from them,
+        which a DBM's AIS needs to come near its log Z (see that module).
+        """
         core = self._check_fitted()
         if method not in ("auto", "exact", "ais"):
             raise ValueError(f"method must be 'auto', 'exact' or 'ais', got {method!r}")
