@@ -286,12 +286,21 @@ class DBM(TransformerMixin, BaseEstimator):
 
         return log_partition(core, seed=seed, **ais_options).log_z
 
-    def log_likelihood_lower_bound(self, X, log_z=None):
-        """Mean variational lower bound on ``log p(v)``: ``-E(mu) + H(q) - log Z``."""
+    def log_likelihood_lower_bound(self, X, log_z=None, **log_partition_options):
+        """Mean variational lower bound on ``log p(v)``: ``-E(mu) + H(q) - log Z``.
+
+        ``log_z``: given, else :meth:`log_partition` with ``log_partition_options``
+        (``method``, ``seed``, AIS options), whose AIS base takes ``X`` as
+        ``base_rate`` unless another base is given.
+        """
         X = self._check_X(X)
         mu, _, _ = self._core.mean_field(X, max_iter=100)
-        log_z = self.log_partition() if log_z is None else float(log_z)
-        return float(np.mean(self._core.mean_field_bound(mu)) - log_z)
+        if log_z is None:
+            opts = dict(log_partition_options)
+            if "base_rate" not in opts and "base_visible_bias" not in opts:
+                opts["base_rate"] = X
+            log_z = self.log_partition(**opts)
+        return float(np.mean(self._core.mean_field_bound(mu)) - float(log_z))
 
     def score(self, X, y=None):
         """:meth:`log_likelihood_lower_bound`."""

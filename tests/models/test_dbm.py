@@ -48,6 +48,26 @@ def test_bound_below_exact_log_likelihood_and_transform_shapes():
     assert dbm.transform(X, layer=3).shape == (2, 2)
 
 
+def test_bound_by_ais_takes_its_base_from_the_data_scored():
+    """Without log_z the AIS base is X's: the same log Z as an explicit call with base_rate=X."""
+    from pgm.layered.ais import log_partition
+
+    dbm = _dbm((6, 4, 5), seed=2, scale=1.0)
+    X = (np.random.default_rng(0).random((30, 6)) < 0.3).astype(np.int64)
+    mu, _, _ = dbm._core.mean_field(X, max_iter=100)
+    fit = float(np.mean(dbm._core.mean_field_bound(mu)))
+    opts = dict(n_chains=50, betas=400, seed=4)
+    by_x = log_partition(dbm._core, base_rate=X, **opts).log_z
+    got = dbm.log_likelihood_lower_bound(X, method="ais", **opts)
+    assert got == pytest.approx(fit - by_x, abs=1e-12)
+    uniform = log_partition(dbm._core, base_rate=X, base_hidden="uniform", **opts).log_z
+    assert abs(by_x - uniform) > 1e-6  # the hidden base is the data's, not uniform
+    given = dbm.log_likelihood_lower_bound(X, method="ais", base_visible_bias=np.zeros(6), **opts)
+    assert given == pytest.approx(
+        fit - log_partition(dbm._core, base_visible_bias=np.zeros(6), **opts).log_z, abs=1e-12
+    )
+
+
 def test_ais_dispatch_within_band():
     dbm = _dbm((5, 4, 3), seed=4)
     r = ais.log_partition(dbm, n_chains=200, betas=500, seed=0)
