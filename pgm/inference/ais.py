@@ -163,6 +163,7 @@ def log_partition(
     betas: None | int | ArrayLike = None,
     base_rate: None | ArrayLike = None,
     base_visible_bias: None | ArrayLike = None,
+    base_hidden: str = "auto",
     smoothing: float = 1.0,
     seed=None,
     return_chains: bool = False,
@@ -204,6 +205,10 @@ def log_partition(
     base_visible_bias : None or array_like of shape (n_visible,), default None
         Base-rate visible biases (binary: log-odds; Gaussian: means) given
         directly; exclusive with ``base_rate``.
+    base_hidden : {"auto", "uniform", "mean_field"}, default "auto"
+        The base model of a DBM's even hidden layers (an RBM has none); see
+        :func:`pgm.layered.ais.log_partition`. ``"auto"`` takes them from the
+        mean-field posteriors of ``base_rate`` when it is data.
     smoothing : float, default 1.0
         Pseudo-count added to both outcomes of every binary pixel when
         ``base_rate`` is data (keeps ``b_A`` finite for pixels that are never
@@ -333,8 +338,8 @@ def log_partition(
         offset = visible_bias if visible == "gaussian" else None
     result = _layered.log_partition(
         core, n_chains=n_chains, betas=betas, base_rate=base_rate,
-        base_visible_bias=base_visible_bias, smoothing=smoothing, seed=seed,
-        return_chains=return_chains, verbose=verbose, min_ess_fraction=min_ess_fraction,
+        base_visible_bias=base_visible_bias, base_hidden=base_hidden, smoothing=smoothing,
+        seed=seed, return_chains=return_chains, verbose=verbose, min_ess_fraction=min_ess_fraction,
     )  # fmt: skip
     if offset is None:
         return result

@@ -224,6 +224,11 @@ def test_return_chains_and_base_options_reach_deep_models():
                            base_hidden="mean_field")  # fmt: skip
     np.testing.assert_array_equal(auto.log_weights, mf.log_weights)
     assert auto.log_z_base != by_data.log_z_base
+    # the public API passes base_hidden through
+    for bh, want in (("uniform", by_data), ("auto", mf)):
+        got = rbm_ais.log_partition(m, n_chains=30, betas=200, base_rate=data, seed=0,
+                                    base_hidden=bh)  # fmt: skip
+        np.testing.assert_array_equal(got.log_weights, want.log_weights)
     soft = _model((6, 4, 3), [("softmax", 3), "binary", "binary"])
     with pytest.raises(ValueError, match="one-hot"):
         ais.log_partition(soft, base_rate=np.full((2, 6), 0.5))
