@@ -9,6 +9,8 @@ checkpoint (no training left), which must give the same log Z, bounds and unit c
 
 import json
 
+import pytest
+
 from pgm.datasets import load_binarized_mnist
 from tests._bench import load_benchmark
 
@@ -34,6 +36,19 @@ def test_checkpoint_evaluates_to_the_same_record_and_report_rewrites_only_the_no
     sizes = [a["size"] for a in first["active_units"]]
     assert sizes == first["hidden_layer_sizes"]
     assert all(0 <= a["active"] <= a["size"] for a in first["active_units"])
+
+    # the convergence check script, at the record's settings, gives the record's log Z
+    check = load_benchmark("dbm_log_z", load_binarized_mnist, "binarised MNIST")
+    ais = first["ais"]
+    same = ["--betas", str(ais["n_betas"]), "--chains", str(ais["n_chains"]), "--seed", "0",
+            "--n-train", str(first["n_train"]), "--n-test", str(first["n_test"])]  # fmt: skip
+    got = check.main([str(ckpt), *same])
+    assert got["log_z"] == first["log_z"] and got["checkpoint_epoch"] == first["epochs"]
+    assert got["test_log_likelihood_bound"] == pytest.approx(
+        first["test_log_likelihood_bound"], abs=1e-9
+    )
+    other = check.main([str(ckpt), *same[:-4], "--n-train", "400", "--n-test", "200"])
+    assert other["log_z"] != first["log_z"]  # the base rate comes from the rows given
 
     results = out / "results" / "dbm_mnist.json"
     page = out / "benchmarks" / "dbm_mnist.md"
