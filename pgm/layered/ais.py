@@ -33,7 +33,8 @@ out far too low and the bound far too high. On a 784-500-1000 DBM trained
 on MNIST (``benchmarks/bench_dbm_mnist.py``, 808 of its 1000 top units
 off), 100 chains from the uniform base gave log Z 1539.4 with 20,000
 temperatures, 1541.5 with 60,000 and 1547.7 with 200,000; the mean-field
-base gave 1568.1 with 2,000 and 1577.5 with 20,000.
+base gives 1578.9 with 2,000, 1577.5 with 20,000, and 1576.8 and 1577.2
+with 60,000 and two seeds (``benchmarks/dbm_log_z.py``).
 
 Reliability: the estimate is unbiased for ``Z`` (not ``log Z``: its log is
 low on average, and is above the truth by ``t`` nats with probability at
