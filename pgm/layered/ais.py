@@ -60,6 +60,20 @@ from pgm.layered import _ais_kernels as _k
 __all__ = ["log_partition", "base_biases"]
 
 
+def _smoothed_log_frequencies(units, means, smoothing):
+    """Natural parameters of the smoothed column frequencies of ``means`` (rows in [0, 1]).
+
+    Softmax: log group frequencies of ``sum_n x_ni + smoothing``; binary: log-odds of
+    ``p = (sum_n x_ni + smoothing) / (n_samples + 2 smoothing)``.
+    """
+    counts = means.sum(axis=0) + smoothing
+    if units.name == "softmax":
+        groups = counts.reshape(-1, units.k)
+        return np.log(groups / groups.sum(axis=1, keepdims=True)).ravel()
+    p = counts / (means.shape[0] + 2.0 * smoothing)
+    return np.log(p) - np.log1p(-p)
+
+
 def base_biases(units, visible_bias, base_rate=None, given=None, smoothing=1.0):
     """The base-rate model's visible biases ``b_A`` (natural parameters of the visible units).
 
@@ -99,12 +113,9 @@ def base_biases(units, visible_bias, base_rate=None, given=None, smoothing=1.0):
             return arr.mean(axis=0) / units.sigma**2
         if units.name == "softmax":
             units.check(arr, "base_rate")
-            groups = (arr.sum(axis=0) + smoothing).reshape(-1, units.k)
-            return np.log(groups / groups.sum(axis=1, keepdims=True)).ravel()
-        if np.any(arr < 0.0) or np.any(arr > 1.0):
+        elif np.any(arr < 0.0) or np.any(arr > 1.0):
             raise ValueError("base_rate given as data must hold values in [0, 1]")
-        p = (arr.sum(axis=0) + smoothing) / (arr.shape[0] + 2.0 * smoothing)
-        return np.log(p) - np.log1p(-p)
+        return _smoothed_log_frequencies(units, arr, smoothing)
     if arr.ndim == 1:
         if units.name != "binary":
             raise ValueError(
@@ -167,7 +178,7 @@ class _Annealer:
                     self.states[l] = units.sample(beta * a, self.rng)
 
     def even_linear(self):
-        """``v.(b - b_A) + sum_{even l >= 2} h_l.b_l``, the even layers' ``d log f / d beta``."""
+        """``sum_{even l} h_l.(b_l - b_A,l)``, the even layers' ``d log f / d beta``."""
         h = self.states
         out = h[0] @ self.bias_delta[0]
         for l in range(2, self.L, 2):
@@ -220,13 +231,7 @@ def _hidden_base(model, base_hidden, base_rate, smoothing, max_rows=10_000):
     data = data[:: -(-data.shape[0] // max_rows)]
     mu, _, _ = model.mean_field(data, max_iter=100)
     for l in range(2, model.n_layers, 2):
-        units, counts = model.units[l], mu[l].sum(axis=0) + smoothing
-        if units.name == "softmax":
-            groups = counts.reshape(-1, units.k)
-            base[l - 1] = np.log(groups / groups.sum(axis=1, keepdims=True)).ravel()
-        else:
-            p = counts / (data.shape[0] + 2.0 * smoothing)
-            base[l - 1] = np.log(p) - np.log1p(-p)
+        base[l - 1] = _smoothed_log_frequencies(model.units[l], mu[l], smoothing)
     return base
 
 
