@@ -411,3 +411,60 @@ def test_to_classifier_network_starts_at_the_mean_field_posteriors():
         DBM().to_classifier()
     with pytest.raises(ValueError, match="X has 5 features, but DBM is expecting 6"):
         dbm.classifier_input(X[:, :5])
+
+
+@pytest.mark.parametrize("sizes", [(6, 4, 3), (6, 5, 4, 3)])
+def test_composition_averages_the_pretrained_rbms_inputs(sizes):
+    """Each layer between two RBMs gets the mean of the inputs the two RBMs give it.
+
+    RBM l joins layers l and l + 1; in pretraining the bottom RBM doubles its
+    upward input, the top RBM its downward input and middle RBMs both
+    (section 3.1). The visible layer keeps the bottom RBM's conditional, the
+    top layer the top RBM's.
+    """
+    rng = np.random.default_rng(3)
+    L = len(sizes) - 1
+    W = [rng.normal(0, 1, (a, b)) for a, b in zip(sizes[:-1], sizes[1:], strict=True)]
+    vis = [rng.normal(0, 1, n) for n in sizes[:-1]]  # RBM l's visible bias
+    hid = [None] + [rng.normal(0, 1, n) for n in sizes[1:]]  # RBM l-1's hidden bias
+    weights, biases = DBM._compose(W, vis, hid)
+    core = LayeredModel(weights, biases)
+    layers = [(rng.random((7, n)) < 0.5).astype(float) for n in sizes]
+    up = [1.0 if (l == L - 1 and L > 1) else 2.0 for l in range(L)]
+    down = [1.0 if (l == 0 and L > 1) else 2.0 for l in range(L)]
+    for l in range(L + 1):
+        # input from RBM l - 1 (layer l as its hidden layer), from RBM l (as its visible one)
+        from_below = layers[l - 1] @ W[l - 1] * up[l - 1] + hid[l] if l > 0 else None
+        from_above = layers[l + 1] @ W[l].T * down[l] + vis[l] if l < L else None
+        if from_below is None:
+            expected = from_above
+        elif from_above is None:
+            expected = from_below
+        else:
+            expected = 0.5 * (from_below + from_above)
+        np.testing.assert_allclose(core.total_input(layers, l), expected, rtol=1e-12, atol=1e-12)
+    # the inputs are not modified
+    assert all(np.array_equal(w, w0) for w, w0 in zip(weights, W, strict=True))
+
+
+def test_fit_composes_the_rbms_it_pretrained(monkeypatch):
+    """fit's pretrained DBM is _compose of the RBMs' own parameters (h1: mean of two biases)."""
+    rng = np.random.default_rng(0)
+    X = (rng.random((60, 6)) < 0.4).astype(float)
+    seen = {}
+    compose = DBM._compose
+
+    def spy(weights, visible_biases, hidden_biases):
+        seen["args"] = ([w.copy() for w in weights], [b.copy() for b in visible_biases],
+                        [None] + [b.copy() for b in hidden_biases[1:]])  # fmt: skip
+        return compose(weights, visible_biases, hidden_biases)
+
+    monkeypatch.setattr(DBM, "_compose", staticmethod(spy))
+    dbm = DBM((4, 3), n_pretrain_iter=3, n_iter=0, batch_size=20, random_state=0).fit(X)
+    W, vis, hid = seen["args"]
+    assert not np.allclose(hid[1], vis[1])  # the two RBMs learned different h1 biases
+    np.testing.assert_array_equal(dbm.biases_[1], 0.5 * (hid[1] + vis[1]))
+    np.testing.assert_array_equal(dbm.biases_[0], vis[0])
+    np.testing.assert_array_equal(dbm.biases_[2], hid[2])
+    for w, w0 in zip(dbm.weights_, W, strict=True):
+        np.testing.assert_array_equal(w, w0)
