@@ -308,16 +308,25 @@ def main(argv=None):
         "log_z_band": [x if np.isfinite(x) else None for x in (lo, hi)],
         "train_minutes": minutes,
         "epochs": n_epochs,
-        "pretrain_epochs": args.pretrain_epochs,
+        "pretrain_epochs": 0 if args.init_rbm_epochs else args.pretrain_epochs,
+        "init_rbm_epochs": args.init_rbm_epochs,
         "pretrain_minutes": pretrain_minutes,
         "hidden_layer_sizes": args.hidden,
         "n_train": int(X.shape[0]),
         "n_test": int(X_test.shape[0]),
         "schedule": {
-            "pretraining": f"CD-1, lr {args.pretrain_learning_rate}, {momentum}, batch 100, "
-            "weight decay 1e-4, weights N(0, 0.01^2), visible biases at the data's log-odds, "
-            "modified RBMs of section 3.1 (doubled bottom-up input for the bottom RBM, "
-            "doubled top-down input for the top one)",
+            "pretraining": (
+                f"none: RBM start (rbm_start), {args.init_rbm_epochs} PCD-1 epochs of the "
+                "bottom RBM (lr 0.05 -> 0.001 linear, momentum 0.5, weight decay 1e-4, batch "
+                "100, float32), upper blocks N(0, 0.01^2), h1's bias corrected for their mean "
+                "input"
+                if args.init_rbm_epochs
+                else f"CD-1, lr {args.pretrain_learning_rate}, {momentum}, batch 100, "
+                "weight decay 1e-4, weights N(0, 0.01^2), visible biases at the data's "
+                "log-odds, modified RBMs of section 3.1 (doubled bottom-up input for the "
+                "bottom RBM, doubled top-down input for the top one), composed by averaging "
+                "the two RBMs' inputs to h1 (its bias the mean of theirs)"
+            ),
             "joint": f"lr {rate}, {momentum}, weight decay "
             f"1e-4, batch 100, {args.mean_field_iter} mean-field iterations, 100 persistent "
             "fantasy particles started at training images with mean-field-sampled hidden "
