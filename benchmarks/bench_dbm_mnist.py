@@ -172,11 +172,18 @@ def main(argv=None):
         "--note", default=None, help="free text for the report (e.g. how a resumed run changed)"
     )
     parser.add_argument(
+        "--summarise", nargs="+", default=None, metavar="JSON",
+        help="only merge these runs' records (one seed each) into one record of their mean "
+        "and spread, in --output-dir (results/dbm_mnist.json and the page)",
+    )  # fmt: skip
+    parser.add_argument(
         "--report", default=None, metavar="JSON",
         help="only rewrite the report of a results file (and its note, when --note is given), "
         "into --output-dir/benchmarks/dbm_mnist.md",
     )  # fmt: skip
     args = parser.parse_args(argv)
+    if args.summarise:
+        return summarise(args.summarise, Path(args.output_dir), args.note)
     if args.report is not None:
         return rewrite_report(Path(args.report), Path(args.output_dir), args.note)
     if args.quick:
@@ -314,6 +321,7 @@ def main(argv=None):
         "hidden_layer_sizes": args.hidden,
         "n_train": int(X.shape[0]),
         "n_test": int(X_test.shape[0]),
+        "seed": args.seed,
         "schedule": {
             "pretraining": (
                 f"none: RBM start (rbm_start), {args.init_rbm_epochs} PCD-1 epochs of the "
@@ -362,6 +370,53 @@ def main(argv=None):
     print(json.dumps(out, indent=2), flush=True)
 
 
+def summarise(paths, out_dir, note=None):
+    """One record of several seeds' run records (each a ``dbm_mnist.json`` of one run).
+
+    The runs must share the layer sizes, schedule and evaluation. Top-level
+    ``test_log_likelihood_bound`` and ``train_minutes`` are the means over
+    seeds (``test_log_likelihood_bound_sd`` the sample standard deviation);
+    ``log_z`` and ``log_z_band`` are those of the median seed (``log_z_seed``),
+    since the seeds' models, and so their log Z, differ. ``per_seed`` keeps
+    every run's record. Writes ``results/dbm_mnist.json`` and the page.
+    """
+    runs = [json.loads(Path(p).read_text()) for p in paths]
+    if len(runs) < 2:
+        raise ValueError(f"--summarise needs at least 2 run records, got {len(runs)}")
+    keys = ("hidden_layer_sizes", "schedule", "n_train", "n_test", "init_rbm_epochs")
+    for key in keys:
+        values = {json.dumps(run.get(key), sort_keys=True) for run in runs}
+        if len(values) > 1:
+            raise ValueError(f"the runs differ in {key!r}: {sorted(values)}")
+    seeds = [run.get("seed") for run in runs]
+    if None in seeds or len(set(seeds)) < len(seeds):
+        raise ValueError(f"each run needs its own seed, got {seeds}")
+    bounds = np.array([run["test_log_likelihood_bound"] for run in runs])
+    median = runs[int(np.argsort(bounds)[len(bounds) // 2])]
+    out = {
+        "test_log_likelihood_bound": float(bounds.mean()),
+        "test_log_likelihood_bound_sd": float(bounds.std(ddof=1)),
+        "log_z": median["log_z"],
+        "log_z_band": median["log_z_band"],
+        "log_z_seed": median["seed"],
+        "train_minutes": float(np.mean([run["train_minutes"] for run in runs])),
+        "epochs": min(run["epochs"] for run in runs),
+        "seeds": seeds,
+        **{key: runs[0].get(key) for key in keys},
+        "pretrain_epochs": runs[0]["pretrain_epochs"],
+        "train_bound_rows": runs[0]["train_bound_rows"],
+        "anchor": runs[0]["anchor"],
+        "machine": runs[0]["machine"],
+        "note": note,
+        "per_seed": runs,
+    }
+    res_dir = out_dir / "results"
+    res_dir.mkdir(parents=True, exist_ok=True)
+    (res_dir / "dbm_mnist.json").write_text(json.dumps(out, indent=2) + "\n")
+    write_markdown(out, out_dir / "benchmarks" / "dbm_mnist.md", out["machine"])
+    return out
+
+
 def rewrite_report(results, out_dir, note=None):
     """The page of a results file, its note replaced when ``note`` is given (file rewritten)."""
     out = json.loads(results.read_text())
@@ -402,21 +457,47 @@ def _base_text(ais):
     return "from its mean-field posteriors over the training data"
 
 
+def _bound_band(run):
+    """The test bound's interval implied by log Z's +-3 sigma band (text)."""
+    band = run["log_z_band"]
+    shift = run["test_log_likelihood_bound"] + run["log_z"]
+    lo_b = shift - band[1] if band[1] is not None else None
+    hi_b = shift - band[0] if band[0] is not None else None
+    if lo_b is not None and hi_b is not None:
+        return f"[{lo_b:.2f}, {hi_b:.2f}]"
+    return f"[{_fmt(lo_b, '-inf')}, {_fmt(hi_b, '+inf')}] (AIS band unbounded: untrustworthy)"
+
+
+def _table_row(run, label):
+    band, ais = run["log_z_band"], run["ais"]
+    start = (
+        f"RBM start ({run['init_rbm_epochs']} PCD-1 epochs)"
+        if run.get("init_rbm_epochs")
+        else str(run["pretrain_epochs"])
+    )
+    return (
+        f"| {label} | {start} | {run['epochs']} | "
+        f"{run['train_minutes']:.1f} min | {run['log_z']:.2f} | "
+        f"[{_fmt(band[0], '-inf')}, {_fmt(band[1], '+inf')}] | "
+        f"{ais['effective_sample_size']:.0f}/{ais['n_chains']} | {ais['n_betas']} betas, "
+        f"{ais['seconds']:.0f} s | {_fmt(run['train_log_likelihood_bound'])} | "
+        f"**{run['test_log_likelihood_bound']:.2f}** {_bound_band(run)} | "
+        f"{ANCHOR_BOUND} (S&H 2009, 100 + 300 epochs) |"
+    )
+
+
 def write_markdown(out, path, info):
-    band = out["log_z_band"]
-    lo_b = (
-        out["test_log_likelihood_bound"] + out["log_z"] - band[1] if band[1] is not None else None
-    )
-    hi_b = (
-        out["test_log_likelihood_bound"] + out["log_z"] - band[0] if band[0] is not None else None
-    )
-    band_txt = (
-        f"[{lo_b:.2f}, {hi_b:.2f}]"
-        if lo_b is not None and hi_b is not None
-        else f"[{_fmt(lo_b, '-inf')}, {_fmt(hi_b, '+inf')}] (AIS band unbounded: untrustworthy)"
-    )
     sizes = "-".join(str(n) for n in [784, *out["hidden_layer_sizes"]])
-    ais = out["ais"]
+    runs = out.get("per_seed") or [out]
+    ais = out["ais"] if "ais" in out else runs[0]["ais"]
+    rows = [_table_row(out, f"DBM {sizes}")] if len(runs) == 1 and runs[0] is out else []
+    if not rows:
+        rows = [_table_row(run, f"DBM {sizes}, seed {run['seed']}") for run in runs]
+        bounds = [run["test_log_likelihood_bound"] for run in runs]
+        rows.append(
+            f"| mean +- sd over {len(runs)} seeds | | | | | | | | | "
+            f"**{np.mean(bounds):.2f} +- {np.std(bounds, ddof=1):.2f}** | |"
+        )
     lines = [
         "## DBM on binarised MNIST (AIS lower bound)",
         "",
@@ -430,13 +511,7 @@ def write_markdown(out, path, info):
         "| model | pretrain epochs | joint epochs | train time | log Z (AIS) | log Z +-3 sigma "
         "| ESS | AIS | train bound | **test bound** | anchor |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
-        f"| DBM {sizes} | {out['pretrain_epochs']} | {out['epochs']} | "
-        f"{out['train_minutes']:.1f} min | {out['log_z']:.2f} | "
-        f"[{_fmt(band[0], '-inf')}, {_fmt(band[1], '+inf')}] | "
-        f"{ais['effective_sample_size']:.0f}/{ais['n_chains']} | {ais['n_betas']} betas, "
-        f"{ais['seconds']:.0f} s | {_fmt(out['train_log_likelihood_bound'])} | "
-        f"**{out['test_log_likelihood_bound']:.2f}** {band_txt} | "
-        f"{ANCHOR_BOUND} (S&H 2009, 100 + 300 epochs) |",
+        *rows,
         "",
         f"Schedule: pretraining {out['schedule']['pretraining']}; joint training "
         f"{out['schedule']['joint']}; joint training stopped after {out['epochs']} epochs "
@@ -456,37 +531,49 @@ def write_markdown(out, path, info):
         "that error. Samples: `docs/figures/dbm_mnist_samples.png` (100 chains, 1000 "
         "block-Gibbs sweeps each from uniform random states).",
     ]
-    if out.get("sample_log_likelihood_bound") is not None:
-        lines += [
-            "",
-            "The same bound on the 100 samples: "
-            f"{out['sample_log_likelihood_bound']:.2f} nats (test images: "
-            f"{out['test_log_likelihood_bound']:.2f}). A model whose samples score far above "
-            "the data is sharper than the data: its mass sits in modes the data do not fill.",
-        ]
-    if out.get("active_units"):
-        used = ", ".join(f"h{a['layer']} {a['active']}/{a['size']}" for a in out["active_units"])
-        lines += [
-            "",
-            f"Hidden units in use (mean posterior over the test images in [0.01, 0.99]): {used}.",
-        ]
+    multi = len(runs) > 1 or runs[0] is not out
+    for run in runs:
+        who = f"Seed {run['seed']}: t" if multi else "T"
+        if run.get("sample_log_likelihood_bound") is not None:
+            lines += [
+                "",
+                f"{who}he same bound on the 100 samples: "
+                f"{run['sample_log_likelihood_bound']:.2f} nats (test images: "
+                f"{run['test_log_likelihood_bound']:.2f}). A model whose samples score far "
+                "above the data is sharper than the data: its mass sits in modes the data do "
+                "not fill.",
+            ]
+        if run.get("active_units"):
+            used = ", ".join(
+                f"h{a['layer']} {a['active']}/{a['size']}" for a in run["active_units"]
+            )
+            lines += [
+                "",
+                f"{who}he hidden units in use (mean posterior over the test images in "
+                f"[0.01, 0.99]): {used}.",
+            ]
     if out.get("note"):
         lines += ["", f"Note: {out['note']}"]
-    clf = out.get("classification")
-    if clf:
+    clfs = [(run, run["classification"]) for run in runs if run.get("classification")]
+    if clfs:
         lines += [
             "",
             "### Classification with DBM features",
             "",
-            f"Method (ours, not the paper's fine-tuning): {clf['method']}",
+            f"Method (ours, not the paper's fine-tuning): {clfs[0][1]['method']}",
             "",
             "| features | training images | test error | anchor |",
             "|---|---|---|---|",
-            f"| DBM mean-field posteriors (h1, h2) | {clf['n_train']} | "
-            f"**{clf['test_error_percent']:.2f}%** | {ANCHOR_ERROR}% (S&H 2009, fine-tuned) |",
-            f"| raw pixels (same classifier) | {clf['n_train']} | "
-            f"{clf['pixel_test_error_percent']:.2f}% | - |",
         ]
+        for run, clf in clfs:
+            seed = f", seed {run['seed']}" if multi else ""
+            lines += [
+                f"| DBM mean-field posteriors (h1, h2){seed} | {clf['n_train']} | "
+                f"**{clf['test_error_percent']:.2f}%** | {ANCHOR_ERROR}% (S&H 2009, "
+                "fine-tuned) |",
+                f"| raw pixels (same classifier){seed} | {clf['n_train']} | "
+                f"{clf['pixel_test_error_percent']:.2f}% | - |",
+            ]
     body = "\n".join(lines)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(

@@ -8,6 +8,7 @@ checkpoint (no training left), which must give the same log Z, bounds and unit c
 """
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -86,3 +87,43 @@ def test_rbm_start_is_the_rbm_with_a_nearly_independent_top_layer():
     # the tolerance's scale: a top block ten times larger (std 0.1) moves the bound 7x more
     far = DBM.from_parameters([dbm.weights_[0], 10 * dbm.weights_[1]], dbm.biases_)
     assert abs(far.log_likelihood_lower_bound(X, log_z=far.log_partition("exact")) - rbm_ll) > 5e-3
+
+
+def test_summarise_merges_seeds_into_mean_and_spread(tmp_path):
+    bench = _bench()
+    paths = []
+    for seed in (0, 1):
+        out = tmp_path / f"s{seed}"
+        ckpt = str(out / "ckpt.npz")
+        bench.main(["--quick", "--seed", str(seed), "--checkpoint", ckpt, "--output-dir", str(out)])
+        paths.append(str(out / "results" / "dbm_mnist.json"))
+    runs = [json.loads(Path(p).read_text()) for p in paths]
+    assert [r["seed"] for r in runs] == [0, 1]
+    assert runs[0]["test_log_likelihood_bound"] != runs[1]["test_log_likelihood_bound"]
+    merged = bench.main(["--summarise", *paths, "--output-dir", str(tmp_path / "all")])
+    bounds = [r["test_log_likelihood_bound"] for r in runs]
+    assert merged["test_log_likelihood_bound"] == pytest.approx(np.mean(bounds), abs=1e-12)
+    assert merged["test_log_likelihood_bound_sd"] == pytest.approx(
+        abs(bounds[0] - bounds[1]) / np.sqrt(2), abs=1e-12
+    )
+    median = runs[merged["seeds"].index(merged["log_z_seed"])]
+    assert merged["log_z"] == median["log_z"] and merged["per_seed"] == runs
+    written = json.loads((tmp_path / "all" / "results" / "dbm_mnist.json").read_text())
+    assert written == merged
+    page = (tmp_path / "all" / "benchmarks" / "dbm_mnist.md").read_text()
+    assert "seed 0 |" in page and "seed 1 |" in page and "mean +- sd over 2 seeds" in page
+    with pytest.raises(ValueError, match="own seed"):
+        bench.main(["--summarise", paths[0], paths[0], "--output-dir", str(tmp_path / "x")])
+    other = json.loads(Path(paths[1]).read_text())
+    other["hidden_layer_sizes"] = [7, 7]
+    (tmp_path / "other.json").write_text(json.dumps(other))
+    with pytest.raises(ValueError, match="hidden_layer_sizes"):
+        bench.main(
+            [
+                "--summarise",
+                paths[0],
+                str(tmp_path / "other.json"),
+                "--output-dir",
+                str(tmp_path / "x"),
+            ]
+        )
