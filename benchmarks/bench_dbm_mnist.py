@@ -62,6 +62,7 @@ def save_checkpoint(path, dbm, state, minutes):
     extra = {f"particles_{l}": p for l, p in enumerate(state["particles"])}
     extra.update({f"vel_w_{l}": v for l, v in enumerate(state["vel_w"])})
     extra.update({f"vel_b_{l}": v for l, v in enumerate(state["vel_b"])})
+    extra.update({f"offsets_{l}": v for l, v in enumerate(state["offsets"])})
     extra["epoch"] = np.int64(state["epoch"])
     extra["train_minutes"] = np.float64(minutes)
     tmp = Path(str(path) + ".tmp.npz")
@@ -79,6 +80,12 @@ def load_checkpoint(path, params):
         "particles": [np.array(data[f"particles_{l}"], dtype=np.float64) for l in range(n)],
         "vel_w": [np.array(data[f"vel_w_{l}"], dtype=np.float64) for l in range(n - 1)],
         "vel_b": [np.array(data[f"vel_b_{l}"], dtype=np.float64) for l in range(n)],
+        # checkpoints from before centring have no offsets: main starts them from the data
+        "offsets": (
+            [np.array(data[f"offsets_{l}"], dtype=np.float64) for l in range(n)]
+            if "offsets_0" in data
+            else None
+        ),
         "epoch": int(data["epoch"]),
     }
     return dbm, state, float(data["train_minutes"])
@@ -120,7 +127,9 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--hidden", type=int, nargs="+", default=[500, 1000])
     parser.add_argument("--pretrain-epochs", type=int, default=100)
-    parser.add_argument("--epochs", type=int, default=300, help="most joint epochs")
+    parser.add_argument(
+        "--epochs", type=int, default=None, help="most joint epochs (default 300; --quick: 2)"
+    )
     parser.add_argument(
         "--max-joint-minutes",
         type=float,
@@ -145,6 +154,10 @@ def main(argv=None):
         help="momentum from epoch 5 of every RBM and of joint training (S&H's code: 0.9)",
     )  # fmt: skip
     parser.add_argument("--mean-field-iter", type=int, default=10)
+    parser.add_argument(
+        "--centering", action="store_true",
+        help="joint training with the centred gradient (DBM(centering=True))",
+    )  # fmt: skip
     parser.add_argument(
         "--n-gibbs", type=int, default=1,
         help="block-Gibbs sweeps of the fantasy particles per update (S&H: 5)",
@@ -187,9 +200,11 @@ def main(argv=None):
     if args.report is not None:
         return rewrite_report(Path(args.report), Path(args.output_dir), args.note)
     if args.quick:
-        args.hidden, args.pretrain_epochs, args.epochs = [20, 30], 1, 2
+        args.hidden, args.pretrain_epochs = [20, 30], 1
+        args.epochs = 2 if args.epochs is None else args.epochs
         args.n_train, args.n_test, args.betas, args.chains = 500, 200, 200, 10
         args.clf_train = 500
+    args.epochs = 300 if args.epochs is None else args.epochs
     out_dir = Path(args.output_dir)
     info = machine_info()
 
@@ -211,6 +226,7 @@ def main(argv=None):
         ),
         momentum=args.momentum,
         final_momentum=args.final_momentum,
+        centering=args.centering,
         n_iter=0,
         random_state=args.seed,
     )
@@ -218,6 +234,9 @@ def main(argv=None):
     if args.resume and ckpt.exists():
         dbm, state, minutes = load_checkpoint(ckpt, params)
         log(f"resumed from {ckpt} at joint epoch {state['epoch']} ({minutes:.1f} min so far)")
+        if state["offsets"] is None:
+            rng = np.random.default_rng([args.seed, 3 * 10**6])
+            state["offsets"] = dbm._joint_state(dbm._core, rng, X)["offsets"]
     else:
         t0 = time.perf_counter()
         if args.init_rbm_epochs:
@@ -339,7 +358,12 @@ def main(argv=None):
             f"1e-4, batch 100, {args.mean_field_iter} mean-field iterations, 100 persistent "
             "fantasy particles started at training images with mean-field-sampled hidden "
             f"layers, {args.n_gibbs} block-Gibbs sweep{'s' if args.n_gibbs > 1 else ''} per "
-            "update",
+            "update"
+            + (
+                ", centred gradient (offsets: sliding data means, rate 0.01 per update)"
+                if args.centering
+                else ""
+            ),
             "joint_budget_minutes": args.max_joint_minutes,
             "max_joint_epochs": args.epochs,
         },

@@ -127,3 +127,27 @@ def test_summarise_merges_seeds_into_mean_and_spread(tmp_path):
                 str(tmp_path / "x"),
             ]
         )
+
+
+def test_centred_run_resumed_mid_training_equals_a_straight_run(tmp_path):
+    """--centering: the offsets travel in the checkpoint, so 1 + 1 resumed epochs = 2 epochs."""
+    bench = _bench()
+
+    def run(name, *extra, centering=True):
+        out = tmp_path / name
+        ckpt = str(tmp_path / f"{name}.npz")
+        base = ["--quick", "--checkpoint", ckpt, "--output-dir", str(out)]
+        base += ["--centering"] if centering else []
+        for more in extra:
+            bench.main([*base, *more])
+        return json.loads((out / "results" / "dbm_mnist.json").read_text())
+
+    straight = run("straight", ["--epochs", "2"])
+    resumed = run("resumed", ["--epochs", "1"], ["--epochs", "2", "--resume"])
+    assert resumed["epochs"] == straight["epochs"] == 2
+    assert resumed["log_z"] == straight["log_z"]
+    assert resumed["test_log_likelihood_bound"] == straight["test_log_likelihood_bound"]
+    assert "centred gradient" in straight["schedule"]["joint"]
+    plain = run("plain", ["--epochs", "2"], centering=False)  # the option changes the training
+    assert plain["log_z"] != straight["log_z"]
+    assert "centred" not in plain["schedule"]["joint"]

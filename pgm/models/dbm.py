@@ -39,6 +39,9 @@ __all__ = ["DBM"]
 #: Epochs at ``momentum`` before ``final_momentum`` takes over (S&H's code: 5).
 MOMENTUM_SWITCH_EPOCH = 5
 
+#: Sliding-average rate of the centring offsets per update (Melchior et al. 2016: 0.01).
+OFFSET_RATE = 0.01
+
 
 class DBM(TransformerMixin, BaseEstimator):
     """Deep Boltzmann machine, any number of binary hidden layers.
@@ -82,7 +85,21 @@ class DBM(TransformerMixin, BaseEstimator):
         training), as in Salakhutdinov & Hinton's code (0.5, then 0.9);
         None keeps ``momentum`` throughout.
     weight_decay : float, default 1e-4
-    mean_field_iter : int, default 10
+    centering : bool, default False
+        Joint training takes the centred gradient (Montavon & Mueller 2012;
+        Melchior, Fischer & Wiskott, JMLR 2016): every layer ``l`` has an
+        offset ``mu_l``, a sliding average (rate :data:`OFFSET_RATE` per
+        update) of its data means (the visible batch, the hidden layers'
+        mean-field posteriors), and the weights move along ``<(h_l -
+        mu_l)(h_{l+1} - mu_{l+1})^T>_data - <...>_model``, the biases along
+        their own difference minus the weight steps' shift ``dW_l mu_{l+1} +
+        dW_{l-1}^T mu_{l-1}``. The model stays in the usual parameters (the
+        offsets only set the direction, which is invariant to flipping any
+        units ``h -> 1 - h``); the fixed points are those of the plain
+        gradient. Without it, the mean activities of neighbouring layers
+        couple through one large direction of the weights (on MNIST the
+        top singular vector of ``W_1`` lined up with h1's all-ones
+        direction), which the persistent chains mix across badly.
     random_state : None, int or Generator
     verbose : bool, default False
 
@@ -123,6 +140,7 @@ class DBM(TransformerMixin, BaseEstimator):
         momentum=0.5,
         final_momentum=None,
         weight_decay=1e-4,
+        centering=False,
         mean_field_iter=10,
         random_state=None,
         verbose=False,
@@ -141,6 +159,7 @@ class DBM(TransformerMixin, BaseEstimator):
         self.momentum = momentum
         self.final_momentum = final_momentum
         self.weight_decay = weight_decay
+        self.centering = centering
         self.mean_field_iter = mean_field_iter
         self.random_state = random_state
         self.verbose = verbose
@@ -403,6 +422,7 @@ class DBM(TransformerMixin, BaseEstimator):
             _params.momentum(self.final_momentum, "final_momentum")
         _params.schedule(self.learning_rate_schedule, "learning_rate_schedule")
         _params.non_negative(self.weight_decay, "weight_decay")
+        _params.flag(self.centering, "centering")
         check_positive_int(self.batch_size, "batch_size")
         check_positive_int(self.n_iter, "n_iter", minimum=0)
         check_positive_int(self.n_pretrain_iter, "n_pretrain_iter", minimum=0)
@@ -540,6 +560,8 @@ class DBM(TransformerMixin, BaseEstimator):
         With ``X`` the particles start at random training rows with hidden
         layers sampled from their mean-field posteriors (near the data, so
         the first updates do not chase uniform noise); without, uniformly.
+        The centring offsets (used with ``centering``) start at the means of
+        those rows and their mean-field posteriors (without ``X``: 1/2).
         """
         if X is None:
             particles = [
@@ -553,7 +575,11 @@ class DBM(TransformerMixin, BaseEstimator):
                 v = X[rows].copy()
             mu, _, _ = core.mean_field(v, max_iter=self.mean_field_iter)
             particles = [v] + [(rng.random(m.shape) < m).astype(np.float64) for m in mu[1:]]
+        offsets = [np.full(n, 0.5) for n in core.sizes]
+        if X is not None:
+            offsets = [X[rows].mean(axis=0)] + [m.mean(axis=0) for m in mu[1:]]
         return {
+            "offsets": offsets,
             "particles": particles,
             "vel_w": [np.zeros_like(w) for w in core.weights],
             "vel_b": [np.zeros_like(b) for b in core.biases],
@@ -569,7 +595,7 @@ class DBM(TransformerMixin, BaseEstimator):
         :meth:`_momentum_at` ``(t)``; with ``learn_sigma`` the visible
         log-variances take the same rate (see :meth:`_update_log_variance`).
         """
-        particles, vel_w, vel_b = state["particles"], state["vel_w"], state["vel_b"]
+        particles = state["particles"]
         schedule = get_schedule(self.learning_rate_schedule, "learning_rate_schedule")
         lr = schedule(self.learning_rate, state["epoch"], self.n_iter)
         momentum = self._momentum_at(state["epoch"])
@@ -581,19 +607,48 @@ class DBM(TransformerMixin, BaseEstimator):
                 core.gibbs_sweep(particles, rng)
             pos = core.statistics(mu)
             neg = core.statistics(particles)
-            for l in range(core.n_layers - 1):
-                g = pos[f"weights_{l}"] - neg[f"weights_{l}"]
-                g = g - self.weight_decay * core.weights[l]
-                vel_w[l] = momentum * vel_w[l] + lr * g
-                core.weights[l] += vel_w[l]
-            for l in range(core.n_layers):
-                g = pos[f"biases_{l}"] - neg[f"biases_{l}"]
-                vel_b[l] = momentum * vel_b[l] + lr * g
-                core.biases[l] += vel_b[l]
+            self._step(core, pos, neg, lr, momentum, state)
             if self.learn_sigma:
                 self._update_log_variance(core, v, particles, lr, momentum, state)
         state["epoch"] += 1
         return state
+
+    def _step(self, core, pos, neg, lr, momentum, state):
+        """One momentum step from the data (``pos``) and model (``neg``) statistics.
+
+        Plain: the log-likelihood gradient ``pos - neg`` (minus weight decay
+        on the weights). With ``centering``: the centred gradient of the
+        class docstring at the current offsets, which then slide towards the
+        batch's data means ``pos["biases_l"]``.
+        """
+        vel_w, vel_b = state["vel_w"], state["vel_b"]
+        L = core.n_layers
+        d_b = [pos[f"biases_{l}"] - neg[f"biases_{l}"] for l in range(L)]
+        g_w = []
+        for l in range(L - 1):
+            g = pos[f"weights_{l}"] - neg[f"weights_{l}"]
+            if self.centering:
+                mu, nu = state["offsets"][l], state["offsets"][l + 1]
+                g = g - np.outer(mu, d_b[l + 1]) - np.outer(d_b[l], nu)
+            g_w.append(g - self.weight_decay * core.weights[l])
+        g_b = d_b
+        if self.centering:
+            off = state["offsets"]
+            g_b = [
+                d_b[l]
+                - (g_w[l] @ off[l + 1] if l < L - 1 else 0.0)
+                - (g_w[l - 1].T @ off[l - 1] if l > 0 else 0.0)
+                for l in range(L)
+            ]
+        for l in range(L - 1):
+            vel_w[l] = momentum * vel_w[l] + lr * g_w[l]
+            core.weights[l] += vel_w[l]
+        for l in range(L):
+            vel_b[l] = momentum * vel_b[l] + lr * g_b[l]
+            core.biases[l] += vel_b[l]
+        if self.centering:
+            for l in range(L):
+                off[l] += OFFSET_RATE * (pos[f"biases_{l}"] - off[l])
 
     def _update_log_variance(self, core, v, particles, lr, momentum, state):
         """One momentum step on the visible log-variances ``z = log sigma^2``.
