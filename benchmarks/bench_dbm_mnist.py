@@ -20,10 +20,20 @@ samples, ``docs/figures/dbm_mnist_samples.png``. With ``--features`` it also
 reports the test error of a logistic regression on the DBM's mean-field
 features (:mod:`bench_dbm_features`).
 
+Two starts: greedy pretraining (default) or ``--init-rbm-epochs N``, an RBM
+trained by our best MNIST RBM recipe with the top layer added at small random
+weights (:func:`rbm_start`). ``--centering`` trains jointly along the centred
+gradient (``DBM(centering=True)``). ``--summarise`` merges the records of
+runs with different seeds into one record of their mean and spread.
+
 Usage::
 
     python benchmarks/bench_dbm_mnist.py --pretrain-epochs 30 --epochs 300 \\
         --max-joint-minutes 60 --betas 20000 --features --checkpoint ckpt.npz
+    python benchmarks/bench_dbm_mnist.py --init-rbm-epochs 200 --centering \\
+        --learning-rate 0.002 --lr-decay 0.99 --n-gibbs 5 --seed 1 --checkpoint s1.npz \\
+        --output-dir out_s1
+    python benchmarks/bench_dbm_mnist.py --summarise out_s*/results/dbm_mnist.json
     python benchmarks/bench_dbm_mnist.py --quick      # smoke run, tiny, writes under /tmp-like
                                                       # --output-dir only
 """
