@@ -111,7 +111,8 @@ def rbm_start(X, hidden, epochs, seed, params):
     the upper layer at its starting mean 1/2, so the DBM starts as the RBM
     with a nearly independent top layer: its mean-field bound then equals the
     RBM's log-likelihood up to that small perturbation, and joint training
-    has to improve on it. Returns ``(dbm, rbm)``.
+    has to improve on it. With one hidden layer it is the RBM itself, the
+    control that isolates what the upper layers add. Returns ``(dbm, rbm)``.
     """
     from pgm.learning.schedules import LinearDecay
     from pgm.models import RBM
@@ -127,7 +128,8 @@ def rbm_start(X, hidden, epochs, seed, params):
     weights += [rng.normal(0.0, 0.01, (a, b)) for a, b in zip(sizes[:-1], sizes[1:], strict=True)]
     biases = [rbm.visible_bias_.astype(np.float64), rbm.hidden_bias_.astype(np.float64)]
     biases += [np.zeros(n) for n in sizes[1:]]
-    biases[1] -= 0.5 * weights[1].sum(axis=1)
+    if len(sizes) > 1:
+        biases[1] -= 0.5 * weights[1].sum(axis=1)
     dbm = DBM.from_parameters(weights, biases)
     dbm.set_params(**params)
     return dbm, rbm

@@ -84,6 +84,12 @@ def test_rbm_start_is_the_rbm_with_a_nearly_independent_top_layer():
     assert rbm_ll > np.mean(X.shape[1] * np.log(0.5)) + 1.0  # the RBM learned something
     bound = dbm.log_likelihood_lower_bound(X, log_z=dbm.log_partition("exact"))
     assert bound == pytest.approx(rbm_ll, abs=1e-3)  # measured: 7e-5 below
+    # one hidden layer: the RBM itself (the control run), its bound the exact log-likelihood
+    one, rbm1 = bench.rbm_start(X, (6,), 5, 0, dict(n_iter=0))
+    np.testing.assert_array_equal(one.biases_[1], rbm1.hidden_bias_.astype(np.float64))
+    assert one.log_likelihood_lower_bound(X, log_z=one.log_partition("exact")) == pytest.approx(
+        rbm_ll, abs=1e-10
+    )
     # the tolerance's scale: a top block ten times larger (std 0.1) moves the bound 7x more
     far = DBM.from_parameters([dbm.weights_[0], 10 * dbm.weights_[1]], dbm.biases_)
     assert abs(far.log_likelihood_lower_bound(X, log_z=far.log_partition("exact")) - rbm_ll) > 5e-3
