@@ -542,8 +542,9 @@ class DBM(TransformerMixin, BaseEstimator):
         (c + b) / 2``: the DBM takes every RBM's weights as trained (the
         doubled weights halved) and the two biases' mean. Taking the upper
         RBM's ``b`` alone (our rule before) left MNIST's pretrained
-        784-500-1000 DBM at a test bound of -385 nats; the mean gives -221 (one
-        seed, 20,000 AIS temperatures). The visible layer keeps the bottom
+        784-500-1000 DBM at a test bound of -385 nats; the mean gives -223
+        (seed 0: ``bench_dbm_mnist.py``'s pretrained checkpoint, log Z by
+        ``dbm_log_z.py`` with 20,000 temperatures). The visible layer keeps the bottom
         RBM's bias and the top layer the top RBM's. Returns new
         ``(weights, biases)``.
         """
