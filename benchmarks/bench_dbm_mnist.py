@@ -424,6 +424,12 @@ def summarise(paths, out_dir, note=None):
         values = {json.dumps(run.get(key), sort_keys=True) for run in runs}
         if len(values) > 1:
             raise ValueError(f"the runs differ in {key!r}: {sorted(values)}")
+    evaluation = {
+        json.dumps({k: run["ais"].get(k) for k in ("n_betas", "n_chains", "base_hidden")})
+        for run in runs
+    }
+    if len(evaluation) > 1:
+        raise ValueError(f"the runs differ in their AIS settings: {sorted(evaluation)}")
     seeds = [run.get("seed") for run in runs]
     if None in seeds or len(set(seeds)) < len(seeds):
         raise ValueError(f"each run needs its own seed, got {seeds}")

@@ -121,6 +121,19 @@ def test_summarise_merges_seeds_into_mean_and_spread(tmp_path):
     with pytest.raises(ValueError, match="own seed"):
         bench.main(["--summarise", paths[0], paths[0], "--output-dir", str(tmp_path / "x")])
     other = json.loads(Path(paths[1]).read_text())
+    other["ais"] = {**other["ais"], "n_betas": other["ais"]["n_betas"] + 1}
+    (tmp_path / "other.json").write_text(json.dumps(other))
+    with pytest.raises(ValueError, match="AIS settings"):
+        bench.main(
+            [
+                "--summarise",
+                paths[0],
+                str(tmp_path / "other.json"),
+                "--output-dir",
+                str(tmp_path / "x"),
+            ]
+        )
+    other = json.loads(Path(paths[1]).read_text())
     other["hidden_layer_sizes"] = [7, 7]
     (tmp_path / "other.json").write_text(json.dumps(other))
     with pytest.raises(ValueError, match="hidden_layer_sizes"):
