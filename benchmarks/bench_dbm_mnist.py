@@ -23,8 +23,13 @@ features (:mod:`bench_dbm_features`).
 Two starts: greedy pretraining (default) or ``--init-rbm-epochs N``, an RBM
 trained by our best MNIST RBM recipe with the top layer added at small random
 weights (:func:`rbm_start`). ``--centering`` trains jointly along the centred
-gradient (``DBM(centering=True)``). ``--summarise`` merges the records of
-runs with different seeds into one record of their mean and spread.
+gradient (``DBM(centering=True)``), ``--positive-gibbs K`` takes the data
+phase from K Gibbs sweeps of the exact posterior instead of mean-field
+(``DBM(positive_gibbs=K)``). Besides the paper's mean-field bound every run
+records the importance-weighted bound of the same model with the same log Z
+(``DBM.log_likelihood_importance_bound``, ``--importance`` draws per test
+image). ``--summarise`` merges the records of runs with different seeds into
+one record of their mean and spread.
 
 Usage::
 
@@ -52,7 +57,7 @@ import numpy as np
 from pgm.datasets.mnist import load_binarized_mnist
 from pgm.layered.ais import log_partition
 from pgm.layered.model import LayeredModel
-from pgm.learning.schedules import ExponentialDecay
+from pgm.learning.schedules import ExponentialDecay, LinearDecay
 from pgm.models import DBM
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -101,6 +106,17 @@ def load_checkpoint(path, params):
     return dbm, state, float(data["train_minutes"])
 
 
+def joint_schedule(args):
+    """The joint rate's schedule: ``--lr-decay`` (exponential), ``--lr-final`` (linear) or 1/t."""
+    if args.lr_decay is not None and args.lr_final is not None:
+        raise ValueError("give at most one of --lr-decay and --lr-final")
+    if args.lr_decay is not None:
+        return ExponentialDecay(decay=args.lr_decay)
+    if args.lr_final is not None:
+        return LinearDecay(final_fraction=args.lr_final)
+    return "inverse"
+
+
 def rbm_start(X, hidden, epochs, seed, params):
     """A DBM whose bottom layer is an RBM trained by our best MNIST RBM recipe.
 
@@ -114,7 +130,6 @@ def rbm_start(X, hidden, epochs, seed, params):
     has to improve on it. With one hidden layer it is the RBM itself, the
     control that isolates what the upper layers add. Returns ``(dbm, rbm)``.
     """
-    from pgm.learning.schedules import LinearDecay
     from pgm.models import RBM
 
     rbm = RBM(
@@ -159,6 +174,10 @@ def main(argv=None):
     parser.add_argument(
         "--lr-decay", type=float, default=None,
         help="joint rate lr * decay**epoch (ExponentialDecay); default lr / (1 + epoch / 10)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--lr-final", type=float, default=None, metavar="F",
+        help="joint rate linear from lr to F * lr at the last of --epochs (LinearDecay)",
     )  # fmt: skip
     parser.add_argument("--momentum", type=float, default=0.5)
     parser.add_argument(
@@ -241,9 +260,7 @@ def main(argv=None):
         mean_field_iter=args.mean_field_iter,
         n_gibbs=args.n_gibbs,
         n_pretrain_iter=args.pretrain_epochs,
-        learning_rate_schedule=(
-            "inverse" if args.lr_decay is None else ExponentialDecay(decay=args.lr_decay)
-        ),
+        learning_rate_schedule=joint_schedule(args),
         momentum=args.momentum,
         final_momentum=args.final_momentum,
         centering=args.centering,
@@ -351,8 +368,10 @@ def main(argv=None):
     )
     rate = (
         f"{args.learning_rate} / (1 + epoch / 10)"
-        if args.lr_decay is None
+        if args.lr_decay is None and args.lr_final is None
         else f"{args.learning_rate} x {args.lr_decay}^epoch"
+        if args.lr_decay is not None
+        else f"{args.learning_rate} linear to {args.lr_final} x that at epoch {args.epochs}"
     )
     out = {
         "test_log_likelihood_bound": bound,

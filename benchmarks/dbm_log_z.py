@@ -52,12 +52,18 @@ def main(argv=None):
         help="also the importance bound with K draws per image (several K: each)",
     )
     parser.add_argument("--log-z", type=float, default=None, help="use this log Z, skip AIS")
+    parser.add_argument(
+        "--split",
+        choices=("test", "valid"),
+        default="test",
+        help="the images of the bounds (valid: for choices made before the test)",
+    )
     args = parser.parse_args(argv)
     weights, biases, data = LayeredModel.load_arrays(args.checkpoint, class_name="DBM")
     model = LayeredModel(weights, biases)
     X = load_binarized_mnist(split="train")[: args.n_train]
-    X_test = load_binarized_mnist(split="test")[: args.n_test]
-    out = {"checkpoint_epoch": int(data["epoch"]) if "epoch" in data else None}
+    X_test = load_binarized_mnist(split=args.split)[: args.n_test]
+    out = {"checkpoint_epoch": int(data["epoch"]) if "epoch" in data else None, "split": args.split}
     if args.log_z is None:
         t0 = time.perf_counter()
         with warnings.catch_warnings():
@@ -85,11 +91,11 @@ def main(argv=None):
         log_z = args.log_z
         out.update(log_z=log_z, log_z_given=True)
     mu, _, _ = model.mean_field(X_test, max_iter=100)
-    out["test_log_likelihood_bound"] = float(np.mean(model.mean_field_bound(mu))) - log_z
+    out[f"{args.split}_log_likelihood_bound"] = float(np.mean(model.mean_field_bound(mu))) - log_z
     for k in args.importance or ():
         t0 = time.perf_counter()
         rows = model.importance_bound(mu, k, np.random.default_rng([args.seed, k]))
-        out[f"test_log_likelihood_importance_bound_k{k}"] = float(np.mean(rows)) - log_z
+        out[f"{args.split}_log_likelihood_importance_bound_k{k}"] = float(np.mean(rows)) - log_z
         out[f"importance_seconds_k{k}"] = time.perf_counter() - t0
     print(json.dumps(out, indent=2), flush=True)
     return out

@@ -175,3 +175,19 @@ def test_centred_run_resumed_mid_training_equals_a_straight_run(tmp_path):
     plain = run("plain", ["--epochs", "2"], centering=False)  # the option changes the training
     assert plain["log_z"] != straight["log_z"]
     assert "centred" not in plain["schedule"]["joint"]
+
+
+def test_joint_schedule_options():
+    """--lr-decay is exponential, --lr-final linear to that fraction, both at once refused."""
+    from argparse import Namespace
+
+    from pgm.learning.schedules import ExponentialDecay, LinearDecay
+
+    bench = _bench()
+    linear = bench.joint_schedule(Namespace(lr_decay=None, lr_final=0.01))
+    assert linear == LinearDecay(final_fraction=0.01)
+    assert linear(0.002, 9, 10) == pytest.approx(2e-5) and linear(0.002, 0, 10) == 0.002
+    assert bench.joint_schedule(Namespace(lr_decay=0.99, lr_final=None)) == ExponentialDecay(0.99)
+    assert bench.joint_schedule(Namespace(lr_decay=None, lr_final=None)) == "inverse"
+    with pytest.raises(ValueError, match="at most one of --lr-decay and --lr-final"):
+        bench.joint_schedule(Namespace(lr_decay=0.99, lr_final=0.01))
