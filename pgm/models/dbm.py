@@ -115,7 +115,10 @@ class DBM(TransformerMixin, BaseEstimator):
         mean-field factors, ``k`` block-Gibbs sweeps run with ``v``
         clamped, and the statistics take the odd layers' conditional means
         given the even ones (Rao-Blackwellised), so the update follows the
-        log-likelihood gradient itself as ``k`` grows.
+        log-likelihood gradient itself as ``k`` grows. On MNIST it did not
+        help a 784-500-1000 DBM started from an RBM (5 epochs, ``k = 2``:
+        test bound -88.83 nats, importance-weighted -88.49, against -88.29
+        and -88.05 with the mean-field data phase).
     random_state : None, int or Generator
     verbose : bool, default False
 
