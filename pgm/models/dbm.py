@@ -118,7 +118,9 @@ class DBM(TransformerMixin, BaseEstimator):
         log-likelihood gradient itself as ``k`` grows. On MNIST it did not
         help a 784-500-1000 DBM started from an RBM (5 epochs, ``k = 2``:
         test bound -88.83 nats, importance-weighted -88.49, against -88.29
-        and -88.05 with the mean-field data phase).
+        and -88.05 with the mean-field data phase), nor one from greedy
+        pretraining (epochs 60 to 80: -138.94 and -128.08 against -119.19
+        and -109.92).
     random_state : None, int or Generator
     verbose : bool, default False
 
