@@ -125,32 +125,18 @@ def test_summarise_merges_seeds_into_mean_and_spread(tmp_path):
     assert "seed 0 |" in page and "seed 1 |" in page and "mean +- sd over 2 seeds" in page
     with pytest.raises(ValueError, match="own seed"):
         bench.main(["--summarise", paths[0], paths[0], "--output-dir", str(tmp_path / "x")])
-    other = json.loads(Path(paths[1]).read_text())
-    other["ais"] = {**other["ais"], "n_betas": other["ais"]["n_betas"] + 1}
-    (tmp_path / "other.json").write_text(json.dumps(other))
-    with pytest.raises(ValueError, match="AIS settings"):
-        bench.main(
-            [
-                "--summarise",
-                paths[0],
-                str(tmp_path / "other.json"),
-                "--output-dir",
-                str(tmp_path / "x"),
-            ]
-        )
-    other = json.loads(Path(paths[1]).read_text())
-    other["hidden_layer_sizes"] = [7, 7]
-    (tmp_path / "other.json").write_text(json.dumps(other))
-    with pytest.raises(ValueError, match="hidden_layer_sizes"):
-        bench.main(
-            [
-                "--summarise",
-                paths[0],
-                str(tmp_path / "other.json"),
-                "--output-dir",
-                str(tmp_path / "x"),
-            ]
-        )
+
+    def refused_with(key, value, match):
+        """Seed 1's record with ``key`` changed is refused next to seed 0's."""
+        other = {**json.loads(Path(paths[1]).read_text()), key: value}
+        (tmp_path / "other.json").write_text(json.dumps(other))
+        out = str(tmp_path / "x")
+        with pytest.raises(ValueError, match=match):
+            bench.main(["--summarise", paths[0], str(tmp_path / "other.json"), "--output-dir", out])
+
+    ais = runs[1]["ais"]
+    refused_with("ais", {**ais, "n_betas": ais["n_betas"] + 1}, "AIS settings")
+    refused_with("hidden_layer_sizes", [7, 7], "hidden_layer_sizes")
 
 
 def test_centred_run_resumed_mid_training_equals_a_straight_run(tmp_path):
